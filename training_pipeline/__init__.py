@@ -1,0 +1,1 @@
+"""SageMaker training pipeline promoted across AWS accounts by git tags."""
