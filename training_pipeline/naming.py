@@ -59,3 +59,8 @@ def image_uri(settings: Settings, image: str, tag: str) -> str:
     """An image in the operations account's ECR, addressed by an immutable tag (the git SHA)."""
     registry = f"{settings.accounts['operations']}.dkr.ecr.{settings.region}.amazonaws.com"
     return f"{registry}/{settings.project}-{image}:{tag}"
+
+
+def ci_role_arn(settings: Settings) -> str:
+    """The operations account's role that CI assumes to push images."""
+    return f"arn:aws:iam::{settings.accounts['operations']}:role/{settings.project}-github-ci"

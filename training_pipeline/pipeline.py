@@ -240,6 +240,7 @@ def build_pipeline(
         # The model is served by our own inference image, so the SDK has nothing to detect,
         # package or upload (its auto-detection would call S3 while building the definition).
         dependencies={},
+        log_level=logging.ERROR,
     )
     register = ModelStep(
         name="RegisterModel",
@@ -316,16 +317,12 @@ def definition(config: PipelineConfig, *, telemetry: bool = False) -> str:
 
 
 def upsert(
-    config: PipelineConfig,
-    session: boto3.Session,
-    *,
-    description: str,
-    telemetry: bool = True,
-) -> str:
-    """Create or update the pipeline in SageMaker; returns its ARN."""
+    config: PipelineConfig, session: boto3.Session, *, description: str, telemetry: bool = True
+) -> tuple[str, str]:
+    """Create or update the pipeline in SageMaker; returns its ARN and the definition upserted."""
     pipeline = build_pipeline(config, session, telemetry=telemetry)
     response = pipeline.upsert(role_arn=config.role_arn, description=description)
-    return response["PipelineArn"]
+    return response["PipelineArn"], pipeline.definition()
 
 
 def _parameters(config: PipelineConfig) -> dict:
@@ -377,8 +374,10 @@ def _pipeline_session(
     # Building a definition is pure: silence the SDK's per-step notices about what a
     # PipelineSession does not do, which would otherwise bury the CLI's own output.
     warnings.filterwarnings("ignore", message="Running within a PipelineSession")
-    for name in ("sagemaker", "sagemaker.config", "botocore.credentials"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    # The SDK sets levels on its own module loggers, so each one is quietened, not just the root.
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(("sagemaker", "botocore.credentials")):
+            logging.getLogger(name).setLevel(logging.ERROR)
     sdk_config = (
         None
         if telemetry

@@ -82,6 +82,9 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
 
     frames = [_read_one(path) for path in paths]
     sizes = [len(f) for f in frames]
+    if sum(sizes) == 0:
+        names = ", ".join(p.name for p in paths)
+        raise DataValidationError(f"no data rows: {names} hold only a header")
     starts = tuple(int(s) for s in np.cumsum([0, *sizes[:-1]]))
     locator = RowLocator(tuple(p.name for p in paths), starts)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)

@@ -25,6 +25,10 @@ class ModelArtifactError(StepError):
     """A model artifact is missing, unreadable or does not match the schema."""
 
 
+class ChampionError(StepError):
+    """The champion model package cannot be looked up, fetched or scored."""
+
+
 def run_as_script(main: Callable[[], object], failure_file: str | None = None) -> None:
     """Run ``main``; on a StepError print ``Name: message`` as the last stderr line, exit 1.
 

@@ -71,7 +71,7 @@ def validate(
     if locate is None:
 
         def locate(positions: Sequence[int]) -> list[str]:
-            return [str(label) for label in frame.index[list(positions)]]
+            return [f"row {label}" for label in frame.index[list(positions)]]
 
     problems = csvio.column_problems(list(frame.columns), "the data")
     rows = len(frame)
@@ -84,14 +84,15 @@ def validate(
     for name in schema.FEATURES:
         if name not in frame.columns:
             continue
-        values, bad = _numeric(frame[name], name, locate)
+        column, non_numeric, bad = _numeric(frame[name], name, locate)
         problems += bad
-        nan = np.isnan(values)
+        values = column.to_numpy()
+        nan = np.isnan(values) & ~non_numeric
         nan_counts[name] = int(nan.sum())
         any_nan |= nan
         if nan_counts[name] > max_nan_fraction * rows:
             problems.append(
-                f"column '{name}' has {nan_counts[name]} NaN values "
+                f"column '{name}' has {_count(nan_counts[name], 'NaN value')} "
                 f"({_percent(nan_counts[name] / rows)}), more than the "
                 f"{_percent(max_nan_fraction)} allowed (first at {_first(nan, locate)})"
             )
@@ -101,39 +102,42 @@ def validate(
         negative &= ~infinite
         if infinite.any():
             problems.append(
-                f"column '{name}' has {int(infinite.sum())} infinite values "
+                f"column '{name}' has {_count(infinite.sum(), 'infinite value')} "
                 f"(first at {_first(infinite, locate)})"
             )
         if negative.any():
             problems.append(
-                f"column '{name}' has {int(negative.sum())} values below "
+                f"column '{name}' has {_count(negative.sum(), 'value')} below "
                 f"{schema.FEATURE_MIN:g} (first: {_first(negative, locate, values)})"
             )
-        features[name] = values
+        features[name] = column
 
     label = None
     if schema.LABEL in frame.columns:
-        label, bad = _numeric(frame[schema.LABEL], schema.LABEL, locate)
+        label_column, non_numeric, bad = _numeric(frame[schema.LABEL], schema.LABEL, locate)
         problems += bad
-        missing = np.isnan(label)
+        label = label_column.to_numpy()
+        missing = np.isnan(label) & ~non_numeric
         if missing.any():
             problems.append(
-                f"label column '{schema.LABEL}' has {int(missing.sum())} missing values "
+                f"label column '{schema.LABEL}' has {_count(missing.sum(), 'missing value')} "
                 f"(first at {_first(missing, locate)})"
             )
-        invalid = ~np.isin(label, schema.LABEL_VALUES) & ~missing
+        invalid = ~np.isin(label, schema.LABEL_VALUES) & ~np.isnan(label)
         if invalid.any():
             allowed = ", ".join(str(v) for v in schema.LABEL_VALUES)
             problems.append(
-                f"label column '{schema.LABEL}' has {int(invalid.sum())} values outside "
+                f"label column '{schema.LABEL}' has {_count(invalid.sum(), 'value')} outside "
                 f"{{{allowed}}} (first: {_first(invalid, locate, label)})"
             )
 
     if problems:
         raise DataValidationError("; ".join(problems))
 
+    # Columns that were already float64 are lazy copy-on-write copies: no memory is spent on
+    # them unless someone writes to one side.
     clean = pd.DataFrame(features, copy=False)
-    clean[schema.LABEL] = label.astype(schema.LABEL_DTYPE)
+    clean[schema.LABEL] = label_column.astype(schema.LABEL_DTYPE)
     dropped = int(any_nan.sum())
     if dropped:
         clean = clean.loc[~any_nan].reset_index(drop=True)
@@ -294,20 +298,27 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
 def _numeric(
     column: pd.Series, name: str, locate: Callable[[Sequence[int]], list[str]]
-) -> tuple[np.ndarray, list[str]]:
-    """The column as float64, and a problem if some cells are not numbers."""
+) -> tuple[pd.Series, np.ndarray, list[str]]:
+    """The column as float64 (non-numbers as NaN), the non-number mask, and the problem.
+
+    A column that is already float64 comes back as a lazy copy-on-write copy.
+    """
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
         column.dtype
     ):
-        return column.to_numpy(dtype="float64", na_value=np.nan), []
-    numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-    bad = np.isnan(numbers) & column.notna().to_numpy()
+        return column.astype("float64"), np.zeros(len(column), dtype=bool), []
+    numbers = pd.to_numeric(column, errors="coerce").astype("float64")
+    bad = numbers.isna().to_numpy() & column.notna().to_numpy()
     if not bad.any():
-        return numbers, []
-    return numbers, [
-        f"column '{name}' has {int(bad.sum())} non-numeric values "
-        f"(first: {_first(bad, locate, column.to_numpy())})"
-    ]
+        return numbers, bad, []
+    return (
+        numbers,
+        bad,
+        [
+            f"column '{name}' has {_count(bad.sum(), 'non-numeric value')} "
+            f"(first: {_first(bad, locate, column.to_numpy())})"
+        ],
+    )
 
 
 def _first(
@@ -320,9 +331,13 @@ def _first(
     if values is None:
         return ", ".join(places)
     return ", ".join(
-        f"{place} {values[p]!r}" if isinstance(values[p], str) else f"{place} {values[p]:g}"
+        f"{place} = {values[p]!r}" if isinstance(values[p], str) else f"{place} = {values[p]:g}"
         for place, p in zip(places, positions, strict=True)
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{int(number)} {noun}{'' if number == 1 else 's'}"
 
 
 def _percent(fraction: float) -> str:

@@ -1,0 +1,447 @@
+data "aws_partition" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+
+  data_bucket_name      = "${local.prefix}-data-${local.account_id}"
+  artifacts_bucket_name = "${local.prefix}-artifacts-${local.account_id}"
+  pipeline_name         = "${local.prefix}-training"
+  model_package_group   = local.prefix
+
+  sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
+  pipeline_arn         = "${local.sagemaker_arn_prefix}:pipeline/${local.pipeline_name}"
+  bucket_arns = [
+    "arn:${local.partition}:s3:::${local.data_bucket_name}",
+    "arn:${local.partition}:s3:::${local.artifacts_bucket_name}",
+  ]
+  sagemaker_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/*"
+
+  # Images are built once, in the operations account, and pulled from there by every account.
+  ecr_repository_arns = [
+    for image in ["training", "inference"] :
+    "arn:${local.partition}:ecr:${local.region}:${local.operations_id}:repository/${local.project}-${image}"
+  ]
+}
+
+################################################################################
+# GitHub OIDC provider (one per account)
+################################################################################
+
+module "github_oidc_provider" {
+  source = "../modules/github-oidc-provider"
+
+  create = var.create_github_oidc_provider
+}
+
+################################################################################
+# KMS key: encrypts both buckets, the schedule input and Studio's storage
+################################################################################
+
+module "kms" {
+  source = "../modules/kms-key"
+
+  alias       = local.prefix
+  description = "Encrypts the data and artifacts of ${local.prefix}"
+}
+
+################################################################################
+# Buckets: data (inputs) and artifacts (pipeline outputs, code, models, cache)
+################################################################################
+
+module "data_bucket" {
+  source = "../modules/s3-bucket"
+
+  name          = local.data_bucket_name
+  kms_key_arn   = module.kms.key_arn
+  force_destroy = var.force_destroy_buckets
+}
+
+module "artifacts_bucket" {
+  source = "../modules/s3-bucket"
+
+  name          = local.artifacts_bucket_name
+  kms_key_arn   = module.kms.key_arn
+  force_destroy = var.force_destroy_buckets
+}
+
+################################################################################
+# SageMaker execution role: used by the pipeline and by every job it starts
+################################################################################
+
+data "aws_iam_policy_document" "sagemaker_assume_role" {
+  statement {
+    sid     = "SageMaker"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["sagemaker.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "sagemaker_execution" {
+  name               = "${local.prefix}-sagemaker-execution"
+  description        = "SageMaker pipeline ${local.pipeline_name} and its jobs"
+  assume_role_policy = data.aws_iam_policy_document.sagemaker_assume_role.json
+}
+
+data "aws_iam_policy_document" "sagemaker_execution" {
+  statement {
+    sid       = "ListBuckets"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
+    resources = local.bucket_arns
+  }
+
+  statement {
+    sid       = "ReadData"
+    actions   = ["s3:GetObject"]
+    resources = ["${local.bucket_arns[0]}/*"]
+  }
+
+  statement {
+    sid = "ReadWriteArtifacts"
+    actions = [
+      "s3:AbortMultipartUpload",
+      "s3:GetObject",
+      "s3:PutObject",
+    ]
+    resources = ["${local.bucket_arns[1]}/*"]
+  }
+
+  statement {
+    sid = "UseEnvironmentKey"
+    actions = [
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+      "kms:ReEncryptFrom",
+      "kms:ReEncryptTo",
+    ]
+    resources = [module.kms.key_arn]
+  }
+
+  statement {
+    sid = "EcrLogin"
+    # ecr:GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PullImagesFromOperations"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = local.ecr_repository_arns
+  }
+
+  statement {
+    sid = "RunJobs"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateProcessingJob",
+      "sagemaker:CreateTrainingJob",
+      "sagemaker:DescribeProcessingJob",
+      "sagemaker:DescribeTrainingJob",
+      "sagemaker:StopProcessingJob",
+      "sagemaker:StopTrainingJob",
+    ]
+    resources = [
+      "${local.sagemaker_arn_prefix}:processing-job/*",
+      "${local.sagemaker_arn_prefix}:training-job/*",
+    ]
+  }
+
+  statement {
+    sid = "RegisterInOwnGroup"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateModelPackage",
+      "sagemaker:DescribeModelPackage",
+      "sagemaker:DescribeModelPackageGroup",
+    ]
+    resources = [
+      "${local.sagemaker_arn_prefix}:model-package-group/${local.model_package_group}",
+      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
+    ]
+  }
+
+  statement {
+    sid = "FindChampion"
+    # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*". It only
+    # lists; reading a package's details needs DescribeModelPackage, scoped above.
+    actions   = ["sagemaker:ListModelPackages"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid       = "PassOwnRoleToJobs"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.sagemaker_execution.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "JobLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+    ]
+    resources = [
+      local.sagemaker_log_group_arn,
+      "${local.sagemaker_log_group_arn}:log-stream:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "sagemaker_execution" {
+  name   = "pipeline-and-jobs"
+  role   = aws_iam_role.sagemaker_execution.id
+  policy = data.aws_iam_policy_document.sagemaker_execution.json
+}
+
+################################################################################
+# Model registry: this environment's own model package group
+################################################################################
+
+resource "aws_sagemaker_model_package_group" "this" {
+  model_package_group_name        = local.model_package_group
+  model_package_group_description = "Models trained and evaluated in ${local.environment} on ${local.environment}'s data"
+}
+
+data "aws_iam_policy_document" "model_package_group" {
+  statement {
+    sid = "OperationsMayRead"
+    actions = [
+      "sagemaker:DescribeModelPackage",
+      "sagemaker:DescribeModelPackageGroup",
+      "sagemaker:ListModelPackages",
+    ]
+    resources = [
+      aws_sagemaker_model_package_group.this.arn,
+      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
+    ]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.operations_id}:root"]
+    }
+  }
+}
+
+resource "aws_sagemaker_model_package_group_policy" "this" {
+  count = var.create_model_package_group_policy ? 1 : 0
+
+  model_package_group_name = aws_sagemaker_model_package_group.this.model_package_group_name
+  resource_policy          = data.aws_iam_policy_document.model_package_group.json
+}
+
+################################################################################
+# GitHub deploy role: what a deploy job of this environment may do, and nothing more
+################################################################################
+
+data "aws_iam_policy_document" "github_deploy" {
+  statement {
+    sid = "UpsertAndStartThisPipeline"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreatePipeline",
+      "sagemaker:DescribePipeline",
+      "sagemaker:DescribePipelineDefinitionForExecution",
+      "sagemaker:DescribePipelineExecution",
+      "sagemaker:ListPipelineExecutionSteps",
+      "sagemaker:ListPipelineExecutions",
+      "sagemaker:ListPipelineParametersForExecution",
+      "sagemaker:ListTags",
+      "sagemaker:StartPipelineExecution",
+      "sagemaker:StopPipelineExecution",
+      "sagemaker:UpdatePipeline",
+    ]
+    resources = [
+      local.pipeline_arn,
+      "${local.pipeline_arn}/*",
+    ]
+  }
+
+  statement {
+    sid = "ReadJobsOfThePipeline"
+    actions = [
+      "sagemaker:DescribeProcessingJob",
+      "sagemaker:DescribeTrainingJob",
+    ]
+    resources = [
+      "${local.sagemaker_arn_prefix}:processing-job/*",
+      "${local.sagemaker_arn_prefix}:training-job/*",
+    ]
+  }
+
+  statement {
+    sid       = "PassExecutionRoleToSageMaker"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.sagemaker_execution.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "ListBuckets"
+    actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
+    resources = local.bucket_arns
+  }
+
+  statement {
+    sid = "ReadWriteObjects"
+    actions = [
+      "s3:AbortMultipartUpload",
+      "s3:GetObject",
+      "s3:PutObject",
+    ]
+    resources = [for arn in local.bucket_arns : "${arn}/*"]
+  }
+
+  statement {
+    sid = "UseEnvironmentKey"
+    actions = [
+      "kms:Decrypt",
+      "kms:DescribeKey",
+      "kms:Encrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = [module.kms.key_arn]
+  }
+
+  statement {
+    sid = "ManageThisModelPackageGroup"
+    actions = [
+      "sagemaker:DescribeModelPackage",
+      "sagemaker:DescribeModelPackageGroup",
+      "sagemaker:UpdateModelPackage",
+    ]
+    resources = [
+      aws_sagemaker_model_package_group.this.arn,
+      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
+    ]
+  }
+
+  statement {
+    sid = "ListModelPackages"
+    # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*".
+    actions   = ["sagemaker:ListModelPackages"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "DeployApprovedModelToEndpoint"
+    # The serving stack of this environment: models, endpoint configs and endpoints whose
+    # names start with <project>-<env>.
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateEndpoint",
+      "sagemaker:CreateEndpointConfig",
+      "sagemaker:CreateModel",
+      "sagemaker:DeleteEndpointConfig",
+      "sagemaker:DeleteModel",
+      "sagemaker:DescribeEndpoint",
+      "sagemaker:DescribeEndpointConfig",
+      "sagemaker:DescribeModel",
+      "sagemaker:UpdateEndpoint",
+    ]
+    resources = [
+      "${local.sagemaker_arn_prefix}:endpoint/${local.prefix}*",
+      "${local.sagemaker_arn_prefix}:endpoint-config/${local.prefix}*",
+      "${local.sagemaker_arn_prefix}:model/${local.prefix}*",
+    ]
+  }
+
+  statement {
+    sid = "CheckImageOfCommitExists"
+    actions = [
+      "ecr:BatchGetImage",
+      "ecr:DescribeImages",
+    ]
+    resources = local.ecr_repository_arns
+  }
+
+  statement {
+    sid = "ReadPipelineLogs"
+    actions = [
+      "logs:DescribeLogStreams",
+      "logs:FilterLogEvents",
+      "logs:GetLogEvents",
+    ]
+    resources = [
+      local.sagemaker_log_group_arn,
+      "${local.sagemaker_log_group_arn}:log-stream:*",
+    ]
+  }
+}
+
+module "github_deploy_role" {
+  source = "../modules/github-oidc-role"
+
+  name              = "${local.prefix}-github-deploy"
+  description       = "GitHub Actions deploys of ${local.github_repository} to ${local.environment}"
+  oidc_provider_arn = module.github_oidc_provider.arn
+  oidc_issuer       = module.github_oidc_provider.issuer
+  github_repository = local.github_repository
+  subjects          = var.github_oidc_subjects
+  inline_policies   = { deploy = data.aws_iam_policy_document.github_deploy.json }
+}
+
+################################################################################
+# Retraining schedule ([<env>] retrain_schedule of profiles.conf; `off` creates none)
+################################################################################
+
+module "retrain_schedule" {
+  source = "../modules/pipeline-schedule"
+
+  create                       = local.settings.retrain_schedule != "off"
+  name                         = "${local.prefix}-retrain"
+  role_name                    = "${local.prefix}-scheduler"
+  schedule_expression          = local.settings.retrain_schedule
+  schedule_expression_timezone = var.retrain_schedule_timezone
+  pipeline_arn                 = local.pipeline_arn
+  pipeline_parameters          = var.retrain_pipeline_parameters
+  kms_key_arn                  = module.kms.key_arn
+}
+
+################################################################################
+# SageMaker Studio (optional): a VPC-only domain for exploring this environment
+################################################################################
+
+resource "aws_sagemaker_domain" "this" {
+  count = var.create_studio_domain ? 1 : 0
+
+  domain_name             = local.prefix
+  auth_mode               = "IAM"
+  vpc_id                  = var.studio_vpc_id
+  subnet_ids              = var.studio_subnet_ids
+  app_network_access_type = "VpcOnly"
+  kms_key_id              = module.kms.key_arn
+
+  default_user_settings {
+    execution_role = aws_iam_role.sagemaker_execution.arn
+  }
+}
+
+resource "aws_sagemaker_user_profile" "this" {
+  count = var.create_studio_domain ? 1 : 0
+
+  domain_id         = aws_sagemaker_domain.this[0].id
+  user_profile_name = var.studio_user_profile_name
+}

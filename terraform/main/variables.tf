@@ -1,0 +1,139 @@
+################################################################################
+# Environment
+################################################################################
+
+variable "environment" {
+  description = "Environment of this workspace: `dev`, `staging` or `prod`. Set by `env/<workspace>.tfvars` and checked against the selected workspace, so a var-file cannot be applied to another environment's account."
+  type        = string
+
+  validation {
+    condition     = contains(["dev", "staging", "prod"], var.environment)
+    error_message = "environment must be dev, staging or prod."
+  }
+
+  validation {
+    condition     = var.environment == terraform.workspace
+    error_message = "The selected workspace does not match environment in the var-file: run `terraform workspace select -or-create <env>` and pass -var-file=env/<env>.tfvars for that same env."
+  }
+}
+
+variable "profiles_path" {
+  description = "Path of profiles.conf; null means the one at the repository root (`../../profiles.conf` from this directory)."
+  type        = string
+  default     = null
+}
+
+variable "assume_role_name" {
+  description = "Name of a role to assume in this environment's account (for example `OrganizationAccountAccessRole`); null uses the ambient credentials as they are."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.assume_role_name == null || can(regex("^[A-Za-z0-9+=,.@_/-]{1,128}$", var.assume_role_name))
+    error_message = "assume_role_name must be an IAM role name (or path/name)."
+  }
+}
+
+################################################################################
+# GitHub OIDC
+################################################################################
+
+variable "create_github_oidc_provider" {
+  description = "Whether to create the account's GitHub OIDC provider; set `false` if the account already has one (it is then looked up)."
+  type        = bool
+  default     = true
+}
+
+variable "github_oidc_subjects" {
+  description = "What follows `repo:OWNER/REPO:` in the `sub` claims the deploy role accepts, matched exactly: `ref:refs/heads/main` (dev), `ref:refs/tags/staging` (staging), `environment:prod` (prod, whose GitHub environment allows only the tag `prod`). OWNER/REPO comes from profiles.conf."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.github_oidc_subjects) > 0
+    error_message = "github_oidc_subjects must not be empty: an empty list would trust every workflow of the repository."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.github_oidc_subjects : trimspace(s) != "" && !strcontains(s, "*") && !strcontains(s, "?")])
+    error_message = "github_oidc_subjects are matched exactly: empty strings, \"*\" and \"?\" are not allowed."
+  }
+
+  validation {
+    condition     = alltrue([for s in var.github_oidc_subjects : can(regex("^(ref:refs/heads/[^:\\s]+|ref:refs/tags/[^:\\s]+|environment:[^:\\s]+)$", s))])
+    error_message = "Each subject must be ref:refs/heads/<branch>, ref:refs/tags/<tag> or environment:<name>, without the repo:OWNER/REPO: prefix."
+  }
+}
+
+################################################################################
+# Model registry
+################################################################################
+
+variable "create_model_package_group_policy" {
+  description = "Whether to attach a resource policy to the model package group that lets the operations account read (never change) this environment's model versions, for a central view of the registries."
+  type        = bool
+  default     = true
+}
+
+################################################################################
+# Retraining schedule
+################################################################################
+
+variable "retrain_schedule_timezone" {
+  description = "IANA time zone in which `[<env>] retrain_schedule` of profiles.conf is read."
+  type        = string
+  default     = "UTC"
+}
+
+variable "retrain_pipeline_parameters" {
+  description = "Pipeline parameters of the scheduled executions, in `{'ParameterName' = 'value'}` format; empty uses the pipeline's defaults."
+  type        = map(string)
+  default     = {}
+}
+
+################################################################################
+# SageMaker Studio (optional)
+################################################################################
+
+variable "create_studio_domain" {
+  description = "Whether to create a SageMaker Studio domain (VPC-only, KMS-encrypted) and one user profile in this environment."
+  type        = bool
+  default     = false
+}
+
+variable "studio_vpc_id" {
+  description = "VPC of the Studio domain; required when `create_studio_domain = true`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.create_studio_domain || var.studio_vpc_id != null
+    error_message = "create_studio_domain = true needs studio_vpc_id."
+  }
+}
+
+variable "studio_subnet_ids" {
+  description = "Private subnets of the Studio domain; required when `create_studio_domain = true`."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = !var.create_studio_domain || length(var.studio_subnet_ids) > 0
+    error_message = "create_studio_domain = true needs at least one subnet in studio_subnet_ids."
+  }
+}
+
+variable "studio_user_profile_name" {
+  description = "Name of the Studio user profile created with the domain."
+  type        = string
+  default     = "data-scientist"
+}
+
+################################################################################
+# Buckets
+################################################################################
+
+variable "force_destroy_buckets" {
+  description = "Whether `terraform destroy` may delete the data and artifacts buckets while they hold objects; keep `false` outside throw-away environments."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,63 @@
+################################################################################
+# Profiles
+################################################################################
+
+output "project" {
+  description = "Project name from `[project] name`; every resource name starts with it."
+  value       = local.project
+
+  precondition {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", local.project))
+    error_message = "profiles.conf: [project] name must be 3-32 lowercase letters, digits or '-' (it becomes part of S3 bucket names)."
+  }
+}
+
+output "region" {
+  description = "AWS region from `[project] region`, used by every account."
+  value       = local.region
+
+  precondition {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", local.region))
+    error_message = "profiles.conf: [project] region must be an AWS region such as eu-west-1."
+  }
+}
+
+output "github_repository" {
+  description = "GitHub repository `OWNER/REPO` from `[project] github_repository`: the only repository whose workflows may assume the deploy and CI roles."
+  value       = local.github_repository
+
+  precondition {
+    condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", local.github_repository))
+    error_message = "profiles.conf: [project] github_repository must be OWNER/REPO, without wildcards."
+  }
+}
+
+output "accounts" {
+  description = "Map of account name (`operations`, `dev`, `staging`, `prod`) to its 12-digit AWS account id."
+  value       = local.accounts
+
+  precondition {
+    condition     = alltrue([for id in values(local.accounts) : can(regex("^[0-9]{12}$", id))])
+    error_message = "profiles.conf: every [operations], [dev], [staging] and [prod] section needs account_id = a 12-digit AWS account id."
+  }
+
+  precondition {
+    condition     = length(distinct(values(local.accounts))) == length(local.accounts)
+    error_message = "profiles.conf: the four account ids must be distinct; each environment needs its own account."
+  }
+}
+
+output "environments" {
+  description = "Map of environment name (`dev`, `staging`, `prod`) to an object with `account_id`, `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type` and `min_auc` (string)."
+  value       = local.environments
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : contains(["auto", "manual"], env.approval)])
+    error_message = "profiles.conf: approval must be auto or manual in [dev], [staging] and [prod]."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : can(regex("^(off|cron\\(.+\\)|rate\\([0-9]+ (minute|minutes|hour|hours|day|days)\\))$", env.retrain_schedule))])
+    error_message = "profiles.conf: retrain_schedule must be off, cron(...) or rate(...)."
+  }
+}

@@ -1,0 +1,70 @@
+################################################################################
+# Bucket
+################################################################################
+
+variable "create" {
+  description = "Whether to create the bucket and its settings (`false` creates nothing and every output is null)."
+  type        = bool
+  default     = true
+}
+
+variable "name" {
+  description = "Globally unique bucket name, for example `mlops-demo-dev-data-222222222222`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.name))
+    error_message = "Bucket names are 3-63 lowercase letters, digits, '.' and '-'."
+  }
+}
+
+variable "kms_key_arn" {
+  description = "ARN of the customer-managed KMS key used for default encryption (SSE-KMS with an S3 Bucket Key)."
+  type        = string
+}
+
+variable "force_destroy" {
+  description = "Whether `terraform destroy` may delete a bucket that still holds objects; keep `false` for real data."
+  type        = bool
+  default     = false
+}
+
+variable "noncurrent_version_expiration_days" {
+  description = "Days after which an overwritten or deleted object version is removed for good."
+  type        = number
+  default     = 90
+
+  validation {
+    condition     = var.noncurrent_version_expiration_days >= 1
+    error_message = "noncurrent_version_expiration_days must be at least 1."
+  }
+}
+
+variable "noncurrent_versions_to_keep" {
+  description = "Number of newest noncurrent versions kept regardless of age (0-100)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.noncurrent_versions_to_keep >= 0 && var.noncurrent_versions_to_keep <= 100
+    error_message = "noncurrent_versions_to_keep must be between 0 and 100."
+  }
+}
+
+variable "abort_incomplete_multipart_upload_days" {
+  description = "Days after which parts of an unfinished multipart upload are deleted."
+  type        = number
+  default     = 7
+}
+
+variable "source_policy_documents" {
+  description = "Extra bucket-policy documents (JSON strings) merged with the default statement that denies every request not made over TLS; empty by default."
+  type        = list(string)
+  default     = []
+}
+
+variable "tags" {
+  description = "Tags added to the bucket, in `{'key' = 'value'}` format."
+  type        = map(string)
+  default     = {}
+}

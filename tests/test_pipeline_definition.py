@@ -1,0 +1,125 @@
+"""The definition JSON: its shape, its defaults, and its byte-for-byte determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from training_pipeline.deployment import pipeline_config
+from training_pipeline.pipeline import definition
+from training_pipeline.settings import load_settings
+from training_pipeline.source import Revision
+
+REVISION = Revision(sha="0123456789abcdef0123456789abcdef01234567", ref="refs/heads/main")
+
+
+@pytest.fixture(scope="module")
+def dev_definition() -> dict:
+    return json.loads(definition(pipeline_config(load_settings(), "dev", REVISION)))
+
+
+def steps_by_name(doc: dict) -> dict[str, dict]:
+    found = {}
+    for step in doc["Steps"]:
+        found[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            for inner in step.get("Arguments", {}).get(branch, []):
+                found[inner["Name"]] = inner
+    return found
+
+
+def test_steps_and_order(dev_definition):
+    steps = steps_by_name(dev_definition)
+    assert {name: step["Type"] for name, step in steps.items()} == {
+        "PrepareData": "Processing",
+        "TrainModel": "Training",
+        "EvaluateModel": "Processing",
+        "CheckQuality": "Condition",
+        "RegisterModel": "RegisterModel",
+        "QualityGateFailed": "Fail",
+    }
+    gate = steps["CheckQuality"]["Arguments"]
+    # Registration only exists behind the gate: never before evaluation, never unconditional.
+    assert [s["Name"] for s in gate["IfSteps"]] == ["RegisterModel"]
+    assert [s["Name"] for s in gate["ElseSteps"]] == ["QualityGateFailed"]
+    assert "RegisterModel" not in [s["Name"] for s in dev_definition["Steps"]]
+
+
+def test_every_parameter_has_a_default(dev_definition):
+    params = {p["Name"]: p for p in dev_definition["Parameters"]}
+    assert all("DefaultValue" in p for p in params.values())
+    assert params["MinAuc"]["DefaultValue"] == 0.90
+    assert params["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+    assert params["InputDataUrl"]["DefaultValue"] == (
+        "s3://mlops-demo-dev-data-222222222222/training/"
+    )
+
+
+def test_prod_registers_for_manual_approval():
+    doc = json.loads(definition(pipeline_config(load_settings(), "prod", REVISION)))
+    params = {p["Name"]: p["DefaultValue"] for p in doc["Parameters"]}
+    assert params["ModelApprovalStatus"] == "PendingManualApproval"
+    assert params["MinAuc"] == 0.95
+    assert "444444444444" in json.dumps(doc) and "222222222222" not in json.dumps(doc)
+
+
+def test_caching_and_retries(dev_definition):
+    steps = steps_by_name(dev_definition)
+    for name in ("PrepareData", "TrainModel"):
+        assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+    # The champion lives in the registry, outside the step's arguments: never cached.
+    assert "CacheConfig" not in steps["EvaluateModel"]
+    for name in ("PrepareData", "TrainModel", "EvaluateModel", "RegisterModel"):
+        assert steps[name]["RetryPolicies"]
+
+
+def test_images_are_pinned_to_the_commit(dev_definition):
+    text = json.dumps(dev_definition)
+    assert ":latest" not in text
+    image = steps_by_name(dev_definition)["PrepareData"]["Arguments"]["AppSpecification"]
+    assert image["ImageUri"] == (
+        f"111111111111.dkr.ecr.eu-west-1.amazonaws.com/mlops-demo-training:{REVISION.sha}"
+    )
+
+
+def test_lineage_is_attached_to_the_registered_model(dev_definition):
+    register = steps_by_name(dev_definition)["RegisterModel"]["Arguments"]
+    metadata = register["CustomerMetadataProperties"]
+    assert metadata["git_sha"] == REVISION.sha
+    assert metadata["git_ref"] == "refs/heads/main"
+    assert metadata["pipeline_execution_arn"] == {"Get": "Execution.PipelineExecutionArn"}
+    assert metadata["data_fingerprint"]["Std:JsonGet"]["Path"] == "data_fingerprint"
+    assert register["ModelPackageGroupName"] == "mlops-demo-dev"
+    assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+
+
+BUILD = """
+import sys
+from training_pipeline.deployment import pipeline_config
+from training_pipeline.pipeline import definition
+from training_pipeline.settings import load_settings
+from training_pipeline.source import Revision
+revision = Revision(sha=sys.argv[1], ref="refs/heads/main")
+sys.stdout.write(definition(pipeline_config(load_settings(), sys.argv[2], revision)))
+"""
+
+
+def build_in_fresh_process(sha: str, env: str = "dev") -> str:
+    return subprocess.run(
+        [sys.executable, "-c", BUILD, sha, env], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_definition_is_byte_identical_for_the_same_commit():
+    first, second = build_in_fresh_process(REVISION.sha), build_in_fresh_process(REVISION.sha)
+    assert first == second
+    assert first == definition(pipeline_config(load_settings(), "dev", REVISION))
+
+
+def test_a_new_commit_changes_only_images_and_lineage():
+    old, new = build_in_fresh_process("a" * 40), build_in_fresh_process("b" * 40)
+    assert old != new
+    assert old.replace("a" * 40, "b" * 40) == new

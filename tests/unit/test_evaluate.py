@@ -1,0 +1,282 @@
+"""evaluate.py: scoring, the evaluation.json contract, plots, and the champion via moto."""
+
+import io
+import json
+import math
+import tarfile
+
+import boto3
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from training_pipeline.steps import artifacts, champion, evaluate, schema, train
+from training_pipeline.steps.errors import (
+    ChampionError,
+    DataValidationError,
+    ModelArtifactError,
+)
+
+from .conftest import pack_model
+
+GROUP = "mlops-demo-dev"
+BUCKET = "models-bucket"
+
+
+def bundle_for(frame: pd.DataFrame, **hyperparameters) -> dict:
+    model = train.train_model(frame, {"random_state": 0, **hyperparameters})
+    return train.make_bundle(model, {"random_state": 0, **hyperparameters})
+
+
+@pytest.fixture(scope="module")
+def test_frame(pipeline_run) -> pd.DataFrame:
+    return pd.read_csv(pipeline_run["test_dir"] / "test.csv")
+
+
+@pytest.fixture(scope="module")
+def challenger(pipeline_run) -> dict:
+    return artifacts.load_bundle(pipeline_run["model_file"])
+
+
+# --- scoring and documents ------------------------------------------------------------
+
+
+def test_score_computes_every_metric(challenger, test_frame) -> None:
+    scores = evaluate.score(challenger, test_frame)
+    assert set(scores.metrics) == set(evaluate.METRICS)
+    assert 0.9 < scores.metrics["roc_auc"] <= 1.0
+    assert all(isinstance(v, float) and round(v, 6) == v for v in scores.metrics.values())
+    assert scores.confusion.sum() == len(test_frame)
+    (tn, fp), (fn, tp) = scores.confusion
+    assert scores.metrics["accuracy"] == pytest.approx((tn + tp) / len(test_frame), abs=1e-6)
+    assert scores.metrics["recall"] == pytest.approx(tp / (tp + fn), abs=1e-6)
+
+
+def test_score_names_the_features_the_data_lacks(challenger, test_frame) -> None:
+    with pytest.raises(ModelArtifactError, match="feature\\(s\\) 'worst_area' that the test"):
+        evaluate.score(challenger, test_frame.drop(columns=["worst_area"]))
+
+
+def test_score_needs_both_labels(challenger, test_frame) -> None:
+    benign = test_frame[test_frame[schema.LABEL] == 0]
+    with pytest.raises(DataValidationError, match=r"holds only label\(s\) \[0\]"):
+        evaluate.score(challenger, benign)
+
+
+def test_evaluation_without_champion_has_the_contract_shape(challenger, test_frame) -> None:
+    scores = evaluate.score(challenger, test_frame)
+    document = evaluate.build_evaluation(scores, len(test_frame))
+    assert document == {
+        "metrics": {name: {"value": scores.metrics[name]} for name in evaluate.METRICS},
+        "champion": {"model_package_arn": "", "roc_auc": 0.0},
+        "comparison": {"has_champion": False, "roc_auc_delta": 0.0},
+        "test_rows": len(test_frame),
+    }
+    json.dumps(document, allow_nan=False)
+
+
+def test_evaluation_with_champion_reports_the_delta(challenger, test_frame, reference) -> None:
+    weak = bundle_for(reference, max_iter=1, max_depth=1, learning_rate=0.01)
+    scores = evaluate.score(challenger, test_frame)
+    weak_scores = evaluate.score(weak, test_frame)
+    document = evaluate.build_evaluation(scores, len(test_frame), "arn:x", weak_scores)
+    assert document["champion"] == {
+        "model_package_arn": "arn:x",
+        "roc_auc": weak_scores.metrics["roc_auc"],
+    }
+    delta = document["comparison"]["roc_auc_delta"]
+    assert document["comparison"]["has_champion"] is True
+    assert delta == round(scores.metrics["roc_auc"] - weak_scores.metrics["roc_auc"], 6)
+    assert delta > 0
+
+
+def test_model_quality_uses_the_sagemaker_statistics_format(challenger, test_frame) -> None:
+    scores = evaluate.score(challenger, test_frame)
+    metrics = evaluate.build_model_quality(scores)["binary_classification_metrics"]
+    (tn, fp), (fn, tp) = scores.confusion.tolist()
+    assert metrics["confusion_matrix"] == {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
+    assert metrics["auc"] == {"value": scores.metrics["roc_auc"], "standard_deviation": "NaN"}
+    for name in ("accuracy", "precision", "recall", "f1"):
+        assert metrics[name]["value"] == scores.metrics[name]
+
+
+# --- artifacts ------------------------------------------------------------------------
+
+
+def test_unsafe_archive_members_are_refused(tmp_path) -> None:
+    archive = tmp_path / "model.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        info = tarfile.TarInfo("../escape.txt")
+        info.size = 2
+        tar.addfile(info, io.BytesIO(b"hi"))
+    with pytest.raises(ModelArtifactError, match="model.tar.gz"):
+        artifacts.extract_tar(archive, tmp_path / "out")
+    assert not (tmp_path / "escape.txt").exists()
+
+
+def test_a_file_that_is_not_a_bundle_is_refused(tmp_path) -> None:
+    joblib.dump({"estimator": 1}, tmp_path / "model.joblib")
+    with pytest.raises(ModelArtifactError, match="is not a model bundle"):
+        artifacts.load_model_dir(tmp_path, tmp_path / "scratch")
+
+
+def test_a_missing_model_names_the_folder_content(tmp_path) -> None:
+    (tmp_path / "notes.txt").write_text("")
+    with pytest.raises(ModelArtifactError) as caught:
+        artifacts.load_model_dir(tmp_path, tmp_path / "scratch")
+    assert str(caught.value) == (
+        f"no model.tar.gz or model.joblib in {tmp_path} (it holds notes.txt)"
+    )
+
+
+# --- main without AWS -----------------------------------------------------------------
+
+
+def run_evaluate(pipeline_run, output_dir, *extra: str) -> dict:
+    return evaluate.main(
+        ["--model-dir", str(pipeline_run["model_dir"]),
+         "--test-dir", str(pipeline_run["test_dir"]),
+         "--output-dir", str(output_dir), *extra]
+    )  # fmt: skip
+
+
+def test_main_writes_evaluation_quality_and_plots(pipeline_run, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("MODEL_PACKAGE_GROUP_NAME", raising=False)
+    result = run_evaluate(pipeline_run, tmp_path / "eval")
+    evaluation = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    assert evaluation == result
+    assert evaluation["test_rows"] == 86
+    assert evaluation["comparison"] == {"has_champion": False, "roc_auc_delta": 0.0}
+    quality = json.loads((tmp_path / "eval" / "model_quality.json").read_text())
+    assert quality["binary_classification_metrics"]["auc"]["value"] == (
+        evaluation["metrics"]["roc_auc"]["value"]
+    )
+    for plot in ("confusion_matrix.png", "roc_curve.png"):
+        with Image.open(tmp_path / "eval" / plot) as image:
+            assert image.format == "PNG" and image.size[0] > 300
+            assert "Software" not in image.info
+
+
+def test_main_output_is_byte_identical_across_runs(pipeline_run, tmp_path, monkeypatch) -> None:
+    monkeypatch.delenv("MODEL_PACKAGE_GROUP_NAME", raising=False)
+    run_evaluate(pipeline_run, tmp_path / "one")
+    run_evaluate(pipeline_run, tmp_path / "two")
+    for name in ("evaluation.json", "model_quality.json", "confusion_matrix.png", "roc_curve.png"):
+        assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+# --- champion (moto) ------------------------------------------------------------------
+
+
+def register(model_file, key: str, status: str) -> str:
+    """Upload a packed model and register it in GROUP with ``status``; returns its ARN."""
+    archive = pack_model(model_file, model_file.parent / "packed" / "model.tar.gz")
+    boto3.client("s3").upload_file(str(archive), BUCKET, key)
+    return boto3.client("sagemaker").create_model_package(
+        ModelPackageGroupName=GROUP,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sklearn:1",
+                    "ModelDataUrl": f"s3://{BUCKET}/{key}",
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["text/csv"],
+        },
+    )["ModelPackageArn"]
+
+
+@pytest.fixture
+def registry(aws):
+    boto3.client("s3").create_bucket(
+        Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    boto3.client("sagemaker").create_model_package_group(ModelPackageGroupName=GROUP)
+
+
+def test_no_group_or_no_approved_package_means_no_champion(aws, tmp_path, pipeline_run) -> None:
+    client = boto3.client("sagemaker")
+    assert champion.find_champion(client, "never-created") is None
+    client.create_model_package_group(ModelPackageGroupName=GROUP)
+    assert champion.find_champion(client, GROUP) is None
+
+
+def test_the_champion_is_the_latest_approved_package(registry, pipeline_run) -> None:
+    model_file = pipeline_run["model_file"]
+    register(model_file, "v1/model.tar.gz", "Approved")
+    latest = register(model_file, "v2/model.tar.gz", "Approved")
+    register(model_file, "v3/model.tar.gz", "Rejected")
+    register(model_file, "v4/model.tar.gz", "PendingManualApproval")
+    found = champion.find_champion(boto3.client("sagemaker"), GROUP)
+    assert found == champion.Champion(latest, 2, f"s3://{BUCKET}/v2/model.tar.gz")
+
+
+def test_main_rescores_the_champion_on_the_same_test_rows(
+    registry, pipeline_run, tmp_path, reference
+) -> None:
+    weak_dir = tmp_path / "weak"
+    artifacts.save_bundle(bundle_for(reference, max_iter=1, max_depth=1), weak_dir)
+    arn = register(weak_dir / "model.joblib", "weak/model.tar.gz", "Approved")
+
+    result = run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
+
+    test_frame = pd.read_csv(pipeline_run["test_dir"] / "test.csv")
+    expected = evaluate.score(artifacts.load_bundle(weak_dir / "model.joblib"), test_frame)
+    assert result["champion"] == {
+        "model_package_arn": arn,
+        "roc_auc": expected.metrics["roc_auc"],
+    }
+    challenger_auc = result["metrics"]["roc_auc"]["value"]
+    assert result["comparison"] == {
+        "has_champion": True,
+        "roc_auc_delta": round(challenger_auc - expected.metrics["roc_auc"], 6),
+    }
+    assert result["comparison"]["roc_auc_delta"] > 0
+
+
+def test_the_same_model_as_champion_gives_a_zero_delta(
+    registry, pipeline_run, tmp_path, monkeypatch
+) -> None:
+    register(pipeline_run["model_file"], "same/model.tar.gz", "Approved")
+    monkeypatch.setenv("MODEL_PACKAGE_GROUP_NAME", GROUP)  # the default for the option
+    result = run_evaluate(pipeline_run, tmp_path / "eval")
+    assert result["comparison"] == {"has_champion": True, "roc_auc_delta": 0.0}
+    assert not math.isnan(result["champion"]["roc_auc"])
+
+
+def test_a_champion_whose_artifact_is_gone_fails_clearly(registry, pipeline_run, tmp_path) -> None:
+    arn = register(pipeline_run["model_file"], "gone/model.tar.gz", "Approved")
+    boto3.client("s3").delete_object(Bucket=BUCKET, Key="gone/model.tar.gz")
+    with pytest.raises(ChampionError) as caught:
+        run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
+    message = str(caught.value)
+    assert f"s3://{BUCKET}/gone/model.tar.gz" in message and arn in message
+
+
+def test_a_champion_with_other_features_cannot_be_rescored(
+    registry, pipeline_run, tmp_path, reference
+) -> None:
+    renamed = reference.rename(columns={"worst_area": "worst_area_mm2"})
+    model = train.HistGradientBoostingClassifier(max_iter=5).fit(
+        renamed.drop(columns=[schema.LABEL]), renamed[schema.LABEL]
+    )
+    bundle = {"model": model, "features": list(renamed.columns[:-1]), "label": schema.LABEL}
+    artifacts.save_bundle(bundle, tmp_path / "old")
+    register(tmp_path / "old" / "model.joblib", "old/model.tar.gz", "Approved")
+    with pytest.raises(ChampionError, match="'worst_area_mm2' that the test data lacks"):
+        run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
+
+
+def test_a_model_data_url_that_is_not_s3_is_refused(tmp_path) -> None:
+    bad = champion.Champion("arn:aws:sagemaker:eu-west-1:1:model-package/g/1", 1, "https://x/y")
+    with pytest.raises(ChampionError, match="not an s3://bucket/key URL"):
+        champion.download_model(object(), bad, tmp_path)
+
+
+def test_probabilities_shape_sanity(challenger, test_frame) -> None:
+    probabilities = challenger["model"].predict_proba(test_frame[schema.FEATURES])
+    assert np.allclose(probabilities.sum(axis=1), 1.0)

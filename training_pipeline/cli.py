@@ -1,0 +1,337 @@
+"""Command line: `python -m training_pipeline COMMAND --help`.
+
+Commands are thin: each resolves an environment, makes one library call and prints the result.
+Library errors (TemplateError) become one `Error: ...` line and exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from training_pipeline import deployment, embedded, executions, promotion, registry
+from training_pipeline.errors import TemplateError
+from training_pipeline.settings import ENVIRONMENTS, load_settings
+from training_pipeline.tables import format_table
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args) or 0
+    except TemplateError as error:
+        print(f"Error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("Error: interrupted", file=sys.stderr)
+        return 130
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Train and register a model in one environment.
+
+    Example: python -m training_pipeline run --env dev --embedded
+    """
+    if os.environ.get("GITHUB_ACTIONS") == "true":
+        promotion.check_deploy_allowed(args.env, os.environ.get("GITHUB_REF", ""))
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    if args.embedded:
+        _provision_embedded(target)
+    on = args.on or ("local" if args.embedded else "sagemaker")
+    record = deployment.run(target, on=on, parameters=_params(args.param), data=args.data)
+    _print_record(record)
+    if record["status"] == "Succeeded":
+        versions = registry.list_versions(target.session, target.names.model_package_group)
+        print()
+        print(f"Model registry {target.names.model_package_group} ({target.names.account_id}):")
+        print(_versions_table(versions[:5]))
+    return 0 if record["status"] == "Succeeded" else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show recent executions of the environment's pipeline, or one execution's steps.
+
+    Example: python -m training_pipeline status --env dev --embedded
+    """
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    deployment.require_provisioned(target)
+    records = executions.list_records(
+        target.session, target.names.artifacts_bucket, target.names.pipeline_name
+    )
+    if args.execution:
+        _print_record(executions.find_record(records, args.execution))
+        return 0
+    if not records:
+        print(f"no executions of {target.names.pipeline_name} yet")
+        return 0
+    rows = [
+        (
+            r["execution_id"],
+            r.get("runner", ""),
+            r["status"],
+            str(r.get("started", ""))[:19],
+            (r.get("failure_reason") or "")[:80],
+        )
+        for r in records[: args.limit]
+    ]
+    print(format_table(("execution", "runner", "status", "started", "failure"), rows))
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    """List the environment's model registry: version, status, metrics, git SHA.
+
+    Example: python -m training_pipeline models --env prod
+    """
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    versions = registry.list_versions(target.session, target.names.model_package_group)
+    if not versions:
+        print(f"{target.names.model_package_group}: no model versions yet")
+        return 0
+    print(_versions_table(versions))
+    return 0
+
+
+def cmd_set_status(args: argparse.Namespace) -> int:
+    """Approve or reject one model version in the environment's registry.
+
+    Example: python -m training_pipeline approve --env prod 3 --reason "reviewed by ML lead"
+    """
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    version = registry.set_status(
+        target.session, target.names.model_package_group, args.version, args.status, args.reason
+    )
+    print(f"{target.names.model_package_group} version {version.version}: {version.status}")
+    return 0
+
+
+def cmd_definition(args: argparse.Namespace) -> int:
+    """Print the pipeline definition JSON of an environment at the current commit.
+
+    Example: python -m training_pipeline definition --env staging > definition.json
+    """
+    from training_pipeline.pipeline import definition
+    from training_pipeline.source import current_revision
+
+    config = deployment.pipeline_config(load_settings(), args.env, current_revision())
+    print(definition(config))
+    return 0
+
+
+def cmd_embedded(args: argparse.Namespace) -> int:
+    """Start, stop or show the embedded AWS (moto's server on a loopback port).
+
+    Example: python -m training_pipeline embedded up
+    """
+    if args.action == "up":
+        server, started = embedded.ensure_server()
+        state = "started" if started else "already running"
+        print(f"embedded AWS {state} at {server.endpoint_url}")
+        print(f"export AWS_ENDPOINT_URL={server.endpoint_url}")
+    elif args.action == "down":
+        print("embedded AWS stopped" if embedded.shutdown() else "embedded AWS was not running")
+    else:
+        server = embedded.running_server()
+        print(f"embedded AWS at {server.endpoint_url}" if server else "embedded AWS is not running")
+    return 0
+
+
+def cmd_infra(args: argparse.Namespace) -> int:
+    """Plan or apply the Terraform of one root: --backend, --operations or --env ENV.
+
+    Example: python -m training_pipeline infra apply --env staging --embedded
+    """
+    from training_pipeline import infra_cli
+
+    return infra_cli.run(args)
+
+
+def cmd_profiles(args: argparse.Namespace) -> int:
+    """Print values of profiles.conf for scripts and workflows.
+
+    Example: python -m training_pipeline profiles get prod.account_id
+    """
+    from training_pipeline.naming import ci_role_arn, environment_names, image_uri
+
+    settings = load_settings()
+    section, _, key = args.key.partition(".")
+    if section == "project":
+        values = {
+            "name": settings.project,
+            "region": settings.region,
+            "github_repository": settings.github_repository,
+        }
+    elif section == "operations":
+        values = {
+            "account_id": settings.accounts["operations"],
+            "ci_role_arn": ci_role_arn(settings),
+            "training_repository": image_uri(settings, "training", "").rstrip(":"),
+            "inference_repository": image_uri(settings, "inference", "").rstrip(":"),
+        }
+    else:
+        environment = settings.environment(section)
+        values = {
+            "account_id": environment.account_id,
+            "deploy_role_arn": environment_names(settings, section).deploy_role_arn,
+            "approval": environment.approval,
+            "retrain_schedule": environment.retrain_schedule,
+            "instance_type": environment.instance_type,
+            "min_auc": str(environment.min_auc),
+        }
+    if key not in values:
+        raise TemplateError(f"unknown key {args.key!r}; [{section}] has {', '.join(values)}")
+    print(values[key])
+    return 0
+
+
+def cmd_promotion(args: argparse.Namespace) -> int:
+    """Print the environment a git ref deploys to (main: dev, tag staging, tag prod).
+
+    Example: python -m training_pipeline promotion env-for-ref refs/tags/staging
+    """
+    print(promotion.environment_for_ref(args.ref))
+    return 0
+
+
+def _provision_embedded(target: deployment.Target) -> None:
+    """On the embedded AWS, create the environment with the real Terraform the first time."""
+    try:
+        deployment.require_provisioned(target)
+    except TemplateError:
+        from training_pipeline import infra_cli
+
+        infra_cli.provision_embedded(target.settings, target.env)
+
+
+def _params(pairs: Sequence[str]) -> dict[str, str]:
+    params = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise TemplateError(f"--param {pair!r} must look like Name=value")
+        params[name] = value
+    return params
+
+
+def _print_record(record: dict) -> None:
+    steps = record.get("steps") or []
+    if steps:
+        rows = [
+            (
+                s.get("name"),
+                s.get("step_type", ""),
+                s.get("status"),
+                f"{s['duration_s']:.1f}s" if s.get("duration_s") is not None else "",
+                "cached" if s.get("cache_hit") else "",
+            )
+            for s in steps
+        ]
+        print(format_table(("step", "type", "status", "duration", ""), rows))
+    metrics = record.get("metrics") or {}
+    if metrics:
+        print()
+        print(format_table(("metric", "value"), [(k, f"{v:.4f}") for k, v in metrics.items()]))
+    print()
+    print(f"execution {record.get('execution_id')}: {record['status']}")
+    if record.get("failure_reason"):
+        print(f"reason: {record['failure_reason']}")
+
+
+def _versions_table(versions: list[registry.ModelVersion]) -> str:
+    rows = [
+        (
+            v.version,
+            v.status,
+            f"{v.metrics['auc']:.4f}" if "auc" in v.metrics else "",
+            f"{v.metrics['accuracy']:.4f}" if "accuracy" in v.metrics else "",
+            v.git_sha[:12],
+            v.metadata.get("data_fingerprint", "")[:19],
+            v.created.strftime("%Y-%m-%d %H:%M"),
+        )
+        for v in versions
+    ]
+    headers = ("version", "status", "auc", "accuracy", "git sha", "data", "created")
+    return format_table(headers, rows)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m training_pipeline",
+        description="Build, run and promote the SageMaker training pipeline of each environment.",
+    )
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler, **kwargs) -> argparse.ArgumentParser:
+        doc = handler.__doc__ or ""
+        sub = commands.add_parser(
+            name,
+            help=doc.splitlines()[0],
+            description=doc,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            **kwargs,
+        )
+        sub.set_defaults(handler=handler)
+        return sub
+
+    def env_options(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")
+        sub.add_argument(
+            "--embedded",
+            action="store_true",
+            help="use the embedded AWS (moto) instead of real accounts",
+        )
+
+    run = command("run", cmd_run)
+    env_options(run)
+    run.add_argument(
+        "--on",
+        choices=("local", "sagemaker"),
+        help="where the jobs run: local runner (default with --embedded) or SageMaker",
+    )
+    run.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="pipeline parameter"
+    )
+    run.add_argument("--data", type=Path, help="train on this CSV instead of the environment's")
+
+    status = command("status", cmd_status)
+    env_options(status)
+    status.add_argument("--execution", help="execution id or ARN to show in detail")
+    status.add_argument("--limit", type=int, default=10, help="how many executions to list")
+
+    models = command("models", cmd_models)
+    env_options(models)
+
+    for name, value in (("approve", "Approved"), ("reject", "Rejected")):
+        sub = command(name, cmd_set_status)
+        env_options(sub)
+        sub.add_argument("version", type=int, help="model package version")
+        sub.add_argument("--reason", default=f"{name}d from the CLI", help="recorded with it")
+        sub.set_defaults(status=value)
+
+    definition = command("definition", cmd_definition)
+    definition.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")
+
+    emb = command("embedded", cmd_embedded)
+    emb.add_argument("action", choices=("up", "down", "status"))
+
+    infra = command("infra", cmd_infra)
+    infra.add_argument("action", choices=("plan", "apply"))
+    root = infra.add_mutually_exclusive_group(required=True)
+    root.add_argument("--env", choices=ENVIRONMENTS, help="the main root, in this workspace")
+    root.add_argument("--operations", action="store_true", help="the operations root")
+    root.add_argument("--backend", action="store_true", help="the Terraform state bucket")
+    infra.add_argument("--embedded", action="store_true", help="apply to the embedded AWS")
+    infra.add_argument("--provider-mirror", type=Path, help="local hashicorp/aws provider mirror")
+
+    promote = command("promotion", cmd_promotion)
+    promote.add_argument("what", choices=("env-for-ref",))
+    promote.add_argument("ref", help="a full git ref such as refs/tags/prod")
+
+    profiles = command("profiles", cmd_profiles)
+    profiles.add_argument("what", choices=("get",))
+    profiles.add_argument("key", help="SECTION.KEY, e.g. prod.account_id or project.region")
+    return parser

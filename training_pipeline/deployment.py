@@ -1,0 +1,179 @@
+"""One environment, ready to use: its account session, its resource names, its data and code.
+
+This is the glue between profiles.conf, the embedded AWS, the pipeline builder and the two ways
+of executing a pipeline (the local runner, or SageMaker itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from training_pipeline import embedded
+from training_pipeline.aws import account_session
+from training_pipeline.code_bundle import load_bundle
+from training_pipeline.errors import NotFoundError, TemplateError
+from training_pipeline.naming import EnvironmentNames, environment_names, image_uri
+from training_pipeline.settings import Settings, load_settings
+from training_pipeline.source import Revision, current_revision
+
+TRAINING_PREFIX = "training/"
+UPLOADS_PREFIX = "uploads/"
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An environment of profiles.conf, reached in its own account."""
+
+    settings: Settings
+    env: str
+    names: EnvironmentNames
+    session: boto3.Session
+    embedded: bool
+
+
+def connect(env: str, *, embedded_aws: bool, log: Log = print) -> Target:
+    """Resolve `env` and open a session in its account (starting the embedded AWS if asked)."""
+    settings = load_settings()
+    settings.environment(env)
+    if embedded_aws:
+        server, started = embedded.ensure_server()
+        os.environ.update(server.environ(settings.region))
+        if started:
+            log(f"embedded AWS started at {server.endpoint_url} (stop: `embedded down`)")
+    return Target(
+        settings=settings,
+        env=env,
+        names=environment_names(settings, env),
+        session=account_session(settings, env),
+        embedded=embedded_aws,
+    )
+
+
+def require_provisioned(target: Target) -> None:
+    """Fail early, and say what to do, when Terraform has not created the environment yet."""
+    try:
+        target.session.client("s3").head_bucket(Bucket=target.names.artifacts_bucket)
+    except ClientError:
+        flag = " --embedded" if target.embedded else ""
+        raise NotFoundError(
+            f"bucket {target.names.artifacts_bucket} does not exist in account "
+            f"{target.names.account_id}: provision the environment first with "
+            f"`python -m training_pipeline infra apply --env {target.env}{flag}`"
+        ) from None
+
+
+def training_data_url(target: Target, data: Path | None, *, log: Log = print) -> str:
+    """The S3 prefix to train on: the environment's own data, or an uploaded CSV.
+
+    An environment whose data bucket is still empty gets the reference dataset, so a new
+    account can run at once; after that its own data is never overwritten.
+    """
+    s3 = target.session.client("s3")
+    bucket = target.names.data_bucket
+    if data is not None:
+        try:
+            content = data.read_bytes()
+        except OSError as error:
+            raise TemplateError(f"cannot read --data {data}: {error.strerror}") from None
+        key = f"{UPLOADS_PREFIX}{hashlib.sha256(content).hexdigest()[:16]}/{data.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=content)
+        log(f"uploaded {data} to s3://{bucket}/{key}")
+        return f"s3://{bucket}/{key.rsplit('/', 1)[0]}/"
+    listed = s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1)
+    if not listed.get("KeyCount"):
+        from training_pipeline.data import load_reference_dataset
+
+        buffer = io.StringIO()
+        load_reference_dataset().to_csv(buffer, index=False)
+        key = f"{TRAINING_PREFIX}breast_cancer.csv"
+        s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue().encode())
+        log(f"seeded s3://{bucket}/{key} with the reference dataset")
+    return f"s3://{bucket}/{TRAINING_PREFIX}"
+
+
+def pipeline_config(
+    settings: Settings, env: str, revision: Revision, input_data_url: str | None = None
+):
+    """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS."""
+    from training_pipeline.pipeline import PipelineConfig
+
+    names = environment_names(settings, env)
+    environment = settings.environment(env)
+    bundle = load_bundle()
+    return PipelineConfig(
+        pipeline_name=names.pipeline_name,
+        region=settings.region,
+        role_arn=names.execution_role_arn,
+        artifacts_bucket=names.artifacts_bucket,
+        input_data_url=input_data_url or f"s3://{names.data_bucket}/{TRAINING_PREFIX}",
+        model_package_group=names.model_package_group,
+        training_image=image_uri(settings, "training", revision.sha),
+        inference_image=image_uri(settings, "inference", revision.sha),
+        code_prefix=bundle.prefix(names.artifacts_bucket),
+        code_tarball_url=bundle.tarball_url(names.artifacts_bucket),
+        git_sha=revision.sha,
+        git_ref=revision.ref,
+        instance_type=environment.instance_type,
+        min_auc=environment.min_auc,
+        approval_status=environment.approval_status,
+    )
+
+
+def run(
+    target: Target,
+    *,
+    on: str = "local",
+    parameters: Mapping[str, Any] | None = None,
+    data: Path | None = None,
+    log: Log = print,
+) -> dict:
+    """Upload data and code, upsert the pipeline, execute it, and return the execution record."""
+    from training_pipeline import executions, pipeline
+
+    require_provisioned(target)
+    revision = current_revision()
+    params = dict(parameters or {})
+    data_url = training_data_url(target, data, log=log)
+    if data is not None:
+        params["InputDataUrl"] = data_url
+    config = pipeline_config(target.settings, target.env, revision, data_url)
+    load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
+    telemetry = not target.embedded
+    arn, definition = pipeline.upsert(
+        config,
+        target.session,
+        description=f"{target.settings.project} training, {revision.ref} at {revision.short_sha}",
+        telemetry=telemetry,
+    )
+    log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
+    if on == "sagemaker":
+        return executions.run_on_sagemaker(target.session, config.pipeline_name, params, log=log)
+
+    from training_pipeline.local import LocalRunner
+
+    runner = LocalRunner(
+        target.session,
+        work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")).resolve(),
+        log=log,
+        cache_prefix=f"s3://{target.names.artifacts_bucket}/pipeline-cache/",
+    )
+    result = runner.run(
+        definition,
+        parameters=params,
+        pipeline_name=config.pipeline_name,
+    )
+    record = {**result.to_dict(), "runner": "local", "git_sha": revision.sha}
+    record["record_url"] = executions.save_record(
+        target.session, target.names.artifacts_bucket, record
+    )
+    return record

@@ -1,0 +1,82 @@
+"""Run a job's process, keeping its output in a log file and its last error line."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+
+@dataclass(frozen=True)
+class ProcessOutcome:
+    exit_code: int
+    timed_out: bool
+    last_error_line: str | None
+    log_path: Path
+
+    @property
+    def succeeded(self) -> bool:
+        return self.exit_code == 0 and not self.timed_out
+
+
+def _pump(stream: IO[str], log: IO[str], lock: threading.Lock, tail: deque[str] | None) -> None:
+    for line in stream:
+        with lock:
+            log.write(line)
+            log.flush()
+        if tail is not None and line.strip():
+            tail.append(line.strip())
+
+
+def run_process(
+    command: list[str],
+    *,
+    env: dict[str, str],
+    cwd: Path,
+    log_path: Path,
+    timeout_s: float | None,
+) -> ProcessOutcome:
+    """Run `command`; stdout and stderr go, interleaved, to `log_path`."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    lock = threading.Lock()
+    stderr_tail: deque[str] = deque(maxlen=1)
+    with log_path.open("w", encoding="utf-8") as log:
+        try:
+            process = subprocess.Popen(
+                command,
+                env=env,
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+                errors="replace",
+                # Own process group, so a timeout also ends the job's children.
+                start_new_session=True,
+            )
+        except OSError as error:
+            log.write(f"cannot start {command}: {error}\n")
+            return ProcessOutcome(127, False, f"cannot start {command[0]!r}: {error}", log_path)
+        pumps = [
+            threading.Thread(target=_pump, args=(process.stdout, log, lock, None)),
+            threading.Thread(target=_pump, args=(process.stderr, log, lock, stderr_tail)),
+        ]
+        for pump in pumps:
+            pump.start()
+        timed_out = False
+        try:
+            process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            timed_out = True
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        for pump in pumps:
+            pump.join()
+    return ProcessOutcome(
+        process.returncode, timed_out, stderr_tail[-1] if stderr_tail else None, log_path
+    )

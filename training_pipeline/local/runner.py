@@ -1,0 +1,386 @@
+"""LocalRunner: execute a SageMaker pipeline definition with local compute and real AWS APIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import secrets
+import shutil
+import string
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from . import processing, registry_steps, training
+from .cache import StepCache, cache_key, parse_duration
+from .conditions import evaluate_all
+from .errors import DefinitionError, StepFailure
+from .expressions import EXECUTION_VARIABLES, Scope, iter_gets, split_get, to_text
+from .graph import StepNode, build_graph
+from .jobs import JobContext, check_keys, job_name
+from .parameters import resolve_parameters
+from .results import ExecutionResult, StepResult
+from .retry import Retrier
+from .s3 import S3, join_uri
+
+Executor = Callable[[JobContext, Mapping[str, Any]], dict[str, Any]]
+_EXECUTORS: dict[str, Executor] = {
+    "Processing": processing.run,
+    "Training": training.run,
+    "Model": registry_steps.run_create_model,
+    "RegisterModel": registry_steps.run_register_model,
+}
+_VALIDATORS: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
+    "Processing": processing.validate,
+    "Training": training.validate,
+}
+_STEP_TYPES = {*_EXECUTORS, "Condition", "Fail"}
+_CACHEABLE = {"Processing", "Training"}
+_JOB_NAME_VARIABLE = {"Processing": "ProcessingJobName", "Training": "TrainingJobName"}
+_DEFINITION_FIELDS = {
+    "Version",
+    "Metadata",
+    "Parameters",
+    "PipelineExperimentConfig",
+    "MlflowConfig",
+    "Steps",
+}
+_STEP_FIELDS = {
+    "Name",
+    "Type",
+    "Arguments",
+    "DependsOn",
+    "DisplayName",
+    "Description",
+    "RetryPolicies",
+    "CacheConfig",
+    "PropertyFiles",
+}
+_EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _load(definition: Mapping[str, Any] | str) -> dict[str, Any]:
+    spec = json.loads(definition) if isinstance(definition, str) else dict(definition)
+    check_keys("pipeline definition", spec, _DEFINITION_FIELDS)
+    if not isinstance(spec.get("Steps"), list) or not spec["Steps"]:
+        raise DefinitionError("pipeline definition has no Steps")
+    return spec
+
+
+def _validate_references(
+    node: StepNode, nodes: Mapping[str, StepNode], parameters: set[str]
+) -> None:
+    arguments = node.spec.get("Arguments", {})
+    if node.type == "Condition":
+        arguments = arguments.get("Conditions", [])
+    for reference in iter_gets(arguments):
+        namespace, name, tokens = split_get(reference)
+        where = f"step {node.name!r}: Get {reference!r}"
+        if namespace == "Parameters" and name not in parameters:
+            raise DefinitionError(f"{where} names an undeclared parameter")
+        if namespace == "Execution" and (
+            name not in EXECUTION_VARIABLES
+            or (name.endswith("JobName") and _JOB_NAME_VARIABLE.get(node.type) != name)
+        ):
+            raise DefinitionError(f"{where}: no such execution variable in a {node.type} step")
+        if namespace == "Steps" and tokens[:1] == ["PropertyFiles"]:
+            declared = {
+                p.get("PropertyFileName") for p in nodes[name].spec.get("PropertyFiles", [])
+            }
+            if len(tokens) != 2 or tokens[1] not in declared:
+                raise DefinitionError(f"{where}: step {name!r} declares no such property file")
+
+
+def _validate_step(node: StepNode, nodes: Mapping[str, StepNode], parameters: set[str]) -> None:
+    where = f"step {node.name!r}"
+    check_keys(where, dict(node.spec), _STEP_FIELDS)
+    if node.type not in _STEP_TYPES:
+        raise DefinitionError(
+            f"{where}: unsupported step type {node.type!r} (supported: {sorted(_STEP_TYPES)})"
+        )
+    arguments = node.spec.get("Arguments", {})
+    if node.type == "Condition":
+        check_keys(f"{where} Arguments", arguments, {"Conditions", "IfSteps", "ElseSteps"})
+    elif node.type == "Fail":
+        check_keys(f"{where} Arguments", arguments, {"ErrorMessage"})
+    elif node.type in _VALIDATORS:
+        _VALIDATORS[node.type](node.name, arguments)
+    cache_config = node.spec.get("CacheConfig")
+    if cache_config is not None:
+        check_keys(f"{where} CacheConfig", cache_config, {"Enabled", "ExpireAfter"})
+        if node.type not in _CACHEABLE:
+            raise DefinitionError(f"{where}: CacheConfig is not supported for {node.type} steps")
+        if cache_config.get("ExpireAfter"):
+            parse_duration(cache_config["ExpireAfter"])
+    if node.spec.get("PropertyFiles") and node.type != "Processing":
+        raise DefinitionError(f"{where}: PropertyFiles are only supported on Processing steps")
+    outputs = {
+        o.get("OutputName") for o in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
+    }
+    for declaration in node.spec.get("PropertyFiles", []):
+        check_keys(
+            f"{where} PropertyFiles", declaration, {"PropertyFileName", "OutputName", "FilePath"}
+        )
+        if declaration.get("OutputName") not in outputs:
+            raise DefinitionError(
+                f"{where}: property file {declaration.get('PropertyFileName')!r} names "
+                f"unknown output {declaration.get('OutputName')!r}"
+            )
+    Retrier(node.spec.get("RetryPolicies", []), log=lambda _: None)
+    _validate_references(node, nodes, parameters)
+
+
+class LocalRunner:
+    """Runs pipeline definitions: compute as local processes, S3 and SageMaker APIs for real."""
+
+    def __init__(
+        self,
+        session: boto3.Session,
+        *,
+        work_dir: Path | None = None,
+        python: str = sys.executable,
+        log: Callable[[str], None] = print,
+        cache_prefix: str | None = None,
+    ) -> None:
+        self.session = session
+        self.work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "local-pipeline-runs")
+        self.python = python
+        self.log = log
+        self.cache_prefix = cache_prefix
+
+    def run(
+        self,
+        definition: Mapping[str, Any] | str,
+        *,
+        parameters: Mapping[str, Any] | None = None,
+        pipeline_name: str = "local-pipeline",
+        execution_id: str | None = None,
+    ) -> ExecutionResult:
+        """Execute `definition` (a dict or its JSON text) and return the execution's record.
+
+        Raises DefinitionError/ValueError before anything runs if the definition or the
+        parameters are invalid; a failing step makes the result "Failed" instead.
+        """
+        spec = _load(definition)
+        nodes = build_graph(spec["Steps"])
+        by_name = {node.name: node for node in nodes}
+        declared = {p["Name"] for p in spec.get("Parameters", [])}
+        for node in nodes:
+            _validate_step(node, by_name, declared)
+        values = resolve_parameters(spec.get("Parameters", []), parameters)
+        if execution_id is None:
+            alphabet = string.ascii_lowercase + string.digits
+            execution_id = "".join(secrets.choice(alphabet) for _ in range(12))
+        elif not _EXECUTION_ID.fullmatch(execution_id):
+            raise ValueError(f"execution id {execution_id!r}: use up to 32 letters, digits and '-'")
+        return _Execution(self, nodes, values, pipeline_name, execution_id).run()
+
+
+class _Execution:
+    """The state of one run: finished steps, condition outcomes, fetched property files."""
+
+    def __init__(
+        self,
+        runner: LocalRunner,
+        nodes: list[StepNode],
+        parameters: dict[str, Any],
+        pipeline_name: str,
+        execution_id: str,
+    ) -> None:
+        self.runner = runner
+        self.nodes = nodes
+        self.by_name = {node.name: node for node in nodes}
+        self.region = runner.session.region_name
+        if not self.region:
+            raise ValueError("the boto3 session has no region")
+        self.account = runner.session.client("sts").get_caller_identity()["Account"]
+        self.started = _now()
+        pipeline_arn = (
+            f"arn:aws:sagemaker:{self.region}:{self.account}:pipeline/{pipeline_name.lower()}"
+        )
+        self.result = ExecutionResult(
+            pipeline_name=pipeline_name,
+            execution_id=execution_id,
+            execution_arn=f"{pipeline_arn}/execution/{execution_id}",
+            parameters=parameters,
+            start_time=self.started,
+        )
+        self.variables = {
+            "PipelineExecutionId": execution_id,
+            "PipelineExecutionArn": self.result.execution_arn,
+            "PipelineName": pipeline_name,
+            "PipelineArn": pipeline_arn,
+            "StartDateTime": self.started.isoformat(),
+        }
+        self.properties: dict[str, dict[str, Any]] = {}
+        self.outcomes: dict[str, bool] = {}
+        self.not_reached: set[str] = set()
+        self.property_files: dict[tuple[str, str], Any] = {}
+        self.images_noted: set[str] = set()
+        self.cache = (
+            StepCache(runner.session.client("s3"), runner.cache_prefix, pipeline_name)
+            if runner.cache_prefix
+            else None
+        )
+
+    def log(self, line: str) -> None:
+        self.runner.log(line)
+
+    def run(self) -> ExecutionResult:
+        self.log(f"Execution {self.result.execution_arn}")
+        for position, node in enumerate(self.nodes, 1):
+            if not self._reached(node):
+                self.not_reached.add(node.name)
+                continue
+            step = self._run_step(node, f"[{position}/{len(self.nodes)}] {node.name} ({node.type})")
+            self.result.steps.append(step)
+            if step.status == "Failed":
+                self.result.status = "Failed"
+                self.result.failure_reason = (
+                    step.failure_reason
+                    if node.type == "Fail"
+                    else f"Step '{node.name}' failed: {step.failure_reason}"
+                )
+                break
+        else:
+            self.result.status = "Succeeded"
+        self.result.end_time = _now()
+        summary = f"Execution {self.result.status} in {self.result.duration_s:.1f}s"
+        if self.not_reached:
+            summary += f"; not executed: {', '.join(sorted(self.not_reached))}"
+        if self.result.failure_reason:
+            summary += f": {self.result.failure_reason}"
+        self.log(summary)
+        return self.result
+
+    def _reached(self, node: StepNode) -> bool:
+        """False for steps on a branch not taken, and for anything depending on them."""
+        if node.branch and self.outcomes.get(node.branch[0]) is not node.branch[1]:
+            return False
+        return not (node.dependencies & self.not_reached)
+
+    def _run_step(self, node: StepNode, label: str) -> StepResult:
+        step = StepResult(
+            name=node.name, step_type=node.type, status="Executing", start_time=_now()
+        )
+        self.log(f"{label} ...")
+        try:
+            if node.type == "Condition":
+                step.properties = self._condition(node)
+            elif node.type == "Fail":
+                message = self._scope(node, None).resolve(
+                    node.spec["Arguments"].get("ErrorMessage", "")
+                )
+                raise StepFailure(to_text(message))
+            else:
+                self._job(node, step)
+            step.status = "Succeeded"
+        except StepFailure as failure:
+            step.status, step.failure_reason = "Failed", str(failure)
+        except (ClientError, BotoCoreError) as error:
+            step.status, step.failure_reason = "Failed", f"{type(error).__name__}: {error}"
+        except DefinitionError as error:
+            raise DefinitionError(f"step {node.name!r}: {error}") from error
+        finally:
+            step.end_time = _now()
+        if step.status == "Succeeded":
+            self.properties[node.name] = step.properties
+        ending = f"{label} {step.status} in {step.duration_s:.1f}s"
+        if step.cache_hit:
+            ending += " (cached)"
+        if step.failure_reason:
+            ending += f": {step.failure_reason}"
+        if step.log_path:
+            ending += f"\n    log: {step.log_path}"
+        self.log(ending)
+        return step
+
+    def _condition(self, node: StepNode) -> dict[str, Any]:
+        scope = self._scope(node, None)
+        outcome = evaluate_all(node.spec["Arguments"].get("Conditions", []), scope.resolve)
+        self.outcomes[node.name] = outcome
+        return {"Outcome": "True" if outcome else "False"}
+
+    def _job(self, node: StepNode, step: StepResult) -> None:
+        job_dir = (
+            self.runner.work_dir / self.result.execution_id / re.sub(r"[^\w.-]", "_", node.name)
+        )
+        shutil.rmtree(job_dir, ignore_errors=True)
+        job_dir.mkdir(parents=True)
+        context = JobContext(
+            step_name=node.name,
+            job_name=job_name(self.result.execution_id, node.name),
+            job_dir=job_dir,
+            session=self.runner.session,
+            region=self.region,
+            account=self.account,
+            retrier=Retrier(node.spec.get("RetryPolicies", []), self.log),
+            python=self.runner.python,
+            log=self.log,
+        )
+        arguments = self._scope(node, context).resolve(node.spec.get("Arguments", {}))
+        self._note_image(node, arguments)
+        cache_config = node.spec.get("CacheConfig", {})
+        key = cache_key(node.type, arguments)
+        if self.cache and cache_config.get("Enabled"):
+            cached = context.retrier.call(self.cache.get, key, cache_config.get("ExpireAfter"))
+            if cached is not None:
+                step.properties, step.cache_hit = cached, True
+                return
+        if node.type in _CACHEABLE:
+            step.log_path = str(job_dir / "job.log")
+        step.properties = _EXECUTORS[node.type](context, arguments)
+        if self.cache and cache_config.get("Enabled"):
+            context.retrier.call(self.cache.put, key, node.type, step.properties)
+
+    def _note_image(self, node: StepNode, arguments: Mapping[str, Any]) -> None:
+        image = arguments.get("AppSpecification", {}).get("ImageUri") or arguments.get(
+            "AlgorithmSpecification", {}
+        ).get("TrainingImage")
+        if image and image not in self.images_noted:
+            self.images_noted.add(image)
+            self.log(
+                f"    image {image} is not pulled: the job runs locally with {self.runner.python}"
+            )
+
+    def _scope(self, node: StepNode, context: JobContext | None) -> Scope:
+        variables = {**self.variables, "CurrentDateTime": _now().isoformat()}
+        if context is not None and node.type in _JOB_NAME_VARIABLE:
+            variables[_JOB_NAME_VARIABLE[node.type]] = context.job_name
+        retrier = (
+            context.retrier if context else Retrier(node.spec.get("RetryPolicies", []), self.log)
+        )
+        s3 = S3(self.runner.session.client("s3"), retrier)
+        return Scope(
+            parameters=self.result.parameters,
+            execution=variables,
+            step_properties=self._step_properties,
+            read_property_file=lambda step, name: self._property_file(s3, step, name),
+            read_s3_json=s3.read_json,
+        )
+
+    def _step_properties(self, name: str) -> Mapping[str, Any]:
+        if name not in self.properties:
+            raise StepFailure(f"step {name!r} has no properties: it did not succeed")
+        return self.properties[name]
+
+    def _property_file(self, s3: S3, step: str, name: str) -> Any:
+        if (step, name) not in self.property_files:
+            declaration = next(
+                p for p in self.by_name[step].spec["PropertyFiles"] if p["PropertyFileName"] == name
+            )
+            outputs = self._step_properties(step)["ProcessingOutputConfig"]["Outputs"]
+            output = next(o for o in outputs if o["OutputName"] == declaration["OutputName"])
+            uri = join_uri(output["S3Output"]["S3Uri"], declaration["FilePath"])
+            self.property_files[(step, name)] = s3.read_json(uri)
+        return self.property_files[(step, name)]

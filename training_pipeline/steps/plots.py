@@ -1,0 +1,62 @@
+"""Evaluation plots as PNG files, byte-identical for the same inputs."""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before pyplot: the jobs have no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+# No "Software" (matplotlib version) entry, and Agg writes no timestamp: same plot, same bytes.
+PNG_METADATA = {"Software": None}
+
+
+def confusion_matrix_png(matrix: np.ndarray, path: str | Path, title: str) -> Path:
+    """A 2x2 confusion matrix (rows: actual, columns: predicted) with its counts."""
+    figure, axes = plt.subplots(figsize=(4.5, 4), dpi=100)
+    axes.imshow(matrix, cmap="Blues")
+    for (actual, predicted), count in np.ndenumerate(matrix):
+        dark = count > matrix.max() / 2
+        axes.text(
+            predicted,
+            actual,
+            str(int(count)),
+            ha="center",
+            va="center",
+            color="white" if dark else "black",
+        )
+    axes.set_xticks([0, 1], ["benign (0)", "malignant (1)"])
+    axes.set_yticks([0, 1], ["benign (0)", "malignant (1)"])
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("actual")
+    axes.set_title(title)
+    return _save(figure, path)
+
+
+def roc_curve_png(
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray, float]], path: str | Path, title: str
+) -> Path:
+    """ROC curves, ``{name: (false_positive_rates, true_positive_rates, auc)}``."""
+    figure, axes = plt.subplots(figsize=(4.5, 4.5), dpi=100)
+    for name, (fpr, tpr, auc) in curves.items():
+        axes.plot(fpr, tpr, label=f"{name} (AUC {auc:.4f})")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=0.8)
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1.01)
+    axes.set_xlabel("false positive rate")
+    axes.set_ylabel("true positive rate")
+    axes.set_title(title)
+    axes.legend(loc="lower right")
+    return _save(figure, path)
+
+
+def _save(figure: plt.Figure, path: str | Path) -> Path:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(target, format="png", metadata=PNG_METADATA)
+    plt.close(figure)
+    return target
