@@ -36,9 +36,9 @@ def line_of(text: str, needle: str) -> int:
 @pytest.mark.parametrize(
     ("old", "new", "expected"),
     [
-        ("account_id = 111111111111", "account_id = 11111111111", "is not a 12-digit AWS account id"),
+        ("account_id = 111111111111", "account_id = 11111111111", "a 12-digit AWS account id"),
         ("account_id = 111111111111", "account_id = 1111111111ab", "is not a 12-digit"),
-        ("approval         = manual", "approval         = sometimes", "must be one of auto, manual"),
+        ("approval         = manual", "approval         = maybe", "must be one of auto, manual"),
         ("min_auc          = 0.95", "min_auc          = 1.5", "between 0 and 1"),
         ("\n[prod]\n", "\n[production]\n", "unknown section [production]"),
         ("region            = eu-west-1", "region            = europe", "is not an AWS region"),

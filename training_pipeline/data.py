@@ -21,6 +21,7 @@ from training_pipeline.steps import csvio, schema
 LABEL_NOISE = 0.04
 # Significant digits kept in synthetic values, like the reference table (e.g. 13.54, 0.1187).
 SIGNIFICANT_DIGITS = 4
+_BLOCK_ROWS = 65_536
 
 
 def load_reference_dataset() -> pd.DataFrame:
@@ -46,7 +47,8 @@ def make_synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
     Each class is a multivariate Gaussian fitted to the reference rows of that class in
     ``log1p`` space (so values stay non-negative and keep their skew and correlations), then
     ``LABEL_NOISE`` of the labels are flipped. Values are rounded to ``SIGNIFICANT_DIGITS``.
-    Vectorized: 1M rows take about a second and ~0.5 GB. Same ``rows`` and ``seed``, same frame.
+    Vectorized, in blocks: 1M rows take 1-2 s and little more memory than the frame itself
+    (240 MB). Same ``rows`` and ``seed``, same frame.
     """
     if rows < 0:
         raise ValueError(f"rows must be >= 0, got {rows}")
@@ -54,10 +56,14 @@ def make_synthetic(rows: int, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     labels = (rng.random(rows) < prior).astype(schema.LABEL_DTYPE)
     values = np.empty((rows, len(schema.FEATURES)), dtype=schema.FEATURE_DTYPE)
-    for label in schema.LABEL_VALUES:
-        rows_of_class = np.flatnonzero(labels == label)
-        noise = rng.standard_normal((rows_of_class.size, len(schema.FEATURES)))
-        values[rows_of_class] = noise @ factors[label].T + means[label]
+    # In blocks, so that the temporaries stay small next to the result.
+    for start in range(0, rows, _BLOCK_ROWS):
+        block = values[start : start + _BLOCK_ROWS]
+        noise = rng.standard_normal(block.shape)
+        block_labels = labels[start : start + _BLOCK_ROWS]
+        for label in schema.LABEL_VALUES:
+            members = block_labels == label
+            block[members] = noise[members] @ factors[label].T + means[label]
     np.expm1(values, out=values)
     np.maximum(values, schema.FEATURE_MIN, out=values)
     # np.round(x, d) is rint(x * 10**d) / 10**d; done on the whole matrix at once.

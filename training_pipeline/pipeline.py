@@ -65,6 +65,10 @@ from sagemaker.serve.model_builder import ModelBuilder  # noqa: E402
 from sagemaker.train.configs import Compute, InputData, OutputDataConfig  # noqa: E402
 from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
 
+# Importing the SDK turns the root logger up to INFO (every botocore endpoint lookup would print);
+# put it back so that the CLI's own progress lines stay readable.
+logging.getLogger().setLevel(logging.WARNING)
+
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/code"
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
@@ -162,7 +166,16 @@ def build_pipeline(
                 _s3_output(name, output("prepare", name), f"{PROCESSING_ROOT}/output/{name}")
                 for name in ("train", "validation", "test", "profile")
             ],
-            arguments=["--max-nan-fraction", p["MaxNanFraction"].to_string()],
+            # Paths are passed explicitly, although they are the scripts' defaults, so that a
+            # runner which maps container paths (the local one) sees every path it must map.
+            arguments=[
+                "--input-dir",
+                f"{PROCESSING_ROOT}/input/data",
+                "--output-dir",
+                f"{PROCESSING_ROOT}/output",
+                "--max-nan-fraction",
+                p["MaxNanFraction"].to_string(),
+            ],
         ),
         property_files=[profile],
         cache_config=CACHE,
@@ -218,6 +231,14 @@ def build_pipeline(
                 _s3_input("test", splits["test"].S3Output.S3Uri, f"{PROCESSING_ROOT}/test"),
             ],
             outputs=[_s3_output("evaluation", evaluation_url, f"{PROCESSING_ROOT}/evaluation")],
+            arguments=[
+                "--model-dir",
+                f"{PROCESSING_ROOT}/model",
+                "--test-dir",
+                f"{PROCESSING_ROOT}/test",
+                "--output-dir",
+                f"{PROCESSING_ROOT}/evaluation",
+            ],
         ),
         property_files=[report],
         # Not cached: the champion it compares against lives in the registry, which changes

@@ -1,5 +1,3 @@
-data "aws_partition" "current" {}
-
 locals {
   state_bucket_name = "${local.project}-tfstate-${local.account_id}"
 }
@@ -20,31 +18,10 @@ module "kms" {
 ################################################################################
 # Versioned, SSE-KMS, public access blocked, TLS only. The Terraform S3 backend locks with a
 # `.tflock` object next to the state (use_lockfile = true), so no DynamoDB table is needed.
-# Only principals of the operations account may use the bucket: every other root reaches the
-# state through a role in the operations account (assume_role in its backend configuration).
-
-data "aws_iam_policy_document" "state_bucket" {
-  statement {
-    sid     = "DenyPrincipalsOfOtherAccounts"
-    effect  = "Deny"
-    actions = ["s3:*"] # A Deny: no principal outside the operations account may do anything here.
-    resources = [
-      "arn:${data.aws_partition.current.partition}:s3:::${local.state_bucket_name}",
-      "arn:${data.aws_partition.current.partition}:s3:::${local.state_bucket_name}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "StringNotEquals"
-      variable = "aws:PrincipalAccount"
-      values   = [local.account_id]
-    }
-  }
-}
+# The bucket policy grants nothing to anyone: only principals of the operations account whose
+# IAM policies allow it can use the bucket, and every root reaches the state through a role in
+# the operations account (assume_role in its backend configuration), never from dev, staging
+# or prod.
 
 module "state_bucket" {
   source = "../modules/s3-bucket"
@@ -52,7 +29,6 @@ module "state_bucket" {
   name                               = local.state_bucket_name
   kms_key_arn                        = module.kms.key_arn
   force_destroy                      = var.force_destroy
+  deny_insecure_transport            = var.deny_insecure_transport
   noncurrent_version_expiration_days = var.noncurrent_version_expiration_days
-  noncurrent_versions_to_keep        = 10
-  source_policy_documents            = [data.aws_iam_policy_document.state_bucket.json]
 }

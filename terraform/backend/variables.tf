@@ -24,9 +24,15 @@ variable "assume_role_name" {
 ################################################################################
 
 variable "noncurrent_version_expiration_days" {
-  description = "Days an overwritten state version is kept before it is deleted (the newest 10 are always kept)."
+  description = "Days an overwritten state version is kept before it is deleted."
   type        = number
   default     = 365
+}
+
+variable "deny_insecure_transport" {
+  description = "Whether bucket policies deny every request not made over TLS. Keep `true`; only runs against the embedded AWS (a plain-HTTP endpoint on which moto enforces this Deny) set `false`."
+  type        = bool
+  default     = true
 }
 
 variable "force_destroy" {

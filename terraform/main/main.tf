@@ -54,6 +54,8 @@ module "data_bucket" {
   name          = local.data_bucket_name
   kms_key_arn   = module.kms.key_arn
   force_destroy = var.force_destroy_buckets
+
+  deny_insecure_transport = var.deny_insecure_transport
 }
 
 module "artifacts_bucket" {
@@ -62,6 +64,8 @@ module "artifacts_bucket" {
   name          = local.artifacts_bucket_name
   kms_key_arn   = module.kms.key_arn
   force_destroy = var.force_destroy_buckets
+
+  deny_insecure_transport = var.deny_insecure_transport
 }
 
 ################################################################################

@@ -132,6 +132,12 @@ variable "studio_user_profile_name" {
 # Buckets
 ################################################################################
 
+variable "deny_insecure_transport" {
+  description = "Whether bucket policies deny every request not made over TLS. Keep `true`; only runs against the embedded AWS (a plain-HTTP endpoint on which moto enforces this Deny) set `false`."
+  type        = bool
+  default     = true
+}
+
 variable "force_destroy_buckets" {
   description = "Whether `terraform destroy` may delete the data and artifacts buckets while they hold objects; keep `false` outside throw-away environments."
   type        = bool

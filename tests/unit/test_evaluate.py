@@ -3,11 +3,13 @@
 import io
 import json
 import math
+import os
+import subprocess
+import sys
 import tarfile
 
 import boto3
 import joblib
-import numpy as np
 import pandas as pd
 import pytest
 from PIL import Image
@@ -19,7 +21,7 @@ from training_pipeline.steps.errors import (
     ModelArtifactError,
 )
 
-from .conftest import pack_model
+from .conftest import STEPS_DIR, pack_model
 
 GROUP = "mlops-demo-dev"
 BUCKET = "models-bucket"
@@ -52,6 +54,7 @@ def test_score_computes_every_metric(challenger, test_frame) -> None:
     (tn, fp), (fn, tp) = scores.confusion
     assert scores.metrics["accuracy"] == pytest.approx((tn + tp) / len(test_frame), abs=1e-6)
     assert scores.metrics["recall"] == pytest.approx(tp / (tp + fn), abs=1e-6)
+    assert scores.metrics["precision"] == pytest.approx(tp / (tp + fp), abs=1e-6)
 
 
 def test_score_names_the_features_the_data_lacks(challenger, test_frame) -> None:
@@ -111,7 +114,7 @@ def test_unsafe_archive_members_are_refused(tmp_path) -> None:
         info = tarfile.TarInfo("../escape.txt")
         info.size = 2
         tar.addfile(info, io.BytesIO(b"hi"))
-    with pytest.raises(ModelArtifactError, match="model.tar.gz"):
+    with pytest.raises(ModelArtifactError, match=r"model\.tar\.gz"):
         artifacts.extract_tar(archive, tmp_path / "out")
     assert not (tmp_path / "escape.txt").exists()
 
@@ -150,8 +153,9 @@ def test_main_writes_evaluation_quality_and_plots(pipeline_run, tmp_path, monkey
     assert evaluation["test_rows"] == 86
     assert evaluation["comparison"] == {"has_champion": False, "roc_auc_delta": 0.0}
     quality = json.loads((tmp_path / "eval" / "model_quality.json").read_text())
-    assert quality["binary_classification_metrics"]["auc"]["value"] == (
-        evaluation["metrics"]["roc_auc"]["value"]
+    assert (
+        quality["binary_classification_metrics"]["auc"]["value"]
+        == (evaluation["metrics"]["roc_auc"]["value"])
     )
     for plot in ("confusion_matrix.png", "roc_curve.png"):
         with Image.open(tmp_path / "eval" / plot) as image:
@@ -165,6 +169,21 @@ def test_main_output_is_byte_identical_across_runs(pipeline_run, tmp_path, monke
     run_evaluate(pipeline_run, tmp_path / "two")
     for name in ("evaluation.json", "model_quality.json", "confusion_matrix.png", "roc_curve.png"):
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
+
+
+def test_script_runs_by_absolute_path_from_elsewhere(pipeline_run, tmp_path) -> None:
+    # How the processing job starts it: python3 /opt/ml/processing/code/evaluate.py
+    result = subprocess.run(
+        [sys.executable, str(STEPS_DIR / "evaluate.py"),
+         "--model-dir", str(pipeline_run["model_dir"]),
+         "--test-dir", str(pipeline_run["test_dir"]),
+         "--output-dir", str(tmp_path / "eval")],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": "", "MODEL_PACKAGE_GROUP_NAME": ""},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "test_roc_auc=" in result.stdout
+    assert json.loads((tmp_path / "eval" / "evaluation.json").read_text())["test_rows"] == 86
 
 
 # --- champion (moto) ------------------------------------------------------------------
@@ -275,8 +294,3 @@ def test_a_model_data_url_that_is_not_s3_is_refused(tmp_path) -> None:
     bad = champion.Champion("arn:aws:sagemaker:eu-west-1:1:model-package/g/1", 1, "https://x/y")
     with pytest.raises(ChampionError, match="not an s3://bucket/key URL"):
         champion.download_model(object(), bad, tmp_path)
-
-
-def test_probabilities_shape_sanity(challenger, test_frame) -> None:
-    probabilities = challenger["model"].predict_proba(test_frame[schema.FEATURES])
-    assert np.allclose(probabilities.sum(axis=1), 1.0)

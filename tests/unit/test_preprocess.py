@@ -20,9 +20,7 @@ from .conftest import STEPS_DIR
 
 def small(rows: int = 6) -> pd.DataFrame:
     """A tiny valid frame: features 1.0.., labels alternating 0/1, label as read (float)."""
-    frame = pd.DataFrame(
-        {name: np.arange(rows, dtype="float64") + 1 for name in schema.FEATURES}
-    )
+    frame = pd.DataFrame({name: np.arange(rows, dtype="float64") + 1 for name in schema.FEATURES})
     frame[schema.LABEL] = np.arange(rows) % 2 * 1.0
     return frame
 
@@ -216,7 +214,7 @@ def test_header_problems_are_named_per_file(tmp_path) -> None:
 
 def test_header_only_input_is_empty_data(tmp_path) -> None:
     (tmp_path / "a.csv").write_text(",".join(schema.COLUMNS) + "\n")
-    with pytest.raises(DataValidationError, match="no data rows: a.csv hold only a header"):
+    with pytest.raises(DataValidationError, match=r"^no data rows: a\.csv has only a header row$"):
         csvio.read_csvs([tmp_path / "a.csv"])
 
 
@@ -230,16 +228,17 @@ def test_non_numeric_cells_are_located_by_file_and_line(tmp_path) -> None:
     with pytest.raises(DataValidationError) as caught:
         preprocess.validate(frame, 0.0, locate=locator.describe)
     # row 3 of b.csv is its 5th line (the header is line 1)
-    assert str(caught.value) == "column 'mean_texture' has 1 non-numeric value (first: b.csv:5 = 'abc')"
+    assert (
+        str(caught.value)
+        == "column 'mean_texture' has 1 non-numeric value (first: b.csv:5 = 'abc')"
+    )
 
 
 # --- main -----------------------------------------------------------------------------
 
 
 def run_main(input_dir: Path, output_dir: Path, *extra: str) -> dict:
-    return preprocess.main(
-        ["--input-dir", str(input_dir), "--output-dir", str(output_dir), *extra]
-    )
+    return preprocess.main(["--input-dir", str(input_dir), "--output-dir", str(output_dir), *extra])
 
 
 def test_main_writes_splits_and_profile(tmp_path, reference) -> None:
@@ -275,7 +274,9 @@ def test_main_output_is_byte_identical_for_the_same_input(tmp_path, reference) -
 def test_main_keeps_the_input_values_exactly(tmp_path, reference) -> None:
     write_csv(reference, tmp_path / "in" / "data.csv")
     run_main(tmp_path / "in", tmp_path / "out")
-    parts = [pd.read_csv(tmp_path / "out" / n / f"{n}.csv") for n in ("train", "validation", "test")]
+    parts = [
+        pd.read_csv(tmp_path / "out" / n / f"{n}.csv") for n in ("train", "validation", "test")
+    ]
     together = pd.concat(parts).sort_values(schema.COLUMNS).reset_index(drop=True)
     expected = reference.sort_values(schema.COLUMNS).reset_index(drop=True)
     pd.testing.assert_frame_equal(together, expected, check_exact=True)
@@ -301,7 +302,9 @@ def test_main_reads_every_csv_in_name_order(tmp_path, reference) -> None:
 
 def test_main_rejects_fractions_that_leave_no_training_rows(tmp_path) -> None:
     with pytest.raises(SystemExit):
-        run_main(tmp_path, tmp_path / "out", "--validation-fraction", "0.5", "--test-fraction", "0.5")
+        run_main(
+            tmp_path, tmp_path / "out", "--validation-fraction", "0.5", "--test-fraction", "0.5"
+        )
 
 
 def test_script_fails_with_one_clear_last_line(tmp_path, reference) -> None:
@@ -321,3 +324,14 @@ def test_script_fails_with_one_clear_last_line(tmp_path, reference) -> None:
         "0.1% allowed (first at data.csv:5, data.csv:19, data.csv:42)"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_a_row_with_surplus_fields_is_a_malformed_csv(tmp_path) -> None:
+    path = write_csv(small(), tmp_path / "a.csv")
+    lines = path.read_text().splitlines()
+    lines[3] += ",9"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError) as caught:
+        csvio.read_csvs([path])
+    assert str(caught.value).startswith("a.csv is not a well-formed CSV: ")
+    assert "line 4" in str(caught.value)

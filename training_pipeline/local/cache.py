@@ -1,7 +1,10 @@
-"""Step caching in S3, mirroring SageMaker's: same step type and resolved arguments, same result.
+"""Step caching in S3, mirroring SageMaker's: same step type and inputs, same result.
 
-An entry is keyed by the SHA-256 of the step type and its fully resolved arguments and
-stored under `<prefix>/<pipeline name>/`, since SageMaker scopes its cache to a pipeline.
+An entry is keyed by the SHA-256 of the step type and the resolved values of the
+arguments SageMaker compares (its "default cache key attributes": what a job reads,
+not where it writes), and stored under `<prefix>/<pipeline name>/`, since SageMaker
+scopes its cache to a pipeline. So a step whose outputs go under the execution id is
+still a cache hit, and a hit hands on the earlier run's properties and output URIs.
 """
 
 from __future__ import annotations
@@ -45,8 +48,24 @@ def parse_duration(text: str) -> dt.timedelta:
     )
 
 
+_KEY_FIELDS = {
+    "Processing": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "Training": (
+        "AlgorithmSpecification",
+        "CheckpointConfig",
+        "DebugHookConfig",
+        "DebugRuleConfigurations",
+        "Environment",
+        "HyperParameters",
+        "InputDataConfig",
+    ),
+}
+
+
 def cache_key(step_type: str, arguments: Mapping[str, Any]) -> str:
-    canonical = json.dumps({"Type": step_type, "Arguments": arguments}, sort_keys=True)
+    """The cache key of a step with these resolved arguments."""
+    compared = {field: arguments.get(field) for field in _KEY_FIELDS[step_type]}
+    canonical = json.dumps({"Type": step_type, "Arguments": compared}, sort_keys=True)
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import boto3
 
+from .errors import StepFailure
 from .expressions import to_text
 
 _CONTAINER_PATH = re.compile(r"(?<![\w./-])/opt/ml(?![\w.-])")
@@ -50,7 +51,7 @@ class ContainerRoot:
     def path(self, container_path: str) -> Path:
         """The local directory or file standing for an absolute container path."""
         if not container_path.startswith("/"):
-            raise ValueError(f"container path must be absolute: {container_path!r}")
+            raise StepFailure(f"container path must be absolute: {container_path!r}")
         return self.root / container_path.lstrip("/")
 
     def map_shell_scripts(self, command: list[str]) -> None:

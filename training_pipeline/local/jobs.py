@@ -22,12 +22,16 @@ from .s3 import S3
 _MAX_JOB_NAME = 63
 
 
-def job_name(execution_id: str, step_name: str) -> str:
-    """A SageMaker-like job name, `pipelines-<execution id>-<step>-<hash>`, within 63 chars."""
+def job_name(execution_id: str, step_name: str, prefix: str | None = None) -> str:
+    """A SageMaker-like job name within 63 characters.
+
+    `pipelines-<execution id>-<step>-<hash>` by default; `<prefix>-<hash>` when the
+    definition keeps a job name (the SDK's PipelineDefinitionConfig use_custom_job_prefix).
+    """
     digest = hashlib.sha256(f"{execution_id}/{step_name}".encode()).hexdigest()[:10]
-    safe_step = re.sub(r"[^A-Za-z0-9]+", "-", step_name).strip("-") or "step"
-    room = _MAX_JOB_NAME - len(f"pipelines-{execution_id}--{digest}")
-    return f"pipelines-{execution_id}-{safe_step[:room].strip('-')}-{digest}"
+    base = prefix if prefix else f"pipelines-{execution_id}-{step_name}"
+    safe = re.sub(r"[^A-Za-z0-9]+", "-", base).strip("-") or "job"
+    return f"{safe[: _MAX_JOB_NAME - len(digest) - 1].strip('-')}-{digest}"
 
 
 def check_keys(
@@ -57,7 +61,6 @@ def check_value(where: str, value: Any, allowed: Set[str]) -> None:
 class JobContext:
     """One step's run: its names, its private directory, AWS access and the interpreter."""
 
-    step_name: str
     job_name: str
     job_dir: Path
     session: boto3.Session

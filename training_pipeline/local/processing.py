@@ -17,6 +17,7 @@ _HANDLED = {
     "ProcessingOutputConfig",
     "Environment",
     "StoppingCondition",
+    "ProcessingJobName",
 }
 _IGNORED = {"ProcessingResources", "NetworkConfig", "RoleArn", "Tags", "ExperimentConfig"}
 _S3_INPUT = {

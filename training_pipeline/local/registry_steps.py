@@ -12,6 +12,8 @@ from .jobs import JobContext
 
 # Request fields that never come back from a Describe call, even on SageMaker itself.
 _WRITE_ONLY = {"ClientToken", "CertifyForMarketplace"}
+# Fields whose value is the service default: a registry that forgets them loses nothing.
+_DEFAULTS = {"SkipModelValidation": "None"}
 
 
 def _coerce(shape: Any, value: Any) -> Any:
@@ -44,9 +46,9 @@ def _without_metadata(response: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def run_create_model(context: JobContext, arguments: Mapping[str, Any]) -> dict[str, Any]:
-    """CreateModel under a generated name (the SDK leaves ModelName out); DescribeModel result."""
+    """CreateModel under the step's generated name; DescribeModel result."""
     sagemaker = context.client("sagemaker")
-    request = _request(sagemaker, "CreateModel", {"ModelName": context.job_name, **arguments})
+    request = _request(sagemaker, "CreateModel", {**arguments, "ModelName": context.job_name})
     context.retrier.call(sagemaker.create_model, **request)
     described = context.retrier.call(sagemaker.describe_model, ModelName=request["ModelName"])
     return _without_metadata(described)
@@ -78,7 +80,11 @@ def run_register_model(context: JobContext, arguments: Mapping[str, Any]) -> dic
     described = _without_metadata(
         context.retrier.call(sagemaker.describe_model_package, ModelPackageName=arn)
     )
-    dropped = sorted(set(request) - set(described) - _WRITE_ONLY)
+    dropped = sorted(
+        key
+        for key in set(request) - set(described) - _WRITE_ONLY
+        if _DEFAULTS.get(key) != request[key]
+    )
     if dropped:
         context.log(f"    warning: DescribeModelPackage does not return {dropped} for {arn}")
     return {**described, "ModelPackageArn": arn}

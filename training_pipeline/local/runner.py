@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import secrets
 import shutil
@@ -18,16 +17,17 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import processing, registry_steps, training
-from .cache import StepCache, cache_key, parse_duration
+from .cache import StepCache, cache_key
 from .conditions import evaluate_all
 from .errors import DefinitionError, StepFailure
-from .expressions import EXECUTION_VARIABLES, Scope, iter_gets, split_get, to_text
+from .expressions import Scope, to_text
 from .graph import StepNode, build_graph
-from .jobs import JobContext, check_keys, job_name
+from .jobs import JobContext, job_name
 from .parameters import resolve_parameters
-from .results import ExecutionResult, StepResult
+from .results import ExecutionResult, StepResult, jsonable
 from .retry import Retrier
 from .s3 import S3, join_uri
+from .validation import JOB_NAME_VARIABLE, JOB_TYPES, NAME_FIELDS, load_definition, validate_step
 
 Executor = Callable[[JobContext, Mapping[str, Any]], dict[str, Any]]
 _EXECUTORS: dict[str, Executor] = {
@@ -36,108 +36,11 @@ _EXECUTORS: dict[str, Executor] = {
     "Model": registry_steps.run_create_model,
     "RegisterModel": registry_steps.run_register_model,
 }
-_VALIDATORS: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
-    "Processing": processing.validate,
-    "Training": training.validate,
-}
-_STEP_TYPES = {*_EXECUTORS, "Condition", "Fail"}
-_CACHEABLE = {"Processing", "Training"}
-_JOB_NAME_VARIABLE = {"Processing": "ProcessingJobName", "Training": "TrainingJobName"}
-_DEFINITION_FIELDS = {
-    "Version",
-    "Metadata",
-    "Parameters",
-    "PipelineExperimentConfig",
-    "MlflowConfig",
-    "Steps",
-}
-_STEP_FIELDS = {
-    "Name",
-    "Type",
-    "Arguments",
-    "DependsOn",
-    "DisplayName",
-    "Description",
-    "RetryPolicies",
-    "CacheConfig",
-    "PropertyFiles",
-}
 _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
 
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
-
-
-def _load(definition: Mapping[str, Any] | str) -> dict[str, Any]:
-    spec = json.loads(definition) if isinstance(definition, str) else dict(definition)
-    check_keys("pipeline definition", spec, _DEFINITION_FIELDS)
-    if not isinstance(spec.get("Steps"), list) or not spec["Steps"]:
-        raise DefinitionError("pipeline definition has no Steps")
-    return spec
-
-
-def _validate_references(
-    node: StepNode, nodes: Mapping[str, StepNode], parameters: set[str]
-) -> None:
-    arguments = node.spec.get("Arguments", {})
-    if node.type == "Condition":
-        arguments = arguments.get("Conditions", [])
-    for reference in iter_gets(arguments):
-        namespace, name, tokens = split_get(reference)
-        where = f"step {node.name!r}: Get {reference!r}"
-        if namespace == "Parameters" and name not in parameters:
-            raise DefinitionError(f"{where} names an undeclared parameter")
-        if namespace == "Execution" and (
-            name not in EXECUTION_VARIABLES
-            or (name.endswith("JobName") and _JOB_NAME_VARIABLE.get(node.type) != name)
-        ):
-            raise DefinitionError(f"{where}: no such execution variable in a {node.type} step")
-        if namespace == "Steps" and tokens[:1] == ["PropertyFiles"]:
-            declared = {
-                p.get("PropertyFileName") for p in nodes[name].spec.get("PropertyFiles", [])
-            }
-            if len(tokens) != 2 or tokens[1] not in declared:
-                raise DefinitionError(f"{where}: step {name!r} declares no such property file")
-
-
-def _validate_step(node: StepNode, nodes: Mapping[str, StepNode], parameters: set[str]) -> None:
-    where = f"step {node.name!r}"
-    check_keys(where, dict(node.spec), _STEP_FIELDS)
-    if node.type not in _STEP_TYPES:
-        raise DefinitionError(
-            f"{where}: unsupported step type {node.type!r} (supported: {sorted(_STEP_TYPES)})"
-        )
-    arguments = node.spec.get("Arguments", {})
-    if node.type == "Condition":
-        check_keys(f"{where} Arguments", arguments, {"Conditions", "IfSteps", "ElseSteps"})
-    elif node.type == "Fail":
-        check_keys(f"{where} Arguments", arguments, {"ErrorMessage"})
-    elif node.type in _VALIDATORS:
-        _VALIDATORS[node.type](node.name, arguments)
-    cache_config = node.spec.get("CacheConfig")
-    if cache_config is not None:
-        check_keys(f"{where} CacheConfig", cache_config, {"Enabled", "ExpireAfter"})
-        if node.type not in _CACHEABLE:
-            raise DefinitionError(f"{where}: CacheConfig is not supported for {node.type} steps")
-        if cache_config.get("ExpireAfter"):
-            parse_duration(cache_config["ExpireAfter"])
-    if node.spec.get("PropertyFiles") and node.type != "Processing":
-        raise DefinitionError(f"{where}: PropertyFiles are only supported on Processing steps")
-    outputs = {
-        o.get("OutputName") for o in arguments.get("ProcessingOutputConfig", {}).get("Outputs", [])
-    }
-    for declaration in node.spec.get("PropertyFiles", []):
-        check_keys(
-            f"{where} PropertyFiles", declaration, {"PropertyFileName", "OutputName", "FilePath"}
-        )
-        if declaration.get("OutputName") not in outputs:
-            raise DefinitionError(
-                f"{where}: property file {declaration.get('PropertyFileName')!r} names "
-                f"unknown output {declaration.get('OutputName')!r}"
-            )
-    Retrier(node.spec.get("RetryPolicies", []), log=lambda _: None)
-    _validate_references(node, nodes, parameters)
 
 
 class LocalRunner:
@@ -153,8 +56,11 @@ class LocalRunner:
         cache_prefix: str | None = None,
     ) -> None:
         self.session = session
+        # Absolute, because jobs see mapped paths from their own working directory.
         self.work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "local-pipeline-runs")
-        self.python = python
+        self.work_dir = self.work_dir.resolve()
+        # Absolute, because the jobs' `python3` wrappers must not find themselves on PATH.
+        self.python = shutil.which(python) or python
         self.log = log
         self.cache_prefix = cache_prefix
 
@@ -171,12 +77,12 @@ class LocalRunner:
         Raises DefinitionError/ValueError before anything runs if the definition or the
         parameters are invalid; a failing step makes the result "Failed" instead.
         """
-        spec = _load(definition)
+        spec = load_definition(definition)
         nodes = build_graph(spec["Steps"])
         by_name = {node.name: node for node in nodes}
         declared = {p["Name"] for p in spec.get("Parameters", [])}
         for node in nodes:
-            _validate_step(node, by_name, declared)
+            validate_step(node, by_name, declared)
         values = resolve_parameters(spec.get("Parameters", []), parameters)
         if execution_id is None:
             alphabet = string.ascii_lowercase + string.digits
@@ -281,7 +187,7 @@ class _Execution:
                 message = self._scope(node, None).resolve(
                     node.spec["Arguments"].get("ErrorMessage", "")
                 )
-                raise StepFailure(to_text(message))
+                raise StepFailure(to_text(message) or f"Fail step {node.name!r} reached")
             else:
                 self._job(node, step)
             step.status = "Succeeded"
@@ -315,11 +221,12 @@ class _Execution:
         job_dir = (
             self.runner.work_dir / self.result.execution_id / re.sub(r"[^\w.-]", "_", node.name)
         )
-        shutil.rmtree(job_dir, ignore_errors=True)
-        job_dir.mkdir(parents=True)
+        if node.type in JOB_TYPES:
+            # A reused execution id must not upload a previous attempt's files.
+            shutil.rmtree(job_dir, ignore_errors=True)
+            job_dir.mkdir(parents=True)
         context = JobContext(
-            step_name=node.name,
-            job_name=job_name(self.result.execution_id, node.name),
+            job_name=job_name(self.result.execution_id, node.name, self._job_name_prefix(node)),
             job_dir=job_dir,
             session=self.runner.session,
             region=self.region,
@@ -331,17 +238,23 @@ class _Execution:
         arguments = self._scope(node, context).resolve(node.spec.get("Arguments", {}))
         self._note_image(node, arguments)
         cache_config = node.spec.get("CacheConfig", {})
-        key = cache_key(node.type, arguments)
-        if self.cache and cache_config.get("Enabled"):
-            cached = context.retrier.call(self.cache.get, key, cache_config.get("ExpireAfter"))
+        cache = self.cache if cache_config.get("Enabled") else None
+        if cache:
+            key = cache_key(node.type, arguments)
+            cached = context.retrier.call(cache.get, key, cache_config.get("ExpireAfter"))
             if cached is not None:
                 step.properties, step.cache_hit = cached, True
                 return
-        if node.type in _CACHEABLE:
+        if node.type in JOB_TYPES:
             step.log_path = str(job_dir / "job.log")
-        step.properties = _EXECUTORS[node.type](context, arguments)
-        if self.cache and cache_config.get("Enabled"):
-            context.retrier.call(self.cache.put, key, node.type, step.properties)
+        # Describe responses carry datetimes; expressions and the cache need plain JSON.
+        step.properties = jsonable(_EXECUTORS[node.type](context, arguments))
+        if cache:
+            context.retrier.call(cache.put, key, node.type, step.properties)
+
+    @staticmethod
+    def _job_name_prefix(node: StepNode) -> str | None:
+        return node.spec.get("Arguments", {}).get(NAME_FIELDS.get(node.type))
 
     def _note_image(self, node: StepNode, arguments: Mapping[str, Any]) -> None:
         image = arguments.get("AppSpecification", {}).get("ImageUri") or arguments.get(
@@ -355,8 +268,8 @@ class _Execution:
 
     def _scope(self, node: StepNode, context: JobContext | None) -> Scope:
         variables = {**self.variables, "CurrentDateTime": _now().isoformat()}
-        if context is not None and node.type in _JOB_NAME_VARIABLE:
-            variables[_JOB_NAME_VARIABLE[node.type]] = context.job_name
+        if context is not None and node.type in JOB_NAME_VARIABLE:
+            variables[JOB_NAME_VARIABLE[node.type]] = context.job_name
         retrier = (
             context.retrier if context else Retrier(node.spec.get("RetryPolicies", []), self.log)
         )

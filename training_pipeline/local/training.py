@@ -8,8 +8,6 @@ or the SageMaker training toolkit's script mode, where the hyperparameters
 from __future__ import annotations
 
 import datetime as dt
-import json
-import os
 import re
 import shutil
 import tarfile
@@ -17,10 +15,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .container import ContainerRoot, local_command
+from . import toolkit
+from .container import local_command
 from .errors import DefinitionError, StepFailure
 from .expressions import to_text
 from .jobs import JobContext, check_keys, check_value
+from .toolkit import PROGRAM, SUBMIT_DIRECTORY
 
 _HANDLED = {
     "AlgorithmSpecification",
@@ -31,6 +31,7 @@ _HANDLED = {
     "StoppingCondition",
     "Environment",
     "CheckpointConfig",
+    "TrainingJobName",
 }
 # Managed-infrastructure and observability settings: nothing a local process can use.
 _IGNORED = {
@@ -68,9 +69,6 @@ _CHANNEL = {
     "InputMode",
 }
 _S3_SOURCE = {"S3DataType", "S3Uri", "S3DataDistributionType", "InstanceGroupNames"}
-_HOST = "algo-1"
-_PROGRAM = "sagemaker_program"
-_SUBMIT_DIRECTORY = "sagemaker_submit_directory"
 # ModelTrainer's `source_code` runs SDK driver scripts whose /opt/ml paths are
 # compiled into Python modules; only a real container has them.
 _MODEL_TRAINER_DRIVERS = "sm_drivers"
@@ -122,41 +120,14 @@ def validate(step: str, arguments: Mapping[str, Any]) -> None:
         arguments.get("StoppingCondition", {}),
         {"MaxRuntimeInSeconds", "MaxWaitTimeInSeconds", "MaxPendingTimeInSeconds"},
     )
-    if not algorithm.get("ContainerEntrypoint") and _PROGRAM not in arguments.get(
+    if not algorithm.get("ContainerEntrypoint") and PROGRAM not in arguments.get(
         "HyperParameters", {}
     ):
         raise DefinitionError(
             f"{where}: nothing to run without Docker; give ContainerEntrypoint in "
-            f"AlgorithmSpecification or the script-mode hyperparameters {_PROGRAM} and "
-            f"{_SUBMIT_DIRECTORY}"
+            f"AlgorithmSpecification or the script-mode hyperparameters {PROGRAM} and "
+            f"{SUBMIT_DIRECTORY}"
         )
-
-
-def _decode(value: str) -> Any:
-    """A hyperparameter as the training toolkit sees it: JSON if it parses, else the string."""
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
-
-
-def _env_value(value: Any) -> str:
-    return (
-        value
-        if isinstance(value, str)
-        else json.dumps(value, sort_keys=True, separators=(",", ":"))
-    )
-
-
-def _cli_arguments(hyperparameters: Mapping[str, Any]) -> list[str]:
-    """The toolkit's `--name value` list: sorted names, `-x` for one-letter names."""
-    arguments: list[str] = []
-    for name in sorted(hyperparameters):
-        value = hyperparameters[name]
-        if isinstance(value, dict):
-            value = ",".join(f"{k}={v}" for k, v in sorted(value.items()))
-        arguments += [f"--{name}" if len(name) > 1 else f"-{name}", str(value)]
-    return arguments
 
 
 def _fetch_code(context: JobContext, source: str, code_dir: Path) -> None:
@@ -170,7 +141,7 @@ def _fetch_code(context: JobContext, source: str, code_dir: Path) -> None:
             shutil.copytree(archive, code_dir, dirs_exist_ok=True)
             return
         if not archive.is_file():
-            raise StepFailure(f"{_SUBMIT_DIRECTORY} {source!r} does not exist")
+            raise StepFailure(f"{SUBMIT_DIRECTORY} {source!r} does not exist")
     with tarfile.open(archive) as bundle:
         bundle.extractall(code_dir, filter="data")
 
@@ -180,83 +151,12 @@ def _script_command(
 ) -> list[str]:
     script = code_dir / program
     if not script.is_file():
-        raise StepFailure(f"{_PROGRAM} {program!r} is not in the submitted code")
+        raise StepFailure(f"{PROGRAM} {program!r} is not in the submitted code")
     if program.endswith(".py"):
         return [context.python, str(script), *arguments]
     if program.endswith(".sh"):
         return ["/bin/sh", str(script), *arguments]
     return [str(script), *arguments]
-
-
-def _training_environment(
-    context: JobContext,
-    root: ContainerRoot,
-    hyperparameters: Mapping[str, Any],
-    channels: list[str],
-    resource_config: Mapping[str, Any],
-    input_data_config: Mapping[str, Any],
-    program: str | None,
-    module_dir: str | None,
-) -> dict[str, str]:
-    """The SM_* variables the SageMaker training toolkit gives a script."""
-    user_hyperparameters = {
-        k: v for k, v in hyperparameters.items() if not k.startswith("sagemaker_")
-    }
-    paths = {
-        "model_dir": "/opt/ml/model",
-        "input_dir": "/opt/ml/input",
-        "input_config_dir": "/opt/ml/input/config",
-        "output_dir": "/opt/ml/output",
-        "output_data_dir": "/opt/ml/output/data",
-        "output_intermediate_dir": "/opt/ml/output/intermediate",
-    }
-    local = {key: root.map(path) for key, path in paths.items()}
-    channel_dirs = {name: root.map(f"/opt/ml/input/data/{name}") for name in channels}
-    training_env = {
-        **local,
-        "channel_input_dirs": channel_dirs,
-        "current_host": _HOST,
-        "hosts": [_HOST],
-        "hyperparameters": user_hyperparameters,
-        "input_data_config": input_data_config,
-        "resource_config": resource_config,
-        "job_name": context.job_name,
-        "log_level": 20,
-        "module_dir": module_dir or "",
-        "module_name": (program or "").removesuffix(".py"),
-        "user_entry_point": program or "",
-        "network_interface_name": "eth0",
-        "num_cpus": os.cpu_count() or 1,
-        "num_gpus": 0,
-        "framework_module": None,
-        "additional_framework_parameters": {},
-    }
-    variables = {f"SM_{key.upper()}": value for key, value in local.items()}
-    variables.update(
-        {
-            "SM_CHANNELS": json.dumps(sorted(channels)),
-            "SM_HPS": json.dumps(user_hyperparameters),
-            "SM_USER_ARGS": json.dumps(_cli_arguments(user_hyperparameters)),
-            "SM_NUM_CPUS": str(os.cpu_count() or 1),
-            "SM_NUM_GPUS": "0",
-            "SM_CURRENT_HOST": _HOST,
-            "SM_HOSTS": json.dumps([_HOST]),
-            "SM_NETWORK_INTERFACE_NAME": "eth0",
-            "SM_MODULE_DIR": module_dir or "",
-            "SM_MODULE_NAME": training_env["module_name"],
-            "SM_USER_ENTRY_POINT": program or "",
-            "SM_LOG_LEVEL": "20",
-            "SM_FRAMEWORK_PARAMS": "{}",
-            "SM_RESOURCE_CONFIG": json.dumps(resource_config),
-            "SM_INPUT_DATA_CONFIG": json.dumps(input_data_config),
-            "SM_TRAINING_ENV": json.dumps(training_env),
-            "TRAINING_JOB_NAME": context.job_name,
-            "TRAINING_JOB_ARN": context.arn("training-job", context.job_name),
-        }
-    )
-    variables.update({f"SM_CHANNEL_{name.upper()}": path for name, path in channel_dirs.items()})
-    variables.update({f"SM_HP_{k.upper()}": _env_value(v) for k, v in user_hyperparameters.items()})
-    return variables
 
 
 def _final_metrics(log_path: Path, definitions: list[Mapping[str, str]]) -> list[dict[str, Any]]:
@@ -295,101 +195,67 @@ def _tar(directory: Path, archive: Path) -> None:
             bundle.add(path, arcname=path.relative_to(directory).as_posix(), recursive=False)
 
 
+def _command(
+    context: JobContext, algorithm: Mapping[str, Any], decoded: Mapping[str, Any]
+) -> tuple[list[str], Path]:
+    """What to run and where: the ContainerEntrypoint, else the script-mode entry script."""
+    root = context.root
+    if algorithm.get("ContainerEntrypoint"):
+        entrypoint = algorithm["ContainerEntrypoint"]
+        arguments = algorithm.get("ContainerArguments", [])
+        return local_command(entrypoint, arguments, root, context.python), context.job_dir
+    code_dir = root.path("/opt/ml/code")
+    if SUBMIT_DIRECTORY in decoded:
+        _fetch_code(context, str(decoded[SUBMIT_DIRECTORY]), code_dir)
+    if (code_dir / "requirements.txt").is_file():
+        context.log(
+            "    requirements.txt is not installed: the runner's interpreter must have them"
+        )
+    arguments = toolkit.cli_arguments(toolkit.user_hyperparameters(decoded))
+    return _script_command(context, str(decoded[PROGRAM]), code_dir, arguments), code_dir
+
+
 def run(context: JobContext, arguments: Mapping[str, Any]) -> dict[str, Any]:
     """Fetch channels and code, run the job, upload the model; DescribeTrainingJob-like result."""
     started = dt.datetime.now(dt.UTC)
     root = context.root
     algorithm = arguments["AlgorithmSpecification"]
+    # The API takes string hyperparameters; typed pipeline parameters arrive as str too.
     hyperparameters = {k: to_text(v) for k, v in arguments.get("HyperParameters", {}).items()}
-    decoded = {k: _decode(v) for k, v in hyperparameters.items()}
+    decoded = {k: toolkit.decode(v) for k, v in hyperparameters.items()}
     channels = arguments.get("InputDataConfig", [])
     for channel in channels:
-        source = channel["DataSource"]["S3DataSource"]
-        context.s3.download_prefix(
-            source["S3Uri"], root.path(f"/opt/ml/input/data/{channel['ChannelName']}")
-        )
+        local = root.path(f"/opt/ml/input/data/{channel['ChannelName']}")
+        context.s3.download_prefix(channel["DataSource"]["S3DataSource"]["S3Uri"], local)
     checkpoint = arguments.get("CheckpointConfig")
-    checkpoint_dir = (
-        root.path(checkpoint.get("LocalPath", "/opt/ml/checkpoints")) if checkpoint else None
-    )
     if checkpoint:
+        checkpoint_dir = root.path(checkpoint.get("LocalPath", "/opt/ml/checkpoints"))
         context.s3.download_prefix(checkpoint["S3Uri"], checkpoint_dir, required=False)
-    for path in (
-        "/opt/ml/model",
-        "/opt/ml/output/data",
-        "/opt/ml/output/intermediate",
-        "/opt/ml/code",
-    ):
+    for path in ("/opt/ml/model", "/opt/ml/output/data", "/opt/ml/output/intermediate"):
         root.path(path).mkdir(parents=True, exist_ok=True)
+    root.path("/opt/ml/code").mkdir(parents=True, exist_ok=True)
 
-    instance_type = arguments.get("ResourceConfig", {}).get("InstanceType", "local")
-    resource_config = {
-        "current_host": _HOST,
-        "current_instance_type": instance_type,
-        "current_group_name": "homogeneousCluster",
-        "hosts": [_HOST],
-        "instance_groups": [
-            {
-                "instance_group_name": "homogeneousCluster",
-                "instance_type": instance_type,
-                "hosts": [_HOST],
-            }
-        ],
-        "network_interface_name": "eth0",
-    }
-    input_data_config = {
-        channel["ChannelName"]: {
-            "TrainingInputMode": channel.get(
-                "InputMode", algorithm.get("TrainingInputMode", "File")
-            ),
-            "S3DistributionType": channel["DataSource"]["S3DataSource"].get(
-                "S3DataDistributionType", "FullyReplicated"
-            ),
-            "RecordWrapperType": channel.get("RecordWrapperType", "None"),
-            **({"ContentType": channel["ContentType"]} if "ContentType" in channel else {}),
-        }
-        for channel in channels
-    }
-    config_dir = root.path("/opt/ml/input/config")
-    config_dir.mkdir(parents=True, exist_ok=True)
-    (config_dir / "hyperparameters.json").write_text(json.dumps(hyperparameters))
-    (config_dir / "inputdataconfig.json").write_text(json.dumps(input_data_config))
-    (config_dir / "resourceconfig.json").write_text(json.dumps(resource_config))
-
-    program = decoded.get(_PROGRAM)
-    module_dir = str(decoded[_SUBMIT_DIRECTORY]) if _SUBMIT_DIRECTORY in decoded else None
-    code_dir = root.path("/opt/ml/code")
-    if algorithm.get("ContainerEntrypoint"):
-        command = local_command(
-            algorithm["ContainerEntrypoint"],
-            algorithm.get("ContainerArguments", []),
-            root,
-            context.python,
-        )
-        cwd = context.job_dir
-    else:
-        if module_dir:
-            _fetch_code(context, module_dir, code_dir)
-        if (code_dir / "requirements.txt").is_file():
-            context.log(
-                "    requirements.txt is not installed: the runner's interpreter must have them"
-            )
-        user = {k: v for k, v in decoded.items() if not k.startswith("sagemaker_")}
-        command = _script_command(context, str(program), code_dir, _cli_arguments(user))
-        cwd = code_dir
-    variables = _training_environment(
-        context,
-        root,
-        decoded,
-        [c["ChannelName"] for c in channels],
-        resource_config,
-        input_data_config,
-        str(program) if program else None,
-        module_dir,
+    resources = toolkit.resource_config(
+        arguments.get("ResourceConfig", {}).get("InstanceType", "local")
     )
+    data_config = toolkit.input_data_config(channels, algorithm.get("TrainingInputMode", "File"))
+    toolkit.write_config(root.path("/opt/ml/input/config"), hyperparameters, data_config, resources)
+    command, cwd = _command(context, algorithm, decoded)
+    variables = {
+        **toolkit.environment(
+            root,
+            job_name=context.job_name,
+            decoded=decoded,
+            data_config=data_config,
+            resources=resources,
+        ),
+        "TRAINING_JOB_NAME": context.job_name,
+        "TRAINING_JOB_ARN": context.arn("training-job", context.job_name),
+        **arguments.get("Environment", {}),
+    }
     outcome = context.run(
         command,
-        {**variables, **arguments.get("Environment", {})},
+        variables,
         cwd=cwd,
         timeout_s=arguments.get("StoppingCondition", {}).get("MaxRuntimeInSeconds"),
     )

@@ -52,9 +52,7 @@ def find_champion(sagemaker_client: object, group_name: str) -> Champion | None:
         ) from error
     if not summaries:
         return None
-    latest = max(
-        summaries, key=lambda s: (s.get("ModelPackageVersion", 0), s.get("CreationTime"))
-    )
+    latest = max(summaries, key=lambda s: (s.get("ModelPackageVersion", 0), s.get("CreationTime")))
     arn = latest["ModelPackageArn"]
     try:
         package = sagemaker_client.describe_model_package(ModelPackageName=arn)

@@ -76,6 +76,9 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
         except pd.errors.EmptyDataError:
             problems.append(f"{path.name} is empty (no header row)")
             continue
+        except UnicodeDecodeError:
+            problems.append(f"{path.name} is not UTF-8 text")
+            continue
         problems += column_problems(list(header), path.name)
     if problems:
         raise DataValidationError("; ".join(problems))
@@ -84,7 +87,8 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
     sizes = [len(f) for f in frames]
     if sum(sizes) == 0:
         names = ", ".join(p.name for p in paths)
-        raise DataValidationError(f"no data rows: {names} hold only a header")
+        verb = "has" if len(paths) == 1 else "have"
+        raise DataValidationError(f"no data rows: {names} {verb} only a header row")
     starts = tuple(int(s) for s in np.cumsum([0, *sizes[:-1]]))
     locator = RowLocator(tuple(p.name for p in paths), starts)
     frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -92,11 +96,23 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
 
 
 def _read_one(path: Path) -> pd.DataFrame:
+    # The header was checked, so every column is a schema column; no usecols, which would
+    # silently drop the surplus fields of a malformed row instead of failing on it.
     dtypes = dict.fromkeys(schema.COLUMNS, "float64")
     try:
-        frame = pd.read_csv(path, dtype=dtypes, usecols=schema.COLUMNS)
-    except ValueError:
-        frame = pd.read_csv(path, usecols=schema.COLUMNS, low_memory=False)
+        try:
+            frame = pd.read_csv(path, dtype=dtypes)
+        except pd.errors.ParserError:
+            raise
+        except ValueError:  # a cell that is not a number: let validation name it
+            frame = pd.read_csv(path, low_memory=False)
+    except pd.errors.ParserError as error:
+        message = str(error).strip()
+        raise DataValidationError(f"{path.name} is not a well-formed CSV: {message}") from None
+    except UnicodeDecodeError as error:
+        raise DataValidationError(f"{path.name} is not UTF-8 text: {error}") from None
+    if list(frame.columns) == schema.COLUMNS:
+        return frame
     return frame[schema.COLUMNS]
 
 

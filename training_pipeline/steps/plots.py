@@ -7,8 +7,8 @@ import matplotlib
 
 matplotlib.use("Agg")  # before pyplot: the jobs have no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
 # No "Software" (matplotlib version) entry, and Agg writes no timestamp: same plot, same bytes.
 PNG_METADATA = {"Software": None}

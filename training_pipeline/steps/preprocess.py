@@ -112,7 +112,6 @@ def validate(
             )
         features[name] = column
 
-    label = None
     if schema.LABEL in frame.columns:
         label_column, non_numeric, bad = _numeric(frame[schema.LABEL], schema.LABEL, locate)
         problems += bad
@@ -140,8 +139,8 @@ def validate(
     clean[schema.LABEL] = label_column.astype(schema.LABEL_DTYPE)
     dropped = int(any_nan.sum())
     if dropped:
-        clean = clean.loc[~any_nan].reset_index(drop=True)
-    return Validated(clean, rows, dropped, nan_counts)
+        clean = clean.loc[~any_nan]
+    return Validated(clean.reset_index(drop=True), rows, dropped, nan_counts)
 
 
 def split_indices(
@@ -190,9 +189,7 @@ def split(
     positions = split_indices(
         frame[schema.LABEL].to_numpy(), validation_fraction, test_fraction, seed
     )
-    return {
-        name: frame.take(rows).reset_index(drop=True) for name, rows in positions.items()
-    }
+    return {name: frame.take(rows).reset_index(drop=True) for name, rows in positions.items()}
 
 
 def build_profile(
@@ -303,9 +300,7 @@ def _numeric(
 
     A column that is already float64 comes back as a lazy copy-on-write copy.
     """
-    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(
-        column.dtype
-    ):
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
         return column.astype("float64"), np.zeros(len(column), dtype=bool), []
     numbers = pd.to_numeric(column, errors="coerce").astype("float64")
     bad = numbers.isna().to_numpy() & column.notna().to_numpy()

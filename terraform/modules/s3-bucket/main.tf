@@ -71,8 +71,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     filter {}
 
     noncurrent_version_expiration {
-      noncurrent_days           = var.noncurrent_version_expiration_days
-      newer_noncurrent_versions = var.noncurrent_versions_to_keep > 0 ? var.noncurrent_versions_to_keep : null
+      noncurrent_days = var.noncurrent_version_expiration_days
     }
 
     abort_incomplete_multipart_upload {
@@ -92,30 +91,39 @@ data "aws_iam_policy_document" "this" {
 
   source_policy_documents = var.source_policy_documents
 
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"] # A Deny: every S3 action over plain HTTP is refused.
-    resources = [
-      aws_s3_bucket.this[0].arn,
-      "${aws_s3_bucket.this[0].arn}/*",
-    ]
+  dynamic "statement" {
+    for_each = var.deny_insecure_transport ? [1] : []
 
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
+    content {
+      sid     = "DenyInsecureTransport"
+      effect  = "Deny"
+      actions = ["s3:*"] # A Deny: every S3 action over plain HTTP is refused.
+      resources = [
+        aws_s3_bucket.this[0].arn,
+        "${aws_s3_bucket.this[0].arn}/*",
+      ]
 
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
+      principals {
+        type        = "*"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "Bool"
+        variable = "aws:SecureTransport"
+        values   = ["false"]
+      }
     }
   }
 }
 
+locals {
+  # A policy document without statements cannot be put on a bucket.
+  create_policy = var.create && (var.deny_insecure_transport || length(var.source_policy_documents) > 0)
+}
+
 resource "aws_s3_bucket_policy" "this" {
-  count = var.create ? 1 : 0
+  count = local.create_policy ? 1 : 0
 
   bucket = aws_s3_bucket.this[0].id
   policy = data.aws_iam_policy_document.this[0].json

@@ -40,25 +40,20 @@ variable "noncurrent_version_expiration_days" {
   }
 }
 
-variable "noncurrent_versions_to_keep" {
-  description = "Number of newest noncurrent versions kept regardless of age (0-100)."
-  type        = number
-  default     = 5
-
-  validation {
-    condition     = var.noncurrent_versions_to_keep >= 0 && var.noncurrent_versions_to_keep <= 100
-    error_message = "noncurrent_versions_to_keep must be between 0 and 100."
-  }
-}
-
 variable "abort_incomplete_multipart_upload_days" {
   description = "Days after which parts of an unfinished multipart upload are deleted."
   type        = number
   default     = 7
 }
 
+variable "deny_insecure_transport" {
+  description = "Whether the bucket policy denies every request not made over TLS. Keep `true`; only runs against the embedded AWS (a plain-HTTP endpoint on which moto enforces this Deny) set `false`."
+  type        = bool
+  default     = true
+}
+
 variable "source_policy_documents" {
-  description = "Extra bucket-policy documents (JSON strings) merged with the default statement that denies every request not made over TLS; empty by default."
+  description = "Extra bucket-policy documents (JSON strings) merged with the statement that denies requests not made over TLS; empty by default."
   type        = list(string)
   default     = []
 }

@@ -1,0 +1,588 @@
+"""Terraform for the four accounts, driven through python-terraform.
+
+Three Terraform roots live under ``terraform/`` and are applied in this order:
+
+    backend     the state bucket in the operations account (local state: it creates the bucket)
+    operations  ECR repositories, GitHub OIDC provider and CI role      (state in the bucket)
+    dev | staging | prod
+                workspaces of ``terraform/main``, one account each   (state in the bucket)
+
+For each target this module writes, in a temporary directory and for the terraform subprocess
+only, a CLI configuration that installs hashicorp/aws from a local provider mirror (when one is
+given or found) and a backend configuration derived from profiles.conf (state bucket, key,
+region, S3-native locking, and the role to assume in the operations account). It then runs
+``init``, ``workspace select -or-create`` for the environments, and ``plan`` or ``apply`` with the
+environment's var-file.
+
+Against the embedded AWS (``embedded=True`` plus its endpoint) nothing else is needed: Terraform
+gets the endpoint and fixed credentials, assumes ``OrganizationAccountAccessRole`` into each
+account of profiles.conf, turns off what moto cannot emulate (the model package group policy,
+the Studio domain), and runs on a copy of ``terraform/`` in a work directory, so the checkout never
+receives state, lock or ``.terraform`` files.
+
+    from training_pipeline import infra
+    from training_pipeline.settings import load_settings
+
+    settings = load_settings()
+    for target in infra.ALL_TARGETS:
+        infra.apply(target, settings=settings, embedded=True, endpoint_url=server.endpoint_url)
+    print(infra.outputs("staging", settings=settings, embedded=True, endpoint_url=...))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, Terraform
+
+from training_pipeline.errors import TemplateError
+from training_pipeline.settings import ENVIRONMENTS, Settings
+
+TERRAFORM_DIR = Path(__file__).resolve().parent.parent / "terraform"
+BACKEND, OPERATIONS, MAIN = "backend", "operations", "main"
+# Bootstrapping order: the state bucket first, then the operations account, then the environments.
+ALL_TARGETS = (BACKEND, OPERATIONS, *ENVIRONMENTS)
+
+AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
+MIRROR_ENV = "TF_PROVIDER_MIRROR"
+# Where a provider mirror is looked for when neither --provider-mirror nor $TF_PROVIDER_MIRROR
+# names one (the usual places of Terraform's implied local mirrors, plus /opt/tf-plugins).
+CONVENTIONAL_MIRRORS = (
+    Path("/opt/tf-plugins"),
+    Path.home() / ".terraform.d" / "plugins",
+    Path.home() / ".local" / "share" / "terraform" / "plugins",
+    Path("/usr/local/share/terraform/plugins"),
+    Path("/usr/share/terraform/plugins"),
+)
+
+EMBEDDED_ASSUME_ROLE = "OrganizationAccountAccessRole"
+EMBEDDED_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded"}
+# What the embedded AWS cannot take: the provider retries the model package group policy's
+# HTTP 500 for minutes; CreateDomain fails; and moto enforces the buckets' TLS-only Deny while
+# its endpoint is plain HTTP. None of them is needed to exercise the design offline.
+EMBEDDED_VARIABLES: dict[str, dict[str, Any]] = {
+    BACKEND: {"deny_insecure_transport": False, "force_destroy": True},
+    OPERATIONS: {},
+    MAIN: {
+        "create_model_package_group_policy": False,
+        "create_studio_domain": False,
+        "deny_insecure_transport": False,
+        "force_destroy_buckets": True,
+    },
+}
+
+Log = Callable[[str], None]
+
+
+class InfraError(TemplateError):
+    """Terraform could not be run, or a Terraform command failed."""
+
+
+class TerraformNotFoundError(InfraError):
+    """The terraform executable is not on PATH."""
+
+
+class ProviderMirrorError(InfraError):
+    """A provider mirror was named but does not hold hashicorp/aws."""
+
+
+class TerraformCommandError(InfraError):
+    """A terraform command exited with an error."""
+
+    def __init__(self, target: Target, command: str, returncode: int, output: str) -> None:
+        self.target = target
+        self.command = command
+        self.returncode = returncode
+        self.output = output
+        tail = "\n".join(output.strip().splitlines()[-40:])
+        super().__init__(
+            f"`terraform {command}` failed for {target} (exit code {returncode}):\n{tail}"
+        )
+
+
+################################################################################
+# Targets
+################################################################################
+
+
+@dataclass(frozen=True)
+class Target:
+    """A Terraform root, and for ``main`` the workspace (= environment)."""
+
+    root: str
+    workspace: str | None = None
+
+    @classmethod
+    def parse(cls, name: str | Target) -> Target:
+        """``backend``, ``operations``, or an environment name (``dev``, ``staging``, ``prod``)."""
+        if isinstance(name, Target):
+            return name
+        if name in (BACKEND, OPERATIONS):
+            return cls(name)
+        if name in ENVIRONMENTS:
+            return cls(MAIN, name)
+        raise InfraError(f"unknown infra target {name!r}: choose one of {', '.join(ALL_TARGETS)}")
+
+    @property
+    def name(self) -> str:
+        return self.workspace or self.root
+
+    @property
+    def account(self) -> str:
+        """Name of the account in profiles.conf that the target's resources live in."""
+        return self.workspace or OPERATIONS
+
+    @property
+    def state_key(self) -> str | None:
+        """Key of the state object in the state bucket (None: local state)."""
+        return {BACKEND: None, OPERATIONS: "operations/terraform.tfstate"}.get(
+            self.root, "terraform.tfstate"
+        )
+
+    @property
+    def var_file(self) -> str | None:
+        """The workspace's var-file, relative to the root."""
+        return f"env/{self.workspace}.tfvars" if self.workspace else None
+
+    def __str__(self) -> str:
+        return f"terraform/{self.root}" + (
+            f" (workspace {self.workspace})" if self.workspace else ""
+        )
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Outcome of ``terraform plan -detailed-exitcode``."""
+
+    target: Target
+    changes: bool
+    output: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    """Outcome of ``terraform apply``, with the root's outputs afterwards."""
+
+    target: Target
+    outputs: dict[str, Any]
+    output: str
+    seconds: float
+
+
+################################################################################
+# Provider mirror and configuration files
+################################################################################
+
+
+def find_provider_mirror(explicit: Path | str | None = None) -> Path | None:
+    """The filesystem mirror holding hashicorp/aws: ``explicit``, else ``$TF_PROVIDER_MIRROR``,
+    else the first conventional place that has it, else None (Terraform then uses the registry).
+
+    A mirror is a directory containing ``registry.terraform.io/hashicorp/aws/<version>/...``
+    (unpacked layout) or the provider's zip files (packed layout).
+    """
+    for source, value in (
+        ("--provider-mirror", explicit),
+        (MIRROR_ENV, os.environ.get(MIRROR_ENV)),
+    ):
+        if value:
+            path = Path(value).expanduser().resolve()
+            if not _holds_aws_provider(path):
+                raise ProviderMirrorError(
+                    f"{source} {path} holds no {AWS_PROVIDER}: expected "
+                    f"{path / AWS_PROVIDER}/<version>/<os>_<arch>/terraform-provider-aws_*"
+                )
+            return path
+    for path in CONVENTIONAL_MIRRORS:
+        if _holds_aws_provider(path):
+            return path.resolve()
+    return None
+
+
+def _holds_aws_provider(path: Path) -> bool:
+    return (path / AWS_PROVIDER).is_dir() and any((path / AWS_PROVIDER).iterdir())
+
+
+def cli_config(mirror: Path) -> str:
+    """A Terraform CLI configuration that installs hashicorp/aws from ``mirror`` only."""
+    return (
+        "provider_installation {\n"
+        "  filesystem_mirror {\n"
+        f"    path    = {json.dumps(str(mirror))}\n"
+        f"    include = [{json.dumps(AWS_PROVIDER)}]\n"
+        "  }\n"
+        "  direct {\n"
+        f"    exclude = [{json.dumps(AWS_PROVIDER)}]\n"
+        "  }\n"
+        "}\n"
+    )
+
+
+def backend_config(
+    target: Target | str, settings: Settings, *, assume_role_name: str | None
+) -> dict[str, Any] | None:
+    """The S3 backend settings of ``target`` (None for the backend root, whose state is local).
+
+    The state bucket is ``<project>-tfstate-<operations account>`` in the operations account;
+    ``assume_role_name`` is the role assumed there (None: the ambient credentials are used).
+    """
+    target = Target.parse(target)
+    if target.state_key is None:
+        return None
+    config: dict[str, Any] = {
+        "bucket": state_bucket_name(settings),
+        "key": target.state_key,
+        "region": settings.region,
+        "use_lockfile": True,
+    }
+    if target.root == MAIN:
+        # Workspace `dev` is stored at main/dev/terraform.tfstate, and so on.
+        config["workspace_key_prefix"] = MAIN
+    if assume_role_name:
+        config["assume_role"] = {
+            "role_arn": f"arn:aws:iam::{settings.accounts[OPERATIONS]}:role/{assume_role_name}",
+            "session_name": f"terraform-{settings.project}-state",
+        }
+    return config
+
+
+def state_bucket_name(settings: Settings) -> str:
+    return f"{settings.project}-tfstate-{settings.accounts[OPERATIONS]}"
+
+
+def _hcl(config: Mapping[str, Any]) -> str:
+    """Render a flat backend configuration (strings, bools, one level of objects) as HCL."""
+
+    def value(item: Any) -> str:
+        if isinstance(item, Mapping):
+            return "{ " + ", ".join(f"{k} = {value(v)}" for k, v in item.items()) + " }"
+        return json.dumps(item)
+
+    return "".join(f"{key} = {value(item)}\n" for key, item in config.items())
+
+
+################################################################################
+# Running terraform
+################################################################################
+
+
+class _Terraform(Terraform):
+    """python-terraform's wrapper, with an environment of its own for the subprocess.
+
+    python-terraform hands ``os.environ`` to every subprocess; this subclass swaps in the
+    target's variables (endpoint, credentials, TF_CLI_CONFIG_FILE) for the duration of each
+    command only, under a lock, and puts the previous values back.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, *, working_dir: Path, env: Mapping[str, str | None], binary: str) -> None:
+        super().__init__(working_dir=str(working_dir), terraform_bin_path=binary)
+        self._env = dict(env)
+
+    def cmd(self, cmd: str, *args: Any, **kwargs: Any) -> tuple[int, str, str]:
+        with self._lock, _patched_environ(self._env):
+            return super().cmd(cmd, *args, **kwargs)
+
+
+@contextmanager
+def _patched_environ(changes: Mapping[str, str | None]) -> Iterator[None]:
+    saved = {key: os.environ.get(key) for key in changes}
+    try:
+        for key, value in changes.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@dataclass
+class _Session:
+    """Everything one plan/apply/outputs call needs: a prepared working directory and env."""
+
+    target: Target
+    settings: Settings
+    root_dir: Path
+    variables: dict[str, Any]
+    terraform: _Terraform
+    log: Log
+    backend_file: Path | None = None
+
+    def run(
+        self,
+        command: str,
+        *args: Any,
+        quiet: bool = False,
+        ok: tuple[int, ...] = (0,),
+        **options: Any,
+    ) -> tuple[int, str]:
+        """Run one terraform command; log it (and its output unless ``quiet``); return the exit
+        code and stdout; raise TerraformCommandError for an exit code not in ``ok``.
+
+        Options follow python-terraform: ``foo_bar=IsFlagged`` is ``-foo-bar``, ``foo=value`` is
+        ``-foo=value``, and ``var={...}`` becomes a temporary ``-var-file``.
+        """
+        self.log(f"$ terraform {command} [{self.target}]")
+        code, out, err = self.terraform.cmd(command, *args, capture_output=True, **options)
+        if code not in ok:
+            raise TerraformCommandError(self.target, command, code, (out or "") + (err or ""))
+        if not quiet and out:
+            self.log(out.rstrip())
+        return code, out or ""
+
+
+def _terraform_binary() -> str:
+    binary = shutil.which("terraform")
+    if binary is None:
+        raise TerraformNotFoundError(
+            "terraform is not on PATH: install Terraform >= 1.10 "
+            "(https://developer.hashicorp.com/terraform/install) and run again"
+        )
+    return binary
+
+
+def default_work_dir(endpoint_url: str) -> Path:
+    """Where embedded runs keep their copy of terraform/ and the backend root's local state,
+    one directory per embedded endpoint so that runs against different servers never mix."""
+    digest = hashlib.sha256(endpoint_url.encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / "training-pipeline-infra" / digest
+
+
+def _sync_tree(source: Path, destination: Path) -> None:
+    """Copy the Terraform sources (``*.tf``, ``*.tfvars``) into ``destination`` and delete the
+    ones that no longer exist; state, lock files and ``.terraform`` there are left alone."""
+    suffixes = (".tf", ".tfvars")
+    for dirpath, dirnames, filenames in os.walk(source):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        target_dir = destination / Path(dirpath).relative_to(source)
+        target_dir.mkdir(parents=True, exist_ok=True)
+        wanted = {name for name in filenames if name.endswith(suffixes)}
+        for name in wanted:
+            shutil.copy2(Path(dirpath) / name, target_dir / name)
+        for existing in target_dir.iterdir():
+            if (
+                existing.is_file()
+                and existing.name.endswith(suffixes)
+                and existing.name not in wanted
+            ):
+                existing.unlink()
+
+
+@contextmanager
+def _session(
+    target: Target | str,
+    *,
+    settings: Settings,
+    embedded: bool,
+    endpoint_url: str | None,
+    provider_mirror: Path | str | None,
+    assume_role_name: str | None,
+    work_dir: Path | str | None,
+    log: Log,
+) -> Iterator[_Session]:
+    target = Target.parse(target)
+    binary = _terraform_binary()
+    if embedded and not endpoint_url:
+        raise InfraError(
+            "embedded runs need the embedded AWS endpoint (start it with "
+            "`python -m training_pipeline embedded up`)"
+        )
+    if embedded and assume_role_name is None:
+        assume_role_name = EMBEDDED_ASSUME_ROLE
+    mirror = find_provider_mirror(provider_mirror)
+
+    if work_dir is None and embedded:
+        work_dir = default_work_dir(endpoint_url or "")
+    if work_dir is not None:
+        tree = Path(work_dir) / "terraform"
+        _sync_tree(TERRAFORM_DIR, tree)
+    else:
+        tree = TERRAFORM_DIR
+    root_dir = tree / target.root
+
+    with tempfile.TemporaryDirectory(prefix="tf-config-") as scratch:
+        env: dict[str, str | None] = {
+            "TF_IN_AUTOMATION": "1",
+            "TF_INPUT": "0",
+            "CHECKPOINT_DISABLE": "1",
+            "TF_WORKSPACE": None,  # the workspace is selected explicitly below
+        }
+        if mirror is not None:
+            config_file = Path(scratch) / "terraform.rc"
+            config_file.write_text(cli_config(mirror))
+            env["TF_CLI_CONFIG_FILE"] = str(config_file)
+            log(f"provider mirror: {mirror}")
+        if embedded:
+            env.update(
+                {
+                    "AWS_ENDPOINT_URL": endpoint_url,
+                    "AWS_REGION": settings.region,
+                    "AWS_DEFAULT_REGION": settings.region,
+                    "AWS_EC2_METADATA_DISABLED": "true",
+                    "AWS_PROFILE": None,
+                    "AWS_SESSION_TOKEN": None,
+                    **EMBEDDED_CREDENTIALS,
+                }
+            )
+
+        variables: dict[str, Any] = {"profiles_path": str(Path(settings.path).resolve())}
+        if assume_role_name:
+            variables["assume_role_name"] = assume_role_name
+        if embedded:
+            variables.update(EMBEDDED_VARIABLES[target.root])
+
+        session = _Session(
+            target=target,
+            settings=settings,
+            root_dir=root_dir,
+            variables=variables,
+            terraform=_Terraform(working_dir=root_dir, env=env, binary=binary),
+            log=log,
+        )
+        config = backend_config(target, settings, assume_role_name=assume_role_name)
+        if config is not None:
+            session.backend_file = Path(scratch) / "backend.hcl"
+            session.backend_file.write_text(_hcl(config))
+
+        _init(session)
+        yield session
+
+
+_COMMON_OPTIONS: dict[str, Any] = {"no_color": IsFlagged, "input": False}
+
+
+def _init(session: _Session) -> None:
+    options = dict(_COMMON_OPTIONS)
+    if session.backend_file is not None:
+        options["backend_config"] = str(session.backend_file)
+    session.run("init", reconfigure=IsFlagged, quiet=True, **options)
+    if session.target.workspace:
+        session.run("workspace select", session.target.workspace, or_create=True, quiet=True)
+
+
+def _run_options(session: _Session) -> dict[str, Any]:
+    options = dict(_COMMON_OPTIONS)
+    options["var"] = session.variables  # python-terraform passes a dict as a temporary -var-file
+    if session.target.var_file:
+        options["var_file"] = session.target.var_file
+    options["lock_timeout"] = "120s"
+    return options
+
+
+################################################################################
+# Public API
+################################################################################
+
+
+def plan(
+    target: Target | str,
+    *,
+    settings: Settings,
+    embedded: bool = False,
+    endpoint_url: str | None = None,
+    provider_mirror: Path | str | None = None,
+    assume_role_name: str | None = None,
+    work_dir: Path | str | None = None,
+    log: Log = print,
+) -> PlanResult:
+    """``terraform plan`` of ``target``; ``changes`` is False when the plan is empty.
+
+    ``target`` is ``backend``, ``operations``, ``dev``, ``staging`` or ``prod``.
+    ``assume_role_name``: role assumed in the target's account and, for the state, in the
+    operations account (embedded default: OrganizationAccountAccessRole; otherwise None, which
+    uses the ambient credentials). ``work_dir``: run on a copy of terraform/ there (embedded
+    default: a directory per endpoint under the system temp dir; otherwise terraform/ itself).
+    """
+    started = time.monotonic()
+    with _session(
+        target,
+        settings=settings,
+        embedded=embedded,
+        endpoint_url=endpoint_url,
+        provider_mirror=provider_mirror,
+        assume_role_name=assume_role_name,
+        work_dir=work_dir,
+        log=log,
+    ) as session:
+        code, output = session.run(
+            "plan", ok=(0, 2), detailed_exitcode=IsFlagged, **_run_options(session)
+        )
+        return PlanResult(session.target, code == 2, output, time.monotonic() - started)
+
+
+def apply(
+    target: Target | str,
+    *,
+    settings: Settings,
+    embedded: bool = False,
+    endpoint_url: str | None = None,
+    provider_mirror: Path | str | None = None,
+    assume_role_name: str | None = None,
+    work_dir: Path | str | None = None,
+    log: Log = print,
+) -> ApplyResult:
+    """``terraform apply -auto-approve`` of ``target``, then its outputs (see ``plan``)."""
+    started = time.monotonic()
+    with _session(
+        target,
+        settings=settings,
+        embedded=embedded,
+        endpoint_url=endpoint_url,
+        provider_mirror=provider_mirror,
+        assume_role_name=assume_role_name,
+        work_dir=work_dir,
+        log=log,
+    ) as session:
+        _, output = session.run("apply", auto_approve=IsFlagged, **_run_options(session))
+        values = _outputs(session)
+        return ApplyResult(session.target, values, output, time.monotonic() - started)
+
+
+def outputs(
+    target: Target | str,
+    *,
+    settings: Settings,
+    embedded: bool = False,
+    endpoint_url: str | None = None,
+    provider_mirror: Path | str | None = None,
+    assume_role_name: str | None = None,
+    work_dir: Path | str | None = None,
+    log: Log = print,
+) -> dict[str, Any]:
+    """The outputs of ``target`` as recorded in its state, ``{name: value}`` (see ``plan``)."""
+    with _session(
+        target,
+        settings=settings,
+        embedded=embedded,
+        endpoint_url=endpoint_url,
+        provider_mirror=provider_mirror,
+        assume_role_name=assume_role_name,
+        work_dir=work_dir,
+        log=log,
+    ) as session:
+        return _outputs(session)
+
+
+def _outputs(session: _Session) -> dict[str, Any]:
+    _, out = session.run("output", json=IsFlagged, no_color=IsFlagged, quiet=True)
+    raw = json.loads(out or "{}")
+    return {name: item.get("value") for name, item in raw.items()}
