@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -46,4 +47,35 @@ def embedded_env(
     """os.environ pointing at the session's embedded AWS for one test."""
     for key, value in embedded_server.environ(REGION).items():
         monkeypatch.setenv(key, value)
+    return embedded_server
+
+
+def require_terraform() -> None:
+    """Skip without Terraform and its provider mirror, except in CI, where that is a failure."""
+    from training_pipeline import infra
+
+    missing = []
+    if shutil.which("terraform") is None:
+        missing.append("the terraform CLI")
+    if infra.find_provider_mirror() is None and os.environ.get("TF_PROVIDER_MIRROR") != "none":
+        missing.append("a hashicorp/aws provider mirror (TF_PROVIDER_MIRROR)")
+    if missing:
+        reason = "needs " + " and ".join(missing)
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the Terraform tests: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def provisioned(embedded_server: embedded.EmbeddedServer) -> embedded.EmbeddedServer:
+    """The four accounts created by the real Terraform on the session's embedded AWS."""
+    from training_pipeline import infra
+    from training_pipeline.settings import load_settings
+
+    require_terraform()
+    settings = load_settings()
+    for target in infra.ALL_TARGETS:
+        infra.apply(
+            target, settings=settings, embedded=True, endpoint_url=embedded_server.endpoint_url
+        )
     return embedded_server

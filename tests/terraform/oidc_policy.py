@@ -75,9 +75,7 @@ def _as_list(value: Any) -> list[str]:
 
 
 def _wildcard(pattern: str, value: str, *, ignore_case: bool) -> bool:
-    regex = "".join(
-        ".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern
-    )
+    regex = "".join(".*" if ch == "*" else "." if ch == "?" else re.escape(ch) for ch in pattern)
     flags = re.IGNORECASE if ignore_case else 0
     return re.fullmatch(regex, value, flags | re.DOTALL) is not None
 
@@ -88,9 +86,7 @@ def _matches(statement: Mapping[str, Any], provider_arn: str, context: dict[str,
     if not _principal_matches(statement.get("Principal"), provider_arn):
         return False
     if "Action" in statement:
-        if not any(
-            _wildcard(a, ACTION, ignore_case=True) for a in _as_list(statement["Action"])
-        ):
+        if not any(_wildcard(a, ACTION, ignore_case=True) for a in _as_list(statement["Action"])):
             return False
     elif "NotAction" in statement:
         if any(_wildcard(a, ACTION, ignore_case=True) for a in _as_list(statement["NotAction"])):

@@ -1,0 +1,155 @@
+"""The main job end to end: Terraform-provisioned accounts on the embedded AWS, the pipeline
+built by the SDK, executed by the local runner, models registered in each environment's own
+registry. Tests run in file order and build on each other's registry state."""
+
+from __future__ import annotations
+
+import pytest
+
+from training_pipeline import cli, deployment, registry
+from training_pipeline.aws import account_session
+from training_pipeline.data import load_reference_dataset
+from training_pipeline.settings import load_settings
+from training_pipeline.source import current_revision
+
+pytestmark = pytest.mark.e2e
+SETTINGS = load_settings()
+WEAK = {"MaxIter": "2", "MaxDepth": "1", "LearningRate": "0.01", "MinAuc": "0.5"}
+
+
+@pytest.fixture
+def aws(provisioned, monkeypatch, tmp_path):
+    for key, value in provisioned.environ(SETTINGS.region).items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("TP_WORK_DIR", str(tmp_path / "work"))
+    return provisioned
+
+
+def run(env: str, **kwargs) -> dict:
+    return deployment.run(deployment.connect(env, embedded_aws=False), on="local", **kwargs)
+
+
+def versions(env: str) -> list[registry.ModelVersion]:
+    session = account_session(SETTINGS, env)
+    return registry.list_versions(session, f"{SETTINGS.project}-{env}")
+
+
+def test_dev_run_trains_evaluates_and_registers(aws):
+    record = run("dev")
+    assert record["status"] == "Succeeded", record["failure_reason"]
+    assert [s["name"] for s in record["steps"]] == [
+        "PrepareData",
+        "TrainModel",
+        "EvaluateModel",
+        "CheckQuality",
+        "RegisterModel",
+    ]
+    [model] = versions("dev")
+    assert model.version == 1 and model.status == "Approved"
+    assert model.metrics["auc"] > 0.95
+    assert model.git_sha == current_revision().sha
+    assert model.metadata["data_fingerprint"].startswith("sha256:")
+    assert model.metadata["pipeline_execution_arn"] == record["execution_arn"]
+    # The evaluation's plots are artifacts next to its report, in dev's own bucket.
+    s3 = account_session(SETTINGS, "dev").client("s3")
+    bucket, _, prefix = model.metadata["evaluation_url"].removeprefix("s3://").partition("/")
+    keys = {
+        o["Key"].rsplit("/", 1)[-1]
+        for o in s3.list_objects_v2(Bucket=bucket, Prefix=prefix)["Contents"]
+    }
+    assert {
+        "evaluation.json",
+        "model_quality.json",
+        "confusion_matrix.png",
+        "roc_curve.png",
+    } <= keys
+
+
+def test_staging_and_prod_retrain_in_their_own_accounts(aws):
+    for env in ("staging", "prod"):
+        record = run(env)
+        assert record["status"] == "Succeeded", record["failure_reason"]
+    assert [v.status for v in versions("staging")] == ["Approved"]
+    # prod's approval is manual: the gate passed, a human still has to approve.
+    assert [v.status for v in versions("prod")] == ["PendingManualApproval"]
+    assert len(versions("dev")) == 1
+    for env in ("dev", "staging", "prod"):
+        session = account_session(SETTINGS, env)
+        groups = session.client("sagemaker").list_model_package_groups()[
+            "ModelPackageGroupSummaryList"
+        ]
+        assert [g["ModelPackageGroupName"] for g in groups] == [f"{SETTINGS.project}-{env}"]
+        package = session.client("sagemaker").describe_model_package(
+            ModelPackageName=versions(env)[0].arn
+        )
+        model_url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+        account = SETTINGS.accounts[env]
+        assert model_url.startswith(f"s3://{SETTINGS.project}-{env}-artifacts-{account}/")
+        # Each environment trained on the data in its own bucket.
+        assert package["CustomerMetadataProperties"]["input_data_url"] == (
+            f"s3://{SETTINGS.project}-{env}-data-{account}/training/"
+        )
+
+
+def test_a_worse_challenger_fails_the_gate_and_registers_nothing(aws):
+    before = versions("dev")
+    record = run("dev", parameters=WEAK)
+    assert record["status"] == "Failed"
+    assert record["failure_reason"].startswith("quality gate failed, nothing was registered")
+    assert "approved champion's 0.9" in record["failure_reason"]
+    assert "RegisterModel" not in [s["name"] for s in record["steps"]]
+    assert versions("dev") == before
+
+
+def test_a_bad_csv_fails_at_validation_and_registers_nothing(aws, tmp_path):
+    frame = load_reference_dataset()
+    frame["unexpected"] = 1.0
+    frame.loc[:100, "mean_radius"] = None
+    path = tmp_path / "bad.csv"
+    frame.to_csv(path, index=False)
+    before = versions("dev")
+    record = run("dev", data=path)
+    assert record["status"] == "Failed"
+    assert [s["name"] for s in record["steps"]] == ["PrepareData"]
+    reason = record["failure_reason"]
+    assert "DataValidationError" in reason and "'mean_radius'" in reason
+    assert "unexpected" in reason
+    assert versions("dev") == before
+
+
+def test_an_unchanged_rerun_reuses_cached_steps(aws):
+    record = run("dev")
+    assert record["status"] == "Succeeded"
+    cached = {s["name"]: s["cache_hit"] for s in record["steps"]}
+    assert cached["PrepareData"] and cached["TrainModel"]
+    assert not cached["EvaluateModel"]
+    # Same data, same code: the challenger equals the champion, which "not worse" admits.
+    assert [v.version for v in versions("dev")] == [2, 1]
+
+
+def test_cli_models_status_approve(aws, capsys):
+    assert cli.main(["models", "--env", "prod"]) == 0
+    table = capsys.readouterr().out
+    assert "PendingManualApproval" in table and current_revision().sha[:12] in table
+
+    assert cli.main(["approve", "--env", "prod", "1", "--reason", "reviewed"]) == 0
+    assert "version 1: Approved" in capsys.readouterr().out
+    [model] = versions("prod")
+    assert model.status == "Approved"
+    assert model.git_sha == current_revision().sha  # lineage survives the approval
+
+    assert cli.main(["status", "--env", "dev"]) == 0
+    status = capsys.readouterr().out
+    assert status.count("Succeeded") == 3 and status.count("Failed") == 2
+    assert "quality gate failed" in status
+
+    assert cli.main(["reject", "--env", "dev", "7"]) == 1
+    assert "has no version 7" in capsys.readouterr().err
+
+
+def test_ci_refuses_an_environment_its_ref_does_not_promote_to(aws, monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_ACTIONS", "true")
+    monkeypatch.setenv("GITHUB_REF", "refs/tags/staging")
+    assert cli.main(["run", "--env", "prod"]) == 1
+    assert "refs/tags/staging deploys to staging, not prod" in capsys.readouterr().err
+    assert len(versions("prod")) == 1

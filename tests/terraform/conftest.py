@@ -1,0 +1,162 @@
+"""Fixtures of the Terraform tests: the Terraform CLI, the provider mirror, checkov, and one
+embedded AWS with backend, operations and the three environments applied to it.
+
+Outside CI a missing tool skips the tests that need it, with the reason. With ``CI`` set it
+fails them instead: CI must never pass by skipping the Terraform acceptance tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from training_pipeline import embedded, infra
+from training_pipeline.settings import Settings, load_settings
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TERRAFORM_DIR = REPO_ROOT / "terraform"
+
+
+def require(condition: object, reason: str) -> None:
+    """Skip the test when ``condition`` is false, or fail it loudly when running in CI."""
+    if condition:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"CI is set but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def terraform_bin() -> str:
+    binary = shutil.which("terraform")
+    require(binary, "terraform is not on PATH (install Terraform >= 1.10)")
+    return str(binary)
+
+
+@pytest.fixture(scope="session")
+def provider_mirror(terraform_bin: str) -> Path:
+    """The hashicorp/aws filesystem mirror ($TF_PROVIDER_MIRROR, else the usual places)."""
+    mirror = infra.find_provider_mirror()
+    require(
+        mirror,
+        "no hashicorp/aws provider mirror found: set TF_PROVIDER_MIRROR to a directory holding "
+        "registry.terraform.io/hashicorp/aws/<version>/<os_arch>/",
+    )
+    return mirror
+
+
+@pytest.fixture(scope="session")
+def cli_config_env(
+    provider_mirror: Path, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    """Environment for a terraform subprocess that installs hashicorp/aws from the mirror only."""
+    config = tmp_path_factory.mktemp("tfrc") / "terraform.rc"
+    config.write_text(infra.cli_config(provider_mirror))
+    env = dict(os.environ)
+    env.update(
+        {"TF_CLI_CONFIG_FILE": str(config), "TF_IN_AUTOMATION": "1", "CHECKPOINT_DISABLE": "1"}
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def checkov_bin() -> str:
+    """checkov: $CHECKOV, else on PATH, else next to this interpreter.
+
+    checkov pins an old boto3, so it is best installed in a virtualenv of its own
+    (`python -m venv /opt/checkov && /opt/checkov/bin/pip install checkov`) and put on PATH.
+    """
+    candidates = [
+        os.environ.get("CHECKOV"),
+        shutil.which("checkov"),
+        str(Path(sys.executable).with_name("checkov")),
+    ]
+    binary = next((c for c in candidates if c and Path(c).is_file()), None)
+    require(binary, "checkov is not installed (set CHECKOV or put checkov on PATH)")
+    return str(binary)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return load_settings(REPO_ROOT / "profiles.conf")
+
+
+################################################################################
+# The embedded AWS with everything applied
+################################################################################
+
+
+@dataclass
+class AppliedInfra:
+    """One embedded AWS with all five targets applied, and how long that took."""
+
+    server: embedded.EmbeddedServer
+    settings: Settings
+    work_dir: Path
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def run_options(self) -> dict[str, Any]:
+        return {
+            "settings": self.settings,
+            "embedded": True,
+            "endpoint_url": self.server.endpoint_url,
+            "work_dir": self.work_dir,
+            "log": lambda message: None,
+        }
+
+    def session(self, account: str) -> boto3.Session:
+        """A boto3 session in ``account`` (operations, dev, staging, prod) of the embedded AWS."""
+        base = boto3.Session(
+            aws_access_key_id="embedded",
+            aws_secret_access_key="embedded",
+            region_name=self.settings.region,
+        )
+        sts = base.client("sts", endpoint_url=self.server.endpoint_url)
+        credentials = sts.assume_role(
+            RoleArn=f"arn:aws:iam::{self.settings.accounts[account]}:role/"
+            f"{infra.EMBEDDED_ASSUME_ROLE}",
+            RoleSessionName=f"tests-{account}",
+        )["Credentials"]
+        return boto3.Session(
+            aws_access_key_id=credentials["AccessKeyId"],
+            aws_secret_access_key=credentials["SecretAccessKey"],
+            aws_session_token=credentials["SessionToken"],
+            region_name=self.settings.region,
+        )
+
+    def client(self, account: str, service: str) -> Any:
+        return self.session(account).client(service, endpoint_url=self.server.endpoint_url)
+
+
+@pytest.fixture(scope="session")
+def applied(
+    provider_mirror: Path, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[AppliedInfra]:
+    """A dedicated embedded AWS (not the shared one: the tests assert on everything in each
+    account) with backend, operations, dev, staging and prod applied through infra.apply."""
+    server = embedded.start_server()
+    result = AppliedInfra(server, settings, tmp_path_factory.mktemp("infra-work"))
+    try:
+        for target in infra.ALL_TARGETS:
+            started = time.monotonic()
+            applied_target = infra.apply(target, **result.run_options())
+            result.seconds[target] = time.monotonic() - started
+            result.outputs[target] = applied_target.outputs
+        print(
+            "\nembedded apply: "
+            + ", ".join(f"{t} {s:.0f}s" for t, s in result.seconds.items())
+            + f", total {sum(result.seconds.values()):.0f}s"
+        )
+        yield result
+    finally:
+        embedded.stop_server(server)

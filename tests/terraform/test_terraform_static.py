@@ -1,0 +1,143 @@
+"""Static checks of terraform/: formatting, validation, checkov, conventions. No AWS needed."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from .conftest import TERRAFORM_DIR
+
+pytestmark = pytest.mark.terraform
+
+ROOTS = ("backend", "operations", "main")
+MODULES = sorted(p.name for p in (TERRAFORM_DIR / "modules").iterdir() if p.is_dir())
+
+
+def tf_files() -> list[Path]:
+    return sorted(p for p in TERRAFORM_DIR.rglob("*.tf") if ".terraform" not in p.parts)
+
+
+def test_fmt_is_clean(terraform_bin: str) -> None:
+    result = subprocess.run(
+        [terraform_bin, "fmt", "-check", "-recursive", "-diff", "-no-color", str(TERRAFORM_DIR)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, f"run `terraform fmt -recursive terraform`:\n{result.stdout}"
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_root_validates(
+    root: str, terraform_bin: str, cli_config_env: dict[str, str], tmp_path: Path
+) -> None:
+    # On a copy, so that neither .terraform nor a lock file lands in the checkout.
+    tree = tmp_path / "terraform"
+    shutil.copytree(TERRAFORM_DIR, tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    for command in (["init", "-backend=false", "-input=false"], ["validate"]):
+        result = subprocess.run(
+            [terraform_bin, *command, "-no-color"],
+            cwd=tree / root,
+            env=cli_config_env,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, (
+            f"terraform {command[0]} in {root}:\n{result.stdout}{result.stderr}"
+        )
+
+
+def test_checkov_has_no_failed_checks(checkov_bin: str, tmp_path: Path) -> None:
+    report = tmp_path / "checkov"
+    result = subprocess.run(
+        [
+            checkov_bin,
+            "--directory",
+            str(TERRAFORM_DIR),
+            "--framework",
+            "terraform",
+            "--skip-download",
+            "--output",
+            "json",
+            "--output-file-path",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    data = json.loads((report / "results_json.json").read_text())
+    reports = data if isinstance(data, list) else [data]
+    failed = [c for r in reports for c in r["results"]["failed_checks"]]
+    passed = sum(r["summary"]["passed"] for r in reports)
+    described = "\n".join(
+        f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range']})" for c in failed
+    )
+    assert not failed, f"checkov failed checks:\n{described}"
+    assert passed > 100, f"checkov scanned suspiciously little ({passed} passed checks)"
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for skipped in (c for r in reports for c in r["results"]["skipped_checks"]):
+        assert len(skipped.get("suppress_comment", "").strip()) >= 20, (
+            f"skip of {skipped['check_id']} on {skipped['resource']} has no real reason"
+        )
+
+
+def test_every_checkov_skip_carries_a_reason() -> None:
+    for path in tf_files():
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if "checkov:skip" in line:
+                match = re.search(r"#checkov:skip=(CKV2?_[A-Z]+_\d+):(.{20,})", line)
+                assert match, f"{path}:{number}: a skip needs `#checkov:skip=CKV_...:reason`"
+
+
+def test_no_administrator_access_nor_wildcard_action_in_sources() -> None:
+    for path in tf_files():
+        text = path.read_text()
+        assert "AdministratorAccess" not in text, path
+        assert not re.search(r'(actions|Action)\s*[=:]\s*\[?\s*"\*"', text), (
+            f'{path}: an action of "*"'
+        )
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_layout_and_documentation(module: str) -> None:
+    directory = TERRAFORM_DIR / "modules" / module
+    for name in ("main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"):
+        assert (directory / name).is_file(), f"modules/{module}/{name} is missing"
+    versions = (directory / "versions.tf").read_text()
+    assert "~>" not in versions, "modules declare >= provider bounds; roots pin tighter"
+
+
+@pytest.mark.parametrize("path", tf_files(), ids=lambda p: str(p.relative_to(TERRAFORM_DIR)))
+def test_variables_are_typed_and_described_outputs_described(path: Path) -> None:
+    text = path.read_text()
+    for kind, body in re.findall(r'^(variable|output) "[^"]+" \{\n(.*?)^\}', text, re.S | re.M):
+        name = body  # for the message
+        assert re.search(r"^  description\s*=\s*\"\S", body, re.M), (
+            f"{path}: {kind} without description:\n{name[:200]}"
+        )
+        if kind == "variable":
+            assert re.search(r"^  type\s*=", body, re.M), (
+                f"{path}: variable without type:\n{name[:200]}"
+            )
+
+
+@pytest.mark.parametrize("root", ROOTS)
+def test_roots_pin_the_provider_and_use_partial_backends(root: str) -> None:
+    versions = (TERRAFORM_DIR / root / "versions.tf").read_text()
+    assert re.search(r'version\s*=\s*"~> 5\.100"', versions)
+    backend = TERRAFORM_DIR / root / "backend.tf"
+    if root == "backend":
+        assert not backend.exists(), "the backend root keeps local state: it creates the bucket"
+    else:
+        assert re.search(r'backend "s3" \{\}', backend.read_text()), "backend config is partial"
+
+
+def test_no_account_id_outside_profiles() -> None:
+    for path in [*tf_files(), *TERRAFORM_DIR.rglob("*.tfvars")]:
+        assert not re.search(r"\b\d{12}\b", path.read_text()), (
+            f"{path}: account ids live in profiles.conf"
+        )
