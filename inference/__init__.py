@@ -1,5 +1,5 @@
 """Serving the trained model: request handling (``handler``) and the HTTP server (``serve``).
 
-Both modules use only the standard library, numpy, pandas and scikit-learn, and never import
-``training_pipeline``: the inference image copies this folder alone (see ``Dockerfile``).
+These two modules use only the standard library, numpy, pandas, scikit-learn and joblib, and
+never import ``training_pipeline``: the inference image copies them alone (see ``Dockerfile``).
 """

@@ -349,7 +349,7 @@ def _csv_number(cell: str, where: str) -> float:
 
 def _json_number(value: object, where: str) -> float:
     if not _is_json_number(value):
-        raise RequestError(f"{where} must be a number, got {_describe(value)}")
+        raise RequestError(f"{where}: {_describe(value)} is not a number")
     try:
         number = float(value)
     except OverflowError:  # integers beyond float range

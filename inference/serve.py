@@ -27,7 +27,6 @@ import os
 import signal
 import sys
 import threading
-import time
 from collections.abc import Sequence
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,6 +60,8 @@ class RequestHandler(BaseHTTPRequestHandler):
     # therefore carries a Content-Length (see _reply).
     protocol_version = "HTTP/1.1"
     timeout = IDLE_TIMEOUT_SECONDS
+    server_version = "model-server"  # not BaseHTTP's default, which names the Python version
+    sys_version = ""
     server: InferenceServer
 
     def do_GET(self) -> None:
@@ -83,15 +84,13 @@ class RequestHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         path = self._path()
-        if path != "/invocations":
-            body_read = self._discard_body()
-            status = HTTPStatus.METHOD_NOT_ALLOWED if path == "/ping" else HTTPStatus.NOT_FOUND
-            self._error(status, f"no POST on {path}: use POST /invocations", keep=body_read)
-            return
-        body = self._read_body()
+        body = self._read_body(keep=path == "/invocations")
         if body is None:
             return  # _read_body has answered
-        started = time.perf_counter()
+        if path != "/invocations":
+            status = HTTPStatus.METHOD_NOT_ALLOWED if path == "/ping" else HTTPStatus.NOT_FOUND
+            self._error(status, f"no POST on {path}: use POST /invocations")
+            return
         try:
             payload, content_type = handler.invoke(
                 self.server.model,
@@ -109,16 +108,20 @@ class RequestHandler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error while predicting")
             return
         self._send(HTTPStatus.OK, payload, content_type)
-        log.debug("predicted in %.1f ms", 1000 * (time.perf_counter() - started))
 
     # ------------------------------------------------------------------ helpers
 
     def _path(self) -> str:
         return self.path.split("?", 1)[0]
 
-    def _read_body(self) -> bytes | None:
-        """The request body, or None after answering a request whose body cannot be read."""
+    def _read_body(self, keep: bool = True) -> bytes | None:
+        """The request body (b"" unless ``keep``), or None after answering with an error.
+
+        Bodies are always read to their end, even when refused: the connection is then ready
+        for the next request, and the client is not cut off with a reset while still sending.
+        """
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            self.close_connection = True  # its end cannot be found without decoding chunks
             self._error(HTTPStatus.LENGTH_REQUIRED, "send a Content-Length (no chunked bodies)")
             return None
         try:
@@ -126,32 +129,29 @@ class RequestHandler(BaseHTTPRequestHandler):
         except ValueError:
             length = -1
         if length < 0:
+            self.close_connection = True
             self._error(HTTPStatus.BAD_REQUEST, "Content-Length is not a non-negative integer")
             return None
-        if length > MAX_BODY_BYTES:
-            self._error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                f"request body of {length} bytes exceeds {MAX_BODY_BYTES} bytes: split the batch",
-            )
-            return None
+        if length > MAX_BODY_BYTES or not keep:
+            self._drain(length)
+            if length > MAX_BODY_BYTES:
+                self._error(
+                    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                    f"request body of {length} bytes exceeds {MAX_BODY_BYTES} bytes: "
+                    "split the batch",
+                )
+                return None
+            return b""
         return self.rfile.read(length)
 
-    def _discard_body(self) -> bool:
-        """Read and drop a small body so the connection can be reused; False if we could not."""
-        try:
-            length = int(self.headers.get("Content-Length") or 0)
-        except ValueError:
-            return False
-        if "Transfer-Encoding" in self.headers or not 0 <= length <= 64 * 1024:
-            return False
-        self.rfile.read(length)
-        return True
+    def _drain(self, length: int) -> None:
+        while length > 0:
+            chunk = self.rfile.read(min(length, 1 << 16))
+            if not chunk:
+                break
+            length -= len(chunk)
 
-    def _error(
-        self, status: HTTPStatus, message: str, *, allow: str | None = None, keep: bool = True
-    ) -> None:
-        # A request whose body was left unread must not share its connection with the next.
-        self.close_connection = self.close_connection or not keep
+    def _error(self, status: HTTPStatus, message: str, *, allow: str | None = None) -> None:
         extra = {"Allow": allow} if allow else {}
         self._reply(status, {"error": message}, **extra)
 

@@ -80,7 +80,7 @@ def test_checkov_has_no_failed_checks(checkov_bin: str, tmp_path: Path) -> None:
     assert passed > 100, f"checkov scanned suspiciously little ({passed} passed checks)"
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     for skipped in (c for r in reports for c in r["results"]["skipped_checks"]):
-        assert len(skipped.get("suppress_comment", "").strip()) >= 20, (
+        assert len(skipped["check_result"].get("suppress_comment", "").strip()) >= 20, (
             f"skip of {skipped['check_id']} on {skipped['resource']} has no real reason"
         )
 
@@ -141,3 +141,14 @@ def test_no_account_id_outside_profiles() -> None:
         assert not re.search(r"\b\d{12}\b", path.read_text()), (
             f"{path}: account ids live in profiles.conf"
         )
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_module_readme_lists_every_input_and_output(module: str) -> None:
+    directory = TERRAFORM_DIR / "modules" / module
+    readme = (directory / "README.md").read_text()
+    for kind, filename in (("variable", "variables.tf"), ("output", "outputs.tf")):
+        for name in re.findall(rf'^{kind} "([^"]+)"', (directory / filename).read_text(), re.M):
+            assert f"| `{name}` |" in readme, (
+                f"modules/{module}/README.md does not list {kind} {name}"
+            )

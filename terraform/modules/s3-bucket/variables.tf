@@ -9,7 +9,7 @@ variable "create" {
 }
 
 variable "name" {
-  description = "Globally unique bucket name, for example `mlops-demo-dev-data-222222222222`."
+  description = "Globally unique bucket name, for example `<project>-<env>-data-<account id>`."
   type        = string
 
   validation {

@@ -1,0 +1,116 @@
+"""training_pipeline.infra without running Terraform: targets, backend and CLI configuration,
+provider mirror discovery, and the error when terraform is missing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from training_pipeline import infra
+from training_pipeline.settings import Settings
+
+
+def test_targets_in_bootstrapping_order() -> None:
+    assert infra.ALL_TARGETS == ("backend", "operations", "dev", "staging", "prod")
+    assert infra.Target.parse("staging") == infra.Target("main", "staging")
+    assert infra.Target.parse("operations").state_key == "operations/terraform.tfstate"
+    assert infra.Target.parse("backend").state_key is None
+    assert infra.Target.parse("prod").var_file == "env/prod.tfvars"
+    with pytest.raises(infra.InfraError, match="choose one of backend, operations, dev"):
+        infra.Target.parse("production")
+
+
+def test_backend_config_of_an_environment(settings: Settings) -> None:
+    config = infra.backend_config("dev", settings, assume_role_name="OrganizationAccountAccessRole")
+    ops = settings.accounts["operations"]
+    assert config == {
+        "bucket": f"{settings.project}-tfstate-{ops}",
+        "key": "terraform.tfstate",
+        "region": settings.region,
+        "use_lockfile": True,
+        "workspace_key_prefix": "main",
+        "assume_role": {
+            "role_arn": f"arn:aws:iam::{ops}:role/OrganizationAccountAccessRole",
+            "session_name": f"terraform-{settings.project}-state",
+        },
+    }
+    assert infra.backend_config("backend", settings, assume_role_name=None) is None
+    operations = infra.backend_config("operations", settings, assume_role_name=None)
+    assert "assume_role" not in operations and "workspace_key_prefix" not in operations
+
+
+def test_backend_config_renders_as_hcl(settings: Settings) -> None:
+    text = infra._hcl(infra.backend_config("prod", settings, assume_role_name="Admin"))
+    assert "use_lockfile = true\n" in text
+    assert 'assume_role = { role_arn = "arn:aws:iam::' in text
+
+
+def test_cli_config_points_only_aws_at_the_mirror(tmp_path: Path) -> None:
+    text = infra.cli_config(tmp_path)
+    assert f'path    = "{tmp_path}"' in text
+    assert text.count('"registry.terraform.io/hashicorp/aws"') == 2
+    assert "direct {" in text and "exclude" in text
+
+
+def _fake_mirror(root: Path) -> Path:
+    (root / infra.AWS_PROVIDER / "5.100.0" / "linux_amd64").mkdir(parents=True)
+    return root
+
+
+def test_explicit_mirror_wins_and_must_hold_the_provider(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = _fake_mirror(tmp_path / "mirror")
+    monkeypatch.setenv(infra.MIRROR_ENV, str(tmp_path / "elsewhere"))
+    assert infra.find_provider_mirror(mirror) == mirror.resolve()
+    with pytest.raises(
+        infra.ProviderMirrorError, match="holds no registry.terraform.io/hashicorp/aws"
+    ):
+        infra.find_provider_mirror(tmp_path)
+
+
+def test_mirror_from_environment_then_conventional_places(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mirror = _fake_mirror(tmp_path / "env-mirror")
+    monkeypatch.setenv(infra.MIRROR_ENV, str(mirror))
+    assert infra.find_provider_mirror() == mirror.resolve()
+    monkeypatch.delenv(infra.MIRROR_ENV)
+    conventional = _fake_mirror(tmp_path / "usual")
+    monkeypatch.setattr(infra, "CONVENTIONAL_MIRRORS", (tmp_path / "none", conventional))
+    assert infra.find_provider_mirror() == conventional.resolve()
+    monkeypatch.setattr(infra, "CONVENTIONAL_MIRRORS", (tmp_path / "none",))
+    assert infra.find_provider_mirror() is None
+
+
+def test_missing_terraform_is_a_clear_error(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(infra.TerraformNotFoundError, match="terraform is not on PATH"):
+        infra.plan("dev", settings=settings, embedded=True, endpoint_url="http://127.0.0.1:1")
+
+
+def test_embedded_needs_an_endpoint(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(infra.shutil, "which", lambda name: "/usr/bin/terraform")
+    with pytest.raises(infra.InfraError, match="embedded AWS endpoint"):
+        infra.apply("dev", settings=settings, embedded=True, endpoint_url=None)
+
+
+def test_sync_tree_copies_sources_and_drops_stale_ones(tmp_path: Path) -> None:
+    source, copy = tmp_path / "src", tmp_path / "copy"
+    (source / "main" / "env").mkdir(parents=True)
+    (source / "main" / "main.tf").write_text("# main\n")
+    (source / "main" / "env" / "dev.tfvars").write_text('environment = "dev"\n')
+    (source / "main" / ".terraform").mkdir()
+    (source / "main" / ".terraform" / "junk.tf").write_text("")
+    (copy / "main").mkdir(parents=True)
+    (copy / "main" / "removed.tf").write_text("")
+    (copy / "main" / "terraform.tfstate").write_text("{}")
+    infra._sync_tree(source, copy)
+    assert (copy / "main" / "main.tf").read_text() == "# main\n"
+    assert (copy / "main" / "env" / "dev.tfvars").exists()
+    assert not (copy / "main" / "removed.tf").exists()
+    assert (copy / "main" / "terraform.tfstate").exists(), "state is never touched"
+    assert not (copy / "main" / ".terraform").exists()

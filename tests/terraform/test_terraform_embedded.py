@@ -1,0 +1,322 @@
+"""End to end: backend, operations, dev, staging and prod applied to the embedded AWS with the
+real Terraform CLI and hashicorp/aws provider (through training_pipeline.infra), then checked
+account by account: every resource exists in its own account and nowhere else, the IAM policies
+read back from the embedded AWS grant no wildcard, and a second plan is empty.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from training_pipeline import infra
+
+from .conftest import AppliedInfra
+
+pytestmark = [pytest.mark.terraform, pytest.mark.e2e]
+
+ACCOUNTS = ("operations", "dev", "staging", "prod")
+ENVIRONMENTS = ("dev", "staging", "prod")
+# Actions AWS offers no resource-level permission for: "*" is the only possible Resource.
+UNSCOPABLE_ACTIONS = {"ecr:GetAuthorizationToken", "sagemaker:ListModelPackages"}
+
+
+def expected_roles(project: str, account: str, schedule: str) -> set[str]:
+    if account == "operations":
+        return {f"{project}-github-ci"}
+    roles = {f"{project}-{account}-sagemaker-execution", f"{project}-{account}-github-deploy"}
+    if schedule != "off":
+        roles.add(f"{project}-{account}-scheduler")
+    return roles
+
+
+def project_roles(applied: AppliedInfra, account: str) -> dict[str, dict[str, Any]]:
+    """Roles of ``account`` created by this project (moto needs no role to assume into)."""
+    iam = applied.client(account, "iam")
+    roles = iam.get_paginator("list_roles").paginate().build_full_result()["Roles"]
+    return {r["RoleName"]: r for r in roles if r["RoleName"].startswith(applied.settings.project)}
+
+
+def test_apply_reports_the_agreed_names(applied: AppliedInfra) -> None:
+    s = applied.settings
+    ops = s.accounts["operations"]
+    assert applied.outputs["backend"]["state_bucket"] == f"{s.project}-tfstate-{ops}"
+    assert applied.outputs["operations"]["ci_role_arn"] == (
+        f"arn:aws:iam::{ops}:role/{s.project}-github-ci"
+    )
+    assert set(applied.outputs["operations"]["repository_urls"]) == {"training", "inference"}
+    for env in ENVIRONMENTS:
+        acct = s.environment(env).account_id
+        out = applied.outputs[env]
+        assert out["account_id"] == acct
+        assert out["data_bucket"] == f"{s.project}-{env}-data-{acct}"
+        assert out["artifacts_bucket"] == f"{s.project}-{env}-artifacts-{acct}"
+        assert out["kms_alias"] == f"alias/{s.project}-{env}"
+        assert out["model_package_group_name"] == f"{s.project}-{env}"
+        assert out["pipeline_name"] == f"{s.project}-{env}-training"
+        assert out["sagemaker_execution_role_arn"] == (
+            f"arn:aws:iam::{acct}:role/{s.project}-{env}-sagemaker-execution"
+        )
+        assert out["github_deploy_role_arn"] == (
+            f"arn:aws:iam::{acct}:role/{s.project}-{env}-github-deploy"
+        )
+
+
+def test_training_pipeline_naming_agrees_with_terraform(applied: AppliedInfra) -> None:
+    naming = pytest.importorskip("training_pipeline.naming")
+    for env in ENVIRONMENTS:
+        names = naming.environment_names(applied.settings, env)
+        out = applied.outputs[env]
+        assert names.data_bucket == out["data_bucket"]
+        assert names.artifacts_bucket == out["artifacts_bucket"]
+        assert names.kms_alias == out["kms_alias"]
+        assert names.model_package_group == out["model_package_group_name"]
+        assert names.pipeline_name == out["pipeline_name"]
+        assert names.execution_role_arn == out["sagemaker_execution_role_arn"]
+        assert names.deploy_role_arn == out["github_deploy_role_arn"]
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_ecr_repositories_only_in_operations(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    ecr = applied.client(account, "ecr")
+    repositories = {r["repositoryName"]: r for r in ecr.describe_repositories()["repositories"]}
+    if account != "operations":
+        assert repositories == {}
+        return
+    assert set(repositories) == {f"{s.project}-training", f"{s.project}-inference"}
+    env_roots = {f"arn:aws:iam::{s.accounts[e]}:root" for e in ENVIRONMENTS}
+    for name, repository in repositories.items():
+        assert repository["imageTagMutability"] == "IMMUTABLE"
+        assert repository["imageScanningConfiguration"]["scanOnPush"] is True
+        assert repository["encryptionConfiguration"]["encryptionType"] == "KMS"
+        policy = json.loads(ecr.get_repository_policy(repositoryName=name)["policyText"])
+        principals = set()
+        for statement in policy["Statement"]:
+            assert statement["Effect"] == "Allow"
+            principal = statement["Principal"]
+            assert principal != "*"
+            if "AWS" in principal:
+                principals |= set(_as_list(principal["AWS"]))
+            else:
+                assert principal == {"Service": "sagemaker.amazonaws.com"}
+                assert set(
+                    _as_list(statement["Condition"]["StringEquals"]["aws:SourceAccount"])
+                ) == {s.accounts[e] for e in ENVIRONMENTS}
+            assert not any(a.endswith("*") for a in _as_list(statement["Action"]))
+        assert principals == env_roots
+        assert ecr.get_lifecycle_policy(repositoryName=name)["lifecyclePolicyText"]
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_buckets_only_in_their_account(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    s3 = applied.client(account, "s3")
+    buckets = {b["Name"] for b in s3.list_buckets()["Buckets"]}
+    acct = s.accounts[account]
+    if account == "operations":
+        expected = {f"{s.project}-tfstate-{acct}"}
+    else:
+        expected = {f"{s.project}-{account}-data-{acct}", f"{s.project}-{account}-artifacts-{acct}"}
+    assert buckets == expected
+    kms = applied.client(account, "kms")
+    for bucket in buckets:
+        assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+        rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"][
+            "Rules"
+        ][0]
+        default = rule["ApplyServerSideEncryptionByDefault"]
+        assert default["SSEAlgorithm"] == "aws:kms"
+        assert kms.describe_key(KeyId=default["KMSMasterKeyID"])["KeyMetadata"]["KeyManager"] == (
+            "CUSTOMER"
+        )
+        block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+        assert all(block.values()) and len(block) == 4
+        assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+
+
+def test_state_of_every_root_is_in_the_operations_state_bucket(applied: AppliedInfra) -> None:
+    s = applied.settings
+    s3 = applied.client("operations", "s3")
+    bucket = f"{s.project}-tfstate-{s.accounts['operations']}"
+    keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
+    assert keys == {
+        "operations/terraform.tfstate",
+        *(f"main/{env}/terraform.tfstate" for env in ENVIRONMENTS),
+    }
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_kms_aliases_only_in_their_account(applied: AppliedInfra, account: str) -> None:
+    p = applied.settings.project
+    kms = applied.client(account, "kms")
+    aliases = {
+        a["AliasName"]
+        for a in kms.list_aliases()["Aliases"]
+        if not a["AliasName"].startswith("alias/aws/")
+    }
+    expected = (
+        {f"alias/{p}-tfstate", f"alias/{p}-ecr"}
+        if account == "operations"
+        else {f"alias/{p}-{account}"}
+    )
+    assert aliases == expected
+    for alias in aliases:
+        key = kms.describe_key(KeyId=alias)["KeyMetadata"]
+        assert kms.get_key_rotation_status(KeyId=key["KeyId"])["KeyRotationEnabled"] is True
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_model_package_groups_only_in_their_account(applied: AppliedInfra, account: str) -> None:
+    sagemaker = applied.client(account, "sagemaker")
+    groups = {
+        g["ModelPackageGroupName"]
+        for g in sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    }
+    expected = set() if account == "operations" else {f"{applied.settings.project}-{account}"}
+    assert groups == expected
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_roles_only_in_their_account(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    schedule = "off" if account == "operations" else s.environment(account).retrain_schedule
+    assert set(project_roles(applied, account)) == expected_roles(s.project, account, schedule)
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_one_github_oidc_provider_per_account(applied: AppliedInfra, account: str) -> None:
+    iam = applied.client(account, "iam")
+    arns = [p["Arn"] for p in iam.list_open_id_connect_providers()["OpenIDConnectProviderList"]]
+    acct = applied.settings.accounts[account]
+    assert arns == [f"arn:aws:iam::{acct}:oidc-provider/token.actions.githubusercontent.com"]
+    provider = iam.get_open_id_connect_provider(OpenIDConnectProviderArn=arns[0])
+    assert provider["ClientIDList"] == ["sts.amazonaws.com"]
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_retrain_schedule_follows_profiles(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    scheduler = applied.client(account, "scheduler")
+    schedules = {x["Name"]: x for x in scheduler.list_schedules()["Schedules"]}
+    expression = "off" if account == "operations" else s.environment(account).retrain_schedule
+    if expression == "off":
+        assert schedules == {}
+        return
+    name = f"{s.project}-{account}-retrain"
+    assert set(schedules) == {name}
+    schedule = scheduler.get_schedule(Name=name)
+    acct = s.accounts[account]
+    assert schedule["State"] == "ENABLED"
+    assert schedule["ScheduleExpression"] == expression
+    assert schedule["Target"]["Arn"] == (
+        f"arn:aws:sagemaker:{s.region}:{acct}:pipeline/{s.project}-{account}-training"
+    )
+    assert (
+        schedule["Target"]["RoleArn"] == f"arn:aws:iam::{acct}:role/{s.project}-{account}-scheduler"
+    )
+
+
+################################################################################
+# IAM policies as the embedded AWS holds them
+################################################################################
+
+
+def _as_list(value: Any) -> list[Any]:
+    return [value] if isinstance(value, str | dict) else list(value)
+
+
+def _role_policies(applied: AppliedInfra, account: str) -> dict[str, list[dict[str, Any]]]:
+    """Every statement of every policy of the project's roles in ``account``, by role."""
+    iam = applied.client(account, "iam")
+    found: dict[str, list[dict[str, Any]]] = {}
+    for name in project_roles(applied, account):
+        attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
+        assert attached == [], f"{name}: managed policies attached: {attached}"
+        statements = []
+        for policy_name in iam.list_role_policies(RoleName=name)["PolicyNames"]:
+            document = iam.get_role_policy(RoleName=name, PolicyName=policy_name)["PolicyDocument"]
+            document = json.loads(document) if isinstance(document, str) else document
+            statements += _as_list(document["Statement"])
+        found[name] = statements
+    return found
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_no_wildcard_action_nor_needless_wildcard_resource(
+    applied: AppliedInfra, account: str
+) -> None:
+    for role, statements in _role_policies(applied, account).items():
+        assert statements, f"{role} has no permissions at all"
+        for statement in statements:
+            assert statement["Effect"] == "Allow", f"{role}: {statement}"
+            assert "NotAction" not in statement and "NotResource" not in statement
+            actions = _as_list(statement["Action"])
+            for action in actions:
+                assert action != "*" and not action.endswith(":*"), f"{role}: {action}"
+                assert "AdministratorAccess" not in action
+            if "*" in _as_list(statement["Resource"]):
+                assert set(actions) <= UNSCOPABLE_ACTIONS, (
+                    f'{role}: Resource "*" for scopable actions {set(actions) - UNSCOPABLE_ACTIONS}'
+                )
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_kms_key_policies_name_only_their_own_account(applied: AppliedInfra, account: str) -> None:
+    kms = applied.client(account, "kms")
+    root = f"arn:aws:iam::{applied.settings.accounts[account]}:root"
+    for key in kms.list_keys()["Keys"]:
+        policy = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+        for statement in _as_list(policy["Statement"]):
+            assert statement["Principal"] == {"AWS": root}, statement
+
+
+def test_pass_role_only_to_sagemaker_and_only_the_execution_role(applied: AppliedInfra) -> None:
+    p = applied.settings.project
+    for env in ENVIRONMENTS:
+        acct = applied.settings.accounts[env]
+        for role, statements in _role_policies(applied, env).items():
+            for statement in statements:
+                if "iam:PassRole" in _as_list(statement["Action"]):
+                    assert statement["Resource"] == (
+                        f"arn:aws:iam::{acct}:role/{p}-{env}-sagemaker-execution"
+                    ), role
+                    assert statement["Condition"] == {
+                        "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}
+                    }, role
+
+
+def test_deploy_role_reaches_only_its_own_environment(applied: AppliedInfra) -> None:
+    s = applied.settings
+    for env in ENVIRONMENTS:
+        others = [s.accounts[o] for o in ENVIRONMENTS if o != env]
+        other_names = [f"{s.project}-{o}" for o in ENVIRONMENTS if o != env]
+        statements = _role_policies(applied, env)[f"{s.project}-{env}-github-deploy"]
+        for statement in statements:
+            for resource in _as_list(statement["Resource"]):
+                assert not any(acct in resource for acct in others), resource
+                assert not any(name in resource for name in other_names), resource
+
+
+################################################################################
+# Idempotence and guard rails
+################################################################################
+
+
+@pytest.mark.parametrize("target", infra.ALL_TARGETS)
+def test_second_plan_is_empty(applied: AppliedInfra, target: str) -> None:
+    result = infra.plan(target, **applied.run_options())
+    assert result.changes is False, result.output[-4000:]
+
+
+def test_var_file_of_another_environment_is_refused(applied: AppliedInfra) -> None:
+    """Applying dev's var-file in the staging workspace fails before touching anything."""
+    options = applied.run_options()
+    with (
+        infra._session("staging", **options, provider_mirror=None, assume_role_name=None) as s,
+        pytest.raises(infra.TerraformCommandError) as error,
+    ):
+        s.run("plan", var=s.variables, var_file="env/dev.tfvars", no_color=infra.IsFlagged)
+    assert "does not match environment in the var-file" in error.value.output
