@@ -207,7 +207,7 @@ PHASES = {
     # phase: the log line that ends it (deployment.run and the runner print these)
     "connect + data upload": "uploaded ",
     "code upload + pipeline build + upsert (SDK)": "upserted ",
-    "runner start": "Execution arn:",
+    "definition checks + runner setup": "Execution arn:",
     "local execution (all steps)": "Execution Succeeded",
 }
 EXECUTION = "local execution (all steps)"

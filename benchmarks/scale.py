@@ -172,6 +172,7 @@ def linearity(measures: list[Measure]) -> list[list[object]]:
                 f"{large.total_s / small.total_s:.2f}x",
                 f"{large.peak_mb / small.peak_mb:.2f}x",
                 marginal,
+                (large.peak_mb - small.peak_mb) / (large.rows - small.rows) * 100_000,
             ]
         )
     return rows
@@ -231,7 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if len(measures) > 1:
         print()
-        print("Linearity (ratios between consecutive sizes; linear = the rows ratio)")
+        print(
+            "Linearity (ratios between consecutive sizes; linear = the rows ratio once fixed\n"
+            "costs are small; marginal = extra cost per extra 100k rows, constant when linear)"
+        )
         print(
             table(
                 [
@@ -242,6 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                     "total",
                     "peak memory",
                     "marginal s per 100k rows",
+                    "marginal peak MB per 100k rows",
                 ],
                 linearity(measures),
             )

@@ -101,6 +101,24 @@ def training_data_url(target: Target, data: Path | None, *, log: Log = print) ->
     return f"s3://{bucket}/{TRAINING_PREFIX}"
 
 
+def require_images(target: Target, revision: Revision) -> None:
+    """On SageMaker the jobs pull this commit's images: refuse to start before they exist."""
+    ecr = target.session.client("ecr")
+    for image in ("training", "inference"):
+        repository = f"{target.settings.project}-{image}"
+        try:
+            ecr.describe_images(
+                registryId=target.settings.accounts["operations"],
+                repositoryName=repository,
+                imageIds=[{"imageTag": revision.sha}],
+            )
+        except ClientError as error:
+            raise NotFoundError(
+                f"image {repository}:{revision.sha} is not in the operations account's ECR "
+                f"({error.response['Error']['Code']}): merge to main builds it (on_merge.yml)"
+            ) from None
+
+
 def pipeline_config(
     settings: Settings, env: str, revision: Revision, input_data_url: str | None = None
 ):
@@ -157,6 +175,7 @@ def run(
     )
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
     if on == "sagemaker":
+        require_images(target, revision)
         return executions.run_on_sagemaker(target.session, config.pipeline_name, params, log=log)
 
     from training_pipeline.local import LocalRunner

@@ -46,6 +46,7 @@ from typing import Any
 
 from python_terraform import IsFlagged, Terraform
 
+from training_pipeline.aws import ASSUME_ROLE_ENV, DEFAULT_ASSUME_ROLE
 from training_pipeline.errors import TemplateError
 from training_pipeline.settings import ENVIRONMENTS, Settings
 
@@ -66,7 +67,7 @@ CONVENTIONAL_MIRRORS = (
     Path("/usr/share/terraform/plugins"),
 )
 
-EMBEDDED_ASSUME_ROLE = "OrganizationAccountAccessRole"
+EMBEDDED_ASSUME_ROLE = DEFAULT_ASSUME_ROLE  # OrganizationAccountAccessRole, as aws.py uses
 EMBEDDED_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded"}
 # What the embedded AWS cannot take: the provider retries the model package group policy's
 # HTTP 500 for minutes; CreateDomain fails; and moto enforces the buckets' TLS-only Deny while
@@ -406,8 +407,13 @@ def _session(
             "embedded runs need the embedded AWS endpoint (start it with "
             "`python -m training_pipeline embedded up`)"
         )
-    if embedded and assume_role_name is None:
-        assume_role_name = EMBEDDED_ASSUME_ROLE
+    if assume_role_name is None:
+        # Embedded: the organisation role of every emulated account. Real accounts: the role
+        # named by $TP_ASSUME_ROLE_NAME (as for the CLI's boto3 sessions), else the ambient
+        # credentials as they are.
+        assume_role_name = (
+            EMBEDDED_ASSUME_ROLE if embedded else os.environ.get(ASSUME_ROLE_ENV) or None
+        )
     mirror = find_provider_mirror(provider_mirror)
 
     if work_dir is None and embedded:
@@ -508,9 +514,12 @@ def plan(
 
     ``target`` is ``backend``, ``operations``, ``dev``, ``staging`` or ``prod``.
     ``assume_role_name``: role assumed in the target's account and, for the state, in the
-    operations account (embedded default: OrganizationAccountAccessRole; otherwise None, which
-    uses the ambient credentials). ``work_dir``: run on a copy of terraform/ there (embedded
-    default: a directory per endpoint under the system temp dir; otherwise terraform/ itself).
+    operations account (embedded default: OrganizationAccountAccessRole; otherwise
+    ``$TP_ASSUME_ROLE_NAME``, else None: the ambient credentials as they are).
+    ``provider_mirror``: filesystem mirror of hashicorp/aws (default: ``$TF_PROVIDER_MIRROR``,
+    then the usual places; none found means Terraform's registry). ``work_dir``: run on a copy of
+    terraform/ there (embedded default: a directory per endpoint under the system temp dir;
+    otherwise terraform/ itself). ``log`` receives each command line and its output.
     """
     started = time.monotonic()
     with _session(

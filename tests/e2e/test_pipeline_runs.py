@@ -154,3 +154,10 @@ def test_ci_refuses_an_environment_its_ref_does_not_promote_to(aws, monkeypatch,
     assert cli.main(["run", "--env", "prod"]) == 1
     assert "refs/tags/staging deploys to staging, not prod" in capsys.readouterr().err
     assert len(versions("prod")) == 1
+
+
+def test_a_sagemaker_run_needs_this_commits_images(aws, capsys):
+    assert cli.main(["run", "--env", "staging", "--on", "sagemaker"]) == 1
+    err = capsys.readouterr().err
+    assert f"mlops-demo-training:{current_revision().sha} is not in the operations" in err
+    assert len(versions("staging")) == 1

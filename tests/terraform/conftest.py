@@ -70,14 +70,15 @@ def cli_config_env(
 
 @pytest.fixture(scope="session")
 def checkov_bin() -> str:
-    """checkov: $CHECKOV, else on PATH, else next to this interpreter.
+    """checkov: $CHECKOV, else on PATH, else .venv-checkov/, else next to this interpreter.
 
-    checkov pins an old boto3, so it is best installed in a virtualenv of its own
-    (`python -m venv /opt/checkov && /opt/checkov/bin/pip install checkov`) and put on PATH.
+    checkov pins an old boto3 (it cannot share the project's virtualenv), so it lives in a
+    virtualenv of its own: `python -m venv .venv-checkov && .venv-checkov/bin/pip install checkov`.
     """
     candidates = [
         os.environ.get("CHECKOV"),
         shutil.which("checkov"),
+        str(REPO_ROOT / ".venv-checkov" / "bin" / "checkov"),
         str(Path(sys.executable).with_name("checkov")),
     ]
     binary = next((c for c in candidates if c and Path(c).is_file()), None)
