@@ -14,15 +14,29 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import sys
 import tempfile
 from pathlib import Path
 
+# "aws_s3_bucket.state: Creation complete after 1m0s [id=...]"
+_COMPLETE = re.compile(r"^(?P<resource>\S+): \w+ complete after (?:(?P<m>\d+)m)?(?P<s>\d+)s")
+
 if __package__:
     from ._common import load_average, log, median, table, wait_for_quiet
 else:
     from _common import load_average, log, median, table, wait_for_quiet
+
+
+def slowest_resources(output: str, count: int = 3) -> list[tuple[str, int]]:
+    """The resources Terraform spent longest on, from its "complete after" lines."""
+    found = []
+    for line in output.splitlines():
+        match = _COMPLETE.match(line.strip())
+        if match:
+            found.append((match["resource"], int(match["m"] or 0) * 60 + int(match["s"])))
+    return sorted(found, key=lambda item: -item[1])[:count]
 
 
 def apply_all(env: str, work: Path, quiet_wait_s: float) -> tuple[dict[str, float], ...]:
@@ -50,7 +64,13 @@ def apply_all(env: str, work: Path, quiet_wait_s: float) -> tuple[dict[str, floa
                     log=lambda line: None,
                 )
                 seconds[target] = result.seconds
-                log(f"  {label}: {target} applied in {result.seconds:.1f}s")
+                slowest = ", ".join(
+                    f"{name} {secs}s" for name, secs in slowest_resources(result.output)
+                )
+                log(
+                    f"  {label}: {target} applied in {result.seconds:.1f}s"
+                    + (f" (slowest: {slowest})" if slowest else "")
+                )
             passes.append(seconds)
         return tuple(passes)
     finally:

@@ -44,6 +44,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     on = args.on or ("local" if args.embedded else "sagemaker")
     record = deployment.run(target, on=on, parameters=_params(args.param), data=args.data)
     _print_record(record)
+    report = executions.evaluation_report(target.session, record)
+    if report:
+        print()
+        print(_metrics_table(report))
     if record["status"] == "Succeeded":
         versions = registry.list_versions(target.session, target.names.model_package_group)
         print()
@@ -73,7 +77,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             r["execution_id"],
             r.get("runner", ""),
             r["status"],
-            str(r.get("started", ""))[:19],
+            str(r.get("start_time") or "")[:19],
             (r.get("failure_reason") or "")[:80],
         )
         for r in records[: args.limit]
@@ -231,14 +235,22 @@ def _print_record(record: dict) -> None:
             for s in steps
         ]
         print(format_table(("step", "type", "status", "duration", ""), rows))
-    metrics = record.get("metrics") or {}
-    if metrics:
-        print()
-        print(format_table(("metric", "value"), [(k, f"{v:.4f}") for k, v in metrics.items()]))
     print()
     print(f"execution {record.get('execution_id')}: {record['status']}")
     if record.get("failure_reason"):
         print(f"reason: {record['failure_reason']}")
+
+
+def _metrics_table(report: dict) -> str:
+    """The challenger's test metrics, and the champion's AUC on the same test split."""
+    rows = [(name, f"{value['value']:.4f}") for name, value in report["metrics"].items()]
+    champion = report["champion"]
+    if report["comparison"]["has_champion"]:
+        rows.append(("champion roc_auc", f"{champion['roc_auc']:.4f}"))
+        rows.append(("roc_auc delta", f"{report['comparison']['roc_auc_delta']:+.4f}"))
+    else:
+        rows.append(("champion", "none approved yet"))
+    return format_table((f"metric (test split, {report['test_rows']} rows)", "value"), rows)
 
 
 def _versions_table(versions: list[registry.ModelVersion]) -> str:

@@ -19,8 +19,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,23 +84,6 @@ def start_server(*, port: int | None = None, log_path: Path | None = None) -> Em
 def stop_server(server: EmbeddedServer) -> None:
     with suppress(ProcessLookupError):
         os.kill(server.pid, signal.SIGTERM)
-
-
-@contextmanager
-def embedded_aws(region: str) -> Iterator[EmbeddedServer]:
-    """A fresh embedded AWS for the duration of the block, with os.environ pointing at it."""
-    server = start_server()
-    saved = {key: os.environ.get(key) for key in server.environ(region)}
-    os.environ.update(server.environ(region))
-    try:
-        yield server
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        stop_server(server)
 
 
 def running_server(state_file: Path = STATE_FILE) -> EmbeddedServer | None:

@@ -51,13 +51,25 @@ def list_records(session: boto3.Session, bucket: str, pipeline_name: str) -> lis
                 "execution_id": summary["PipelineExecutionArn"].rsplit("/", 1)[-1],
                 "execution_arn": summary["PipelineExecutionArn"],
                 "status": summary["PipelineExecutionStatus"],
-                "started": str(summary["StartTime"]),
+                "start_time": summary["StartTime"].isoformat(),
                 "runner": "sagemaker",
                 "failure_reason": summary.get("PipelineExecutionFailureReason"),
                 "steps": [],
             }
         )
-    return sorted(records, key=lambda r: str(r.get("started", "")), reverse=True)
+    return sorted(records, key=lambda r: str(r.get("start_time") or ""), reverse=True)
+
+
+def evaluation_report(session: boto3.Session, record: Mapping[str, Any]) -> dict | None:
+    """The `evaluation.json` an execution's EvaluateModel step wrote, if it got that far."""
+    step = next((s for s in record.get("steps", []) if s["name"] == "EvaluateModel"), None)
+    if step is None or step["status"] != "Succeeded":
+        return None
+    outputs = step["properties"]["ProcessingOutputConfig"]["Outputs"]
+    prefix = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == "evaluation")
+    bucket, _, key = prefix.removeprefix("s3://").partition("/")
+    body = session.client("s3").get_object(Bucket=bucket, Key=f"{key}/evaluation.json")["Body"]
+    return json.loads(body.read())
 
 
 def find_record(records: list[dict], execution_id: str) -> dict:

@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 from python_terraform import IsFlagged, Terraform
 
@@ -388,17 +388,29 @@ def _sync_tree(source: Path, destination: Path) -> None:
                 existing.unlink()
 
 
+class Options(TypedDict, total=False):
+    """Keyword options of plan/apply/outputs; only ``settings`` is required (see ``plan``)."""
+
+    settings: Required[Settings]
+    embedded: bool
+    endpoint_url: str | None
+    provider_mirror: Path | str | None
+    assume_role_name: str | None
+    work_dir: Path | str | None
+    log: Log
+
+
 @contextmanager
 def _session(
     target: Target | str,
     *,
     settings: Settings,
-    embedded: bool,
-    endpoint_url: str | None,
-    provider_mirror: Path | str | None,
-    assume_role_name: str | None,
-    work_dir: Path | str | None,
-    log: Log,
+    embedded: bool = False,
+    endpoint_url: str | None = None,
+    provider_mirror: Path | str | None = None,
+    assume_role_name: str | None = None,
+    work_dir: Path | str | None = None,
+    log: Log = print,
 ) -> Iterator[_Session]:
     target = Target.parse(target)
     binary = _terraform_binary()
@@ -499,20 +511,11 @@ def _run_options(session: _Session) -> dict[str, Any]:
 ################################################################################
 
 
-def plan(
-    target: Target | str,
-    *,
-    settings: Settings,
-    embedded: bool = False,
-    endpoint_url: str | None = None,
-    provider_mirror: Path | str | None = None,
-    assume_role_name: str | None = None,
-    work_dir: Path | str | None = None,
-    log: Log = print,
-) -> PlanResult:
+def plan(target: Target | str, **options: Unpack[Options]) -> PlanResult:
     """``terraform plan`` of ``target``; ``changes`` is False when the plan is empty.
 
-    ``target`` is ``backend``, ``operations``, ``dev``, ``staging`` or ``prod``.
+    ``target`` is ``backend``, ``operations``, ``dev``, ``staging`` or ``prod``. Options:
+    ``settings`` (profiles.conf); ``embedded`` and ``endpoint_url`` for the embedded AWS;
     ``assume_role_name``: role assumed in the target's account and, for the state, in the
     operations account (embedded default: OrganizationAccountAccessRole; otherwise
     ``$TP_ASSUME_ROLE_NAME``, else None: the ambient credentials as they are).
@@ -522,72 +525,25 @@ def plan(
     otherwise terraform/ itself). ``log`` receives each command line and its output.
     """
     started = time.monotonic()
-    with _session(
-        target,
-        settings=settings,
-        embedded=embedded,
-        endpoint_url=endpoint_url,
-        provider_mirror=provider_mirror,
-        assume_role_name=assume_role_name,
-        work_dir=work_dir,
-        log=log,
-    ) as session:
+    with _session(target, **options) as session:
         code, output = session.run(
             "plan", ok=(0, 2), detailed_exitcode=IsFlagged, **_run_options(session)
         )
         return PlanResult(session.target, code == 2, output, time.monotonic() - started)
 
 
-def apply(
-    target: Target | str,
-    *,
-    settings: Settings,
-    embedded: bool = False,
-    endpoint_url: str | None = None,
-    provider_mirror: Path | str | None = None,
-    assume_role_name: str | None = None,
-    work_dir: Path | str | None = None,
-    log: Log = print,
-) -> ApplyResult:
-    """``terraform apply -auto-approve`` of ``target``, then its outputs (see ``plan``)."""
+def apply(target: Target | str, **options: Unpack[Options]) -> ApplyResult:
+    """``terraform apply -auto-approve`` of ``target``, then its outputs (options: ``plan``)."""
     started = time.monotonic()
-    with _session(
-        target,
-        settings=settings,
-        embedded=embedded,
-        endpoint_url=endpoint_url,
-        provider_mirror=provider_mirror,
-        assume_role_name=assume_role_name,
-        work_dir=work_dir,
-        log=log,
-    ) as session:
+    with _session(target, **options) as session:
         _, output = session.run("apply", auto_approve=IsFlagged, **_run_options(session))
         values = _outputs(session)
         return ApplyResult(session.target, values, output, time.monotonic() - started)
 
 
-def outputs(
-    target: Target | str,
-    *,
-    settings: Settings,
-    embedded: bool = False,
-    endpoint_url: str | None = None,
-    provider_mirror: Path | str | None = None,
-    assume_role_name: str | None = None,
-    work_dir: Path | str | None = None,
-    log: Log = print,
-) -> dict[str, Any]:
-    """The outputs of ``target`` as recorded in its state, ``{name: value}`` (see ``plan``)."""
-    with _session(
-        target,
-        settings=settings,
-        embedded=embedded,
-        endpoint_url=endpoint_url,
-        provider_mirror=provider_mirror,
-        assume_role_name=assume_role_name,
-        work_dir=work_dir,
-        log=log,
-    ) as session:
+def outputs(target: Target | str, **options: Unpack[Options]) -> dict[str, Any]:
+    """The outputs of ``target`` as recorded in its state, ``{name: value}`` (options: ``plan``)."""
+    with _session(target, **options) as session:
         return _outputs(session)
 
 

@@ -20,8 +20,7 @@ def run(args: argparse.Namespace) -> int:
         provider_mirror=args.provider_mirror,
     )
     if args.action == "plan":
-        result = infra.plan(target, **options)
-        print(result.output)
+        result = infra.plan(target, **options)  # streams Terraform's output as it runs
         print(f"{result.target}: {'changes pending' if result.changes else 'no changes'}")
         return 0
     result = infra.apply(target, **options)
