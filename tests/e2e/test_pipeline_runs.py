@@ -65,10 +65,16 @@ def test_dev_run_trains_evaluates_and_registers(aws):
     } <= keys
 
 
-def test_staging_and_prod_retrain_in_their_own_accounts(aws):
-    for env in ("staging", "prod"):
-        record = run(env)
-        assert record["status"] == "Succeeded", record["failure_reason"]
+def test_staging_and_prod_retrain_in_their_own_accounts(aws, capsys):
+    # staging through the CLI, as a user would: step table, metrics, registry.
+    assert cli.main(["run", "--env", "staging"]) == 0
+    out = capsys.readouterr().out
+    assert "RegisterModel  RegisterModel  Succeeded" in out
+    assert "metric (test split, 87 rows)" in out and "roc_auc" in out
+    assert "champion" in out and "none approved yet" in out
+    assert "Model registry mlops-demo-staging (333333333333)" in out
+    record = run("prod")
+    assert record["status"] == "Succeeded", record["failure_reason"]
     assert [v.status for v in versions("staging")] == ["Approved"]
     # prod's approval is manual: the gate passed, a human still has to approve.
     assert [v.status for v in versions("prod")] == ["PendingManualApproval"]
