@@ -15,7 +15,6 @@ CHECKOV := .venv-checkov/bin/checkov
 ## Train and register a model in the dev account of the embedded AWS, then show the registry.
 demo: $(STAMP)
 	$(BIN)/python -m training_pipeline run --env dev --embedded
-	$(BIN)/python -m training_pipeline models --env dev --embedded
 
 ## Lint, then every test: unit, local runner, inference, Terraform, end to end.
 test: $(STAMP) $(CHECKOV) lint

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
+T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parent.parent
 STEPS_DIR = REPO_ROOT / "training_pipeline" / "steps"
 PYTHON = sys.executable
@@ -34,6 +37,13 @@ AWS_IDENTITY_VARIABLES = (
 )
 
 
+# Above this much CPU used by other processes during a measurement (in cores, averaged over the
+# run) the figure is not the step's own: on 2 cores one busy neighbour can triple a step's wall
+# time (OpenMP threads that lose their core spin-wait). Such measurements are repeated.
+MAX_FOREIGN_CORES = 0.25
+_CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
 @dataclass(frozen=True)
 class ChildRun:
     """A finished child process: wall time, peak resident memory and output."""
@@ -43,6 +53,13 @@ class ChildRun:
     peak_mb: float
     stdout: str
     stderr: str
+    # CPU used meanwhile by processes that are not part of the measurement (other people's
+    # work on a shared machine), in cores on average over the run.
+    foreign_cores: float
+
+    @property
+    def disturbed(self) -> bool:
+        return self.foreign_cores > MAX_FOREIGN_CORES
 
 
 def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -54,11 +71,21 @@ def clean_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def run_child(command: Sequence[str], *, env: dict[str, str], cwd: Path | None = None) -> ChildRun:
+def run_child(
+    command: Sequence[str],
+    *,
+    env: dict[str, str],
+    cwd: Path | None = None,
+    also_ours: Sequence[int] = (),
+) -> ChildRun:
     """Run `command` to completion; its wall time and its own peak RSS (from wait4).
 
-    Raises RuntimeError with the tail of stderr when it exits non-zero.
+    `also_ours`: other processes whose CPU is part of the measurement (the moto server), so
+    not counted as foreign. Raises RuntimeError with the tail of stderr when it exits non-zero.
     """
+    busy_before = machine_busy_s()
+    ours_before = sum(process_cpu_s(pid) for pid in also_ours)
+    self_before = _self_cpu_s()
     with (
         open(os.devnull, "rb") as stdin,
         _TempOutput() as out,
@@ -72,15 +99,46 @@ def run_child(command: Sequence[str], *, env: dict[str, str], cwd: Path | None =
         # the peak RSS belongs to this step alone, unlike RUSAGE_CHILDREN of the parent.
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - started
+        busy = machine_busy_s() - busy_before
+        ours = sum(process_cpu_s(pid) for pid in also_ours) - ours_before
+        ours += _self_cpu_s() - self_before
         process.returncode = os.waitstatus_to_exitcode(status)
         stdout, stderr = out.read(), err.read()
     if process.returncode != 0:
         tail = "\n".join(stderr.strip().splitlines()[-15:])
         raise RuntimeError(f"{' '.join(command)} exited {process.returncode}:\n{tail}")
+    cpu_s = usage.ru_utime + usage.ru_stime
+    foreign = max(0.0, busy - cpu_s - ours) / seconds if busy_before else 0.0
     # ru_maxrss is in KiB on Linux.
-    return ChildRun(
-        seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, stdout, stderr
-    )
+    return ChildRun(seconds, cpu_s, usage.ru_maxrss / 1024, stdout, stderr, foreign)
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores have been busy since boot (0.0 where /proc is unavailable)."""
+    try:
+        with open("/proc/stat", encoding="ascii") as stat:
+            user, nice, system, _, _, irq, softirq, steal = (
+                int(v) for v in stat.readline().split()[1:9]
+            )
+    except (OSError, ValueError):
+        return 0.0
+    return (user + nice + system + irq + softirq + steal) / _CLOCK_TICKS
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds used by process `pid` so far (0.0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+            # The command name (field 2) may hold spaces; fields after ")" are positional.
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS  # utime, stime
+
+
+def _self_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 class _TempOutput:
@@ -171,6 +229,33 @@ def wait_for_quiet(max_wait_s: float, *, busy_below: float = 0.2, samples: int =
             return f"machine still busy ({busy:.0%} CPU) after {max_wait_s:.0f}s, measuring anyway"
     waited = time.monotonic() - began
     return f"idle ({busy:.0%} CPU) after {waited:.0f}s"
+
+
+def undisturbed(
+    measure: Callable[[], T],
+    foreign_cores: Callable[[T], float],
+    *,
+    what: str,
+    quiet_wait_s: float,
+    attempts: int = 3,
+) -> tuple[T, str]:
+    """`measure()` on an idle machine, again if other processes took CPU meanwhile.
+
+    Returns the result and a note for the progress line (how it waited, what disturbed it).
+    After `attempts` disturbed measurements, the least disturbed one is kept and said so.
+    """
+    tried: list[tuple[float, T, str]] = []
+    for attempt in range(1, attempts + 1):
+        quiet = wait_for_quiet(quiet_wait_s)
+        result = measure()
+        foreign = foreign_cores(result)
+        note = f"before: {quiet}; other processes meanwhile: {foreign:.2f} cores"
+        if foreign <= MAX_FOREIGN_CORES:
+            return result, note
+        log(f"{what}: disturbed ({note}), attempt {attempt}/{attempts}")
+        tried.append((foreign, result, note))
+    foreign, result, note = min(tried, key=lambda item: item[0])
+    return result, f"{note} (KEPT although disturbed: no quiet attempt in {attempts})"
 
 
 def log(line: str) -> None:

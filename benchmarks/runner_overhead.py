@@ -24,13 +24,16 @@ For each dataset (the 569-row reference table, and `--rows` synthetic rows) and 
 
 Medians over the repetitions are printed with the ratio runner/floor (target: under 1.5x), and
 where the runner's time goes. The machine may be shared: before each measurement the script
-waits, up to --quiet-wait seconds, for the CPU to be idle, and says so in its progress lines.
+waits, up to --quiet-wait seconds, for the CPU to be idle, and a measurement during which other
+processes used more than 0.25 cores on average is taken again (up to 3 times); the progress
+lines say how much CPU others used.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import os
 import shutil
@@ -50,7 +53,7 @@ if __package__:
         median,
         run_child,
         table,
-        wait_for_quiet,
+        undisturbed,
     )
 else:
     from _common import (
@@ -61,7 +64,7 @@ else:
         median,
         run_child,
         table,
-        wait_for_quiet,
+        undisturbed,
     )
 
 ENV = "dev"
@@ -81,14 +84,15 @@ class RunnerTiming:
     steps_s: dict[str, float]
     cached_s: float | None
     cached_steps: dict[str, str]
-    quiet: str
+    foreign_cores: float
 
 
 # --- the floor ------------------------------------------------------------------------------
 
 
-def bare_scripts(csv: Path, scratch: Path) -> dict[str, float]:
-    """Run the three step scripts directly on `csv`; wall seconds per script and in total."""
+def bare_scripts(csv: Path, scratch: Path) -> tuple[dict[str, float], float]:
+    """Run the three step scripts directly on `csv`: wall seconds per script and in total,
+    and the CPU other processes used meanwhile (cores, on average)."""
     root = Path(tempfile.mkdtemp(prefix="bare-", dir=scratch))
     input_dir = root / "input"
     input_dir.mkdir()
@@ -128,14 +132,14 @@ def bare_scripts(csv: Path, scratch: Path) -> dict[str, float]:
             "",
         ],
     }
-    seconds = {}
+    seconds, foreign_cpu_s = {}, 0.0
     for name, (script, *arguments) in commands.items():
         # Started from inside steps/, as the jobs start them (sibling imports).
-        seconds[name] = run_child(
-            [PYTHON, str(STEPS_DIR / script), *arguments], env=env, cwd=STEPS_DIR
-        ).seconds
+        run = run_child([PYTHON, str(STEPS_DIR / script), *arguments], env=env, cwd=STEPS_DIR)
+        seconds[name] = run.seconds
+        foreign_cpu_s += run.foreign_cores * run.seconds
     seconds["total"] = sum(seconds.values())
-    return seconds
+    return seconds, foreign_cpu_s / seconds["total"]
 
 
 # --- the runner -----------------------------------------------------------------------------
@@ -158,9 +162,7 @@ def provision(region: str) -> None:
     )
 
 
-def runner_repetition(
-    csv: Path, scratch: Path, *, cached: bool, quiet_wait_s: float
-) -> RunnerTiming:
+def runner_repetition(csv: Path, scratch: Path, *, cached: bool) -> RunnerTiming:
     """One fresh embedded AWS, provisioned; a fresh interpreter runs the pipeline in it."""
     from training_pipeline import embedded
     from training_pipeline.settings import load_settings
@@ -176,9 +178,9 @@ def runner_repetition(
         command = [PYTHON, str(Path(__file__).resolve()), "--child", str(csv)]
         if cached:
             command.append("--cached")
-        quiet = wait_for_quiet(quiet_wait_s)
         spawned = time.time()
-        child = run_child(command, env=env, cwd=work)
+        # The moto server's CPU is part of the runner's cost, not a disturbance.
+        child = run_child(command, env=env, cwd=work, also_ours=[server.pid])
         result = _child_result(child.stdout)
         return RunnerTiming(
             cold_s=result["first_done"] - spawned,
@@ -188,7 +190,7 @@ def runner_repetition(
             steps_s=result["steps_s"],
             cached_s=result.get("cached_s"),
             cached_steps=result.get("cached_steps", {}),
-            quiet=quiet,
+            foreign_cores=child.foreign_cores,
         )
     finally:
         os.environ.clear()
@@ -224,14 +226,14 @@ def child(csv: Path, cached: bool) -> None:
     def run_once() -> tuple[float, dict[str, float], dict[str, Any]]:
         lines: list[tuple[float, str]] = []
 
-        def log(line: str) -> None:
+        def note(line: str) -> None:
             lines.append((time.perf_counter(), line))
 
         began = time.perf_counter()
-        target = deployment.connect(ENV, embedded_aws=False, log=log)
+        target = deployment.connect(ENV, embedded_aws=False, log=note)
         # Like `--embedded` (no SDK telemetry), on the server this benchmark started.
         target = dataclasses.replace(target, embedded=True)
-        record = deployment.run(target, on="local", data=csv, log=log)
+        record = deployment.run(target, on="local", data=csv, log=note)
         ended = time.perf_counter()
         if record["status"] != "Succeeded":
             raise SystemExit(f"pipeline {record['status']}: {record.get('failure_reason')}")
@@ -303,16 +305,24 @@ def main(argv: list[str] | None = None) -> int:
             floors: list[dict[str, float]] = []
             runs: list[RunnerTiming] = []
             for repetition in range(1, args.repeat + 1):
-                quiet = wait_for_quiet(args.quiet_wait)
-                floor = bare_scripts(csv, scratch)
+                what = f"{label} #{repetition}"
+                (floor, _), note = undisturbed(
+                    functools.partial(bare_scripts, csv, scratch),
+                    lambda result: result[1],
+                    what=f"{what} bare scripts",
+                    quiet_wait_s=args.quiet_wait,
+                )
                 floors.append(floor)
                 log(
                     f"{label} #{repetition}: bare scripts {floor['total']:.2f}s "
                     f"(preprocess {floor['preprocess']:.2f}, train {floor['train']:.2f}, "
-                    f"evaluate {floor['evaluate']:.2f}); before: {quiet}"
+                    f"evaluate {floor['evaluate']:.2f}); {note}"
                 )
-                timing = runner_repetition(
-                    csv, scratch, cached=not args.no_cached, quiet_wait_s=args.quiet_wait
+                timing, note = undisturbed(
+                    functools.partial(runner_repetition, csv, scratch, cached=not args.no_cached),
+                    lambda result: result.foreign_cores,
+                    what=f"{what} runner",
+                    quiet_wait_s=args.quiet_wait,
                 )
                 runs.append(timing)
                 steps = ", ".join(f"{k} {v:.2f}" for k, v in timing.steps_s.items())
@@ -324,7 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                 log(
                     f"{label} #{repetition}: runner cold {timing.cold_s:.2f}s, "
                     f"warm {timing.warm_s:.2f}s, imports {timing.imports_s:.2f}s "
-                    f"(steps: {steps}){cached}; before: {timing.quiet}"
+                    f"(steps: {steps}){cached}; {note}"
                 )
             floor_s = median([f["total"] for f in floors])
             cold_s = median([r.cold_s for r in runs])

@@ -10,7 +10,9 @@ inside steps/ as the jobs run them. Wall time is measured around each subprocess
 the subprocess's own maximum resident set size (ru_maxrss from os.wait4), so each step's peak is
 its own. With --repeat N the median time and the largest peak of the N runs are reported.
 The machine may be shared (2 cores): before each step the script waits, up to --quiet-wait
-seconds, for the CPU to be idle, and says so in its progress lines.
+seconds, for the CPU to be idle, and a step during which other processes used more than
+MAX_FOREIGN_CORES (0.25 cores on average) is measured again (up to 3 times); the progress
+lines say how much CPU others used.
 
 Targets: cost linear in rows (1M rows cost about 10x 100k rows); peak memory under 2 GB at 1M.
 """
@@ -29,25 +31,27 @@ if __package__:
     from ._common import (
         PYTHON,
         STEPS_DIR,
+        ChildRun,
         clean_environment,
         load_average,
         log,
         median,
         run_child,
         table,
-        wait_for_quiet,
+        undisturbed,
     )
 else:
     from _common import (
         PYTHON,
         STEPS_DIR,
+        ChildRun,
         clean_environment,
         load_average,
         log,
         median,
         run_child,
         table,
-        wait_for_quiet,
+        undisturbed,
     )
 
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
@@ -93,54 +97,60 @@ def measure(rows: int, scratch: Path, repeat: int, quiet_wait_s: float) -> Measu
     log(f"{rows:>9,} rows: CSV {csv_mb:.0f} MB written")
     env = clean_environment()
     runs: list[tuple[float, float, float, float, float]] = []
-    for repetition in range(1, repeat + 1):
-        split, model, out = folder / "split", folder / "model", folder / "out"
-        for directory in (split, model, out):
+    split, model, out = folder / "split", folder / "model", folder / "out"
+    preprocess_command = [
+        PYTHON,
+        str(STEPS_DIR / "preprocess.py"),
+        "--input-dir",
+        str(csv.parent),
+        "--output-dir",
+        str(split),
+        "--max-nan-fraction",
+        "0.01",
+    ]
+    train_command = [
+        PYTHON,
+        str(STEPS_DIR / "train.py"),
+        *TRAIN_ARGS,
+        "--train-dir",
+        str(split / "train"),
+        "--validation-dir",
+        str(split / "validation"),
+        "--model-dir",
+        str(model),
+        "--output-data-dir",
+        str(out),
+    ]
+
+    def step(command: list[str], outputs: tuple[Path, ...]) -> ChildRun:
+        for directory in outputs:
             shutil.rmtree(directory, ignore_errors=True)
-        quiet = wait_for_quiet(quiet_wait_s)
-        preprocess = run_child(
-            [
-                PYTHON,
-                str(STEPS_DIR / "preprocess.py"),
-                "--input-dir",
-                str(csv.parent),
-                "--output-dir",
-                str(split),
-                "--max-nan-fraction",
-                "0.01",
-            ],
-            env=env,
-            cwd=STEPS_DIR,
+        return run_child(command, env=env, cwd=STEPS_DIR)
+
+    for repetition in range(1, repeat + 1):
+        what = f"{rows:>9,} rows #{repetition}"
+        preprocess, note = undisturbed(
+            lambda: step(preprocess_command, (split,)),
+            lambda run: run.foreign_cores,
+            what=f"{what} preprocess",
+            quiet_wait_s=quiet_wait_s,
         )
         log(
-            f"{rows:>9,} rows #{repetition}: preprocess {preprocess.seconds:.2f}s "
-            f"(CPU {preprocess.cpu_s:.2f}s), peak {preprocess.peak_mb:.0f} MB; "
-            f"before: {quiet}"
+            f"{what}: preprocess {preprocess.seconds:.2f}s (CPU {preprocess.cpu_s:.2f}s), "
+            f"peak {preprocess.peak_mb:.0f} MB; {note}"
         )
-        quiet_train = wait_for_quiet(quiet_wait_s)
-        train = run_child(
-            [
-                PYTHON,
-                str(STEPS_DIR / "train.py"),
-                *TRAIN_ARGS,
-                "--train-dir",
-                str(split / "train"),
-                "--validation-dir",
-                str(split / "validation"),
-                "--model-dir",
-                str(model),
-                "--output-data-dir",
-                str(out),
-            ],
-            env=env,
-            cwd=STEPS_DIR,
+        train, note = undisturbed(
+            lambda: step(train_command, (model, out)),
+            lambda run: run.foreign_cores,
+            what=f"{what} train",
+            quiet_wait_s=quiet_wait_s,
         )
         auc = next(
             (line.split("=", 1)[1] for line in train.stdout.splitlines() if "_auc=" in line), "?"
         )
         log(
-            f"{rows:>9,} rows #{repetition}: train {train.seconds:.2f}s (CPU {train.cpu_s:.2f}s), "
-            f"peak {train.peak_mb:.0f} MB (validation AUC {auc}); before: {quiet_train}"
+            f"{what}: train {train.seconds:.2f}s (CPU {train.cpu_s:.2f}s), "
+            f"peak {train.peak_mb:.0f} MB, validation AUC {auc}; {note}"
         )
         runs.append(
             (preprocess.seconds, train.seconds, preprocess.peak_mb, train.peak_mb, train.cpu_s)

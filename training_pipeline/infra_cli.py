@@ -35,8 +35,17 @@ def provision_embedded(settings: Settings, env: str) -> None:
     endpoint = _embedded_endpoint(settings)
     print(f"provisioning the embedded accounts with Terraform: backend, operations, {env}")
     for target in ("backend", "operations", env):
-        result = infra.apply(target, settings=settings, embedded=True, endpoint_url=endpoint)
+        result = infra.apply(
+            target, settings=settings, embedded=True, endpoint_url=endpoint, log=_summary
+        )
         print(f"  {result.target}: applied in {result.seconds:.0f}s")
+
+
+def _summary(text: str) -> None:
+    """Terraform's commands and its one-line summaries; the full plan is for `infra plan`."""
+    for line in text.splitlines():
+        if line.startswith(("$ terraform", "Apply complete!", "No changes.")):
+            print(f"  {line}")
 
 
 def _embedded_endpoint(settings: Settings) -> str:
