@@ -10,8 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -141,17 +140,15 @@ class AppliedInfra:
 
 @pytest.fixture(scope="session")
 def applied(
-    provider_mirror: Path, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+    provider_mirror: Path, settings: Settings, provision_all: Callable
 ) -> Iterator[AppliedInfra]:
     """A dedicated embedded AWS (not the shared one: the tests assert on everything in each
     account) with backend, operations, dev, staging and prod applied through infra.apply."""
-    server = embedded.start_server()
-    result = AppliedInfra(server, settings, tmp_path_factory.mktemp("infra-work"))
+    server, results = provision_all()
+    result = AppliedInfra(server, settings, infra.default_work_dir(server.endpoint_url))
     try:
-        for target in infra.ALL_TARGETS:
-            started = time.monotonic()
-            applied_target = infra.apply(target, **result.run_options())
-            result.seconds[target] = time.monotonic() - started
+        for target, applied_target in results.items():
+            result.seconds[target] = applied_target.seconds
             result.outputs[target] = applied_target.outputs
         print(
             "\nembedded apply: "
