@@ -231,8 +231,6 @@ def child(csv: Path, cached: bool) -> None:
 
         began = time.perf_counter()
         target = deployment.connect(ENV, embedded_aws=False, log=note)
-        # Like `--embedded` (no SDK telemetry), on the server this benchmark started.
-        target = dataclasses.replace(target, embedded=True)
         record = deployment.run(target, on="local", data=csv, log=note)
         ended = time.perf_counter()
         if record["status"] != "Succeeded":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -25,6 +26,9 @@ def _no_real_aws() -> Iterator[None]:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "SAGEMAKER_VALIDATE_ROLE": "false",
+            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(
+                Path(__file__).with_name("sagemaker_sdk_config.yaml")
+            ),
         }
     )
     yield

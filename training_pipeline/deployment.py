@@ -166,12 +166,10 @@ def run(
         params["InputDataUrl"] = data_url
     config = pipeline_config(target.settings, target.env, revision, data_url)
     load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
-    telemetry = not target.embedded
     arn, definition = pipeline.upsert(
         config,
         target.session,
         description=f"{target.settings.project} training, {revision.ref} at {revision.short_sha}",
-        telemetry=telemetry,
     )
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
     if on == "sagemaker":

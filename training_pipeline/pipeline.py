@@ -17,6 +17,7 @@ execution variables (resolved at run time) make one execution's outputs distinct
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -24,6 +25,7 @@ import warnings
 from dataclasses import dataclass
 
 import boto3
+from botocore.exceptions import ClientError
 
 # The SDK resolves its region at import time, and probes IAM unless told not to (the embedded
 # AWS lacks iam:SimulatePrincipalPolicy; on AWS the deploy role need not hold it either).
@@ -119,14 +121,9 @@ class PipelineConfig:
     approval_status: str
 
 
-def build_pipeline(
-    config: PipelineConfig,
-    session: boto3.Session | None = None,
-    *,
-    telemetry: bool = True,
-) -> Pipeline:
+def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None) -> Pipeline:
     """The training pipeline of one environment (nothing is called on AWS to build it)."""
-    sagemaker_session = _pipeline_session(config, session, telemetry)
+    sagemaker_session = _pipeline_session(config, session)
     p = _parameters(config)
 
     def output(step: str, name: str) -> Join:
@@ -331,19 +328,37 @@ def build_pipeline(
     )
 
 
-def definition(config: PipelineConfig, *, telemetry: bool = False) -> str:
-    """The pipeline definition JSON, as upserted to SageMaker (stable key order and spacing)."""
-    pipeline = build_pipeline(config, telemetry=telemetry)
-    return json.dumps(json.loads(pipeline.definition()), indent=2, sort_keys=True)
+def definition(config: PipelineConfig) -> str:
+    """The pipeline definition JSON, pretty-printed with sorted keys (for people and diffs)."""
+    return json.dumps(json.loads(build_pipeline(config).definition()), indent=2, sort_keys=True)
 
 
-def upsert(
-    config: PipelineConfig, session: boto3.Session, *, description: str, telemetry: bool = True
-) -> tuple[str, str]:
-    """Create or update the pipeline in SageMaker; returns its ARN and the definition upserted."""
-    pipeline = build_pipeline(config, session, telemetry=telemetry)
-    response = pipeline.upsert(role_arn=config.role_arn, description=description)
-    return response["PipelineArn"], pipeline.definition()
+def upsert(config: PipelineConfig, session: boto3.Session, *, description: str) -> tuple[str, str]:
+    """Create or update the pipeline in SageMaker; returns its ARN and the definition upserted.
+
+    The definition is built once and that very JSON is returned, so a local execution runs
+    exactly what SageMaker holds.
+    """
+    document = build_pipeline(config, session).definition()
+    sagemaker = session.client("sagemaker")
+    request = {
+        "PipelineName": config.pipeline_name,
+        "PipelineDefinition": document,
+        "PipelineDescription": description,
+        "RoleArn": config.role_arn,
+    }
+    try:
+        response = sagemaker.create_pipeline(**request, ClientRequestToken=_token(document))
+    except ClientError as error:
+        if "already exists" not in str(error):
+            raise
+        response = sagemaker.update_pipeline(**request)
+    return response["PipelineArn"], document
+
+
+def _token(document: str) -> str:
+    """An idempotency token: retrying the same creation is not a second creation."""
+    return hashlib.sha256(document.encode()).hexdigest()[:64]
 
 
 def _parameters(config: PipelineConfig) -> dict:
@@ -389,9 +404,7 @@ def _s3_output(name: str, s3_uri, local_path: str) -> ProcessingOutput:
     )
 
 
-def _pipeline_session(
-    config: PipelineConfig, session: boto3.Session | None, telemetry: bool
-) -> PipelineSession:
+def _pipeline_session(config: PipelineConfig, session: boto3.Session | None) -> PipelineSession:
     # Building a definition is pure: silence the SDK's per-step notices about what a
     # PipelineSession does not do, which would otherwise bury the CLI's own output.
     warnings.filterwarnings("ignore", message="Running within a PipelineSession")
@@ -399,16 +412,10 @@ def _pipeline_session(
     for name in list(logging.root.manager.loggerDict):
         if name.startswith(("sagemaker", "botocore.credentials")):
             logging.getLogger(name).setLevel(logging.ERROR)
-    sdk_config = (
-        None
-        if telemetry
-        else {
-            "SchemaVersion": "1.0",
-            "SageMaker": {"PythonSDK": {"Modules": {"TelemetryOptOut": True}}},
-        }
-    )
+    # The SDK's defaults config (telemetry opt-out and the like) is the user's own, loaded from
+    # the usual files; passing a dict here instead would make the SDK re-validate it against its
+    # schema on every lookup, which triples the build time.
     return PipelineSession(
         boto_session=session or boto3.Session(region_name=config.region),
         default_bucket=config.artifacts_bucket,
-        sagemaker_config=sdk_config,
     )
