@@ -69,7 +69,7 @@ def test_dev_run_trains_evaluates_and_registers(aws):
 
 def test_staging_and_prod_retrain_in_their_own_accounts(aws, capsys):
     # staging through the CLI, as a user would: step table, metrics, registry.
-    assert cli.main(["run", "--env", "staging"]) == 0
+    assert cli.main(["run", "--env", "staging", "--on", "local"]) == 0
     out = capsys.readouterr().out
     assert "RegisterModel  RegisterModel  Succeeded" in out
     assert re.search(r"metric \(test split, \d+ rows\)", out) and "roc_auc" in out
@@ -117,7 +117,7 @@ def test_a_bad_csv_fails_at_validation_and_registers_nothing(aws, tmp_path, caps
     frame.to_csv(path, index=False)
     before = versions("dev")
     # Through the CLI: a failed execution is a non-zero exit with the reason printed.
-    assert cli.main(["run", "--env", "dev", "--data", str(path)]) == 1
+    assert cli.main(["run", "--env", "dev", "--on", "local", "--data", str(path)]) == 1
     out = capsys.readouterr().out
     target = deployment.connect("dev", embedded_aws=False)
     record = executions.list_records(
