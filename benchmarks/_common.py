@@ -35,6 +35,9 @@ AWS_IDENTITY_VARIABLES = (
     "GITHUB_REF",
     "GITHUB_SHA",
 )
+# The training step's hyperparameters at the pipeline's defaults (pipeline.py).
+TRAIN_ARGS = ["--max_iter", "200", "--learning_rate", "0.1", "--max_depth", "3"]
+TRAIN_ARGS += ["--random_state", "42"]
 
 
 # Above this much CPU used by other processes during a measurement (in cores, averaged over the

@@ -44,35 +44,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-if __package__:
-    from ._common import (
-        PYTHON,
-        STEPS_DIR,
-        clean_environment,
-        log,
-        median,
-        run_child,
-        table,
-        undisturbed,
-    )
-else:
-    from _common import (
-        PYTHON,
-        STEPS_DIR,
-        clean_environment,
-        log,
-        median,
-        run_child,
-        table,
-        undisturbed,
-    )
+# Run as a script (python benchmarks/NAME.py): its folder is on sys.path.
+from _common import (
+    PYTHON,
+    STEPS_DIR,
+    TRAIN_ARGS,
+    clean_environment,
+    log,
+    median,
+    run_child,
+    table,
+    undisturbed,
+)
 
 ENV = "dev"
 RESULT_MARKER = "BENCHMARK_RESULT "
 # The pipeline's defaults (pipeline.py), passed to the bare scripts too.
 PREPROCESS_ARGS = ["--max-nan-fraction", "0.01"]
-TRAIN_ARGS = ["--max_iter", "200", "--learning_rate", "0.1", "--max_depth", "3"]
-TRAIN_ARGS += ["--random_state", "42"]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,38 +27,23 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-if __package__:
-    from ._common import (
-        PYTHON,
-        STEPS_DIR,
-        ChildRun,
-        clean_environment,
-        load_average,
-        log,
-        median,
-        run_child,
-        table,
-        undisturbed,
-    )
-else:
-    from _common import (
-        PYTHON,
-        STEPS_DIR,
-        ChildRun,
-        clean_environment,
-        load_average,
-        log,
-        median,
-        run_child,
-        table,
-        undisturbed,
-    )
+# Run as a script (python benchmarks/NAME.py): its folder is on sys.path.
+from _common import (
+    PYTHON,
+    STEPS_DIR,
+    TRAIN_ARGS,
+    ChildRun,
+    clean_environment,
+    load_average,
+    log,
+    median,
+    run_child,
+    table,
+    undisturbed,
+)
 
 DEFAULT_ROWS = (10_000, 100_000, 1_000_000)
 PEAK_TARGET_MB = 2048
-# The pipeline's defaults (pipeline.py).
-TRAIN_ARGS = ["--max_iter", "200", "--learning_rate", "0.1", "--max_depth", "3"]
-TRAIN_ARGS += ["--random_state", "42"]
 
 
 @dataclass(frozen=True)

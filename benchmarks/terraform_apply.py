@@ -20,13 +20,11 @@ import sys
 import tempfile
 from pathlib import Path
 
+# Run as a script (python benchmarks/NAME.py): its folder is on sys.path.
+from _common import load_average, log, median, table, wait_for_quiet
+
 # "aws_s3_bucket.state: Creation complete after 1m0s [id=...]"
 _COMPLETE = re.compile(r"^(?P<resource>\S+): \w+ complete after (?:(?P<m>\d+)m)?(?P<s>\d+)s")
-
-if __package__:
-    from ._common import load_average, log, median, table, wait_for_quiet
-else:
-    from _common import load_average, log, median, table, wait_for_quiet
 
 
 def slowest_resources(output: str, count: int = 3) -> list[tuple[str, int]]:
