@@ -56,7 +56,7 @@ def test_unprovisioned_environment(monkeypatch, capsys):
         embedded.stop_server(server)
     err = capsys.readouterr().err
     assert "does not exist in account 333333333333" in err
-    assert "infra apply --env staging" in err
+    assert "infra apply` --backend, then --operations, then --env staging" in err
 
 
 def test_bad_param_syntax(embedded_env, capsys):

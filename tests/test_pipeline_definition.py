@@ -60,7 +60,10 @@ def test_every_parameter_has_a_default(dev_definition):
 
 def test_prod_registers_for_manual_approval():
     doc = json.loads(definition(pipeline_config(load_settings(), "prod", REVISION)))
-    params = {p["Name"]: p["DefaultValue"] for p in doc["Parameters"]}
+    params = {p["Name"]: p for p in doc["Parameters"]}
+    # Starting prod's pipeline with ModelApprovalStatus=Approved is not even a valid request.
+    assert params["ModelApprovalStatus"]["EnumValues"] == ["PendingManualApproval"]
+    params = {name: p["DefaultValue"] for name, p in params.items()}
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
     assert params["MinAuc"] == 0.95
     assert "444444444444" in json.dumps(doc) and "222222222222" not in json.dumps(doc)
@@ -68,12 +71,20 @@ def test_prod_registers_for_manual_approval():
 
 def test_caching_and_retries(dev_definition):
     steps = steps_by_name(dev_definition)
-    for name in ("PrepareData", "TrainModel"):
-        assert steps[name]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
-    # The champion lives in the registry, outside the step's arguments: never cached.
+    assert steps["TrainModel"]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+    # Their real inputs (the data under a prefix, the champion in the registry) are outside
+    # their arguments, which is all a cache key sees: never cached.
+    assert "CacheConfig" not in steps["PrepareData"]
     assert "CacheConfig" not in steps["EvaluateModel"]
     for name in ("PrepareData", "TrainModel", "EvaluateModel", "RegisterModel"):
         assert steps[name]["RetryPolicies"]
+
+
+def test_the_profiles_floor_cannot_be_lowered_at_run_time(dev_definition):
+    gate = steps_by_name(dev_definition)["CheckQuality"]["Arguments"]["Conditions"]
+    rights = [condition["RightValue"] for condition in gate]
+    assert 0.90 in rights  # the literal floor of profiles.conf [dev]
+    assert {"Get": "Parameters.MinAuc"} in rights
 
 
 def test_images_are_pinned_to_the_commit(dev_definition):

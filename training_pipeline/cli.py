@@ -317,11 +317,14 @@ def _parser() -> argparse.ArgumentParser:
     models = command("models", cmd_models)
     env_options(models)
 
-    for name, value in (("approve", "Approved"), ("reject", "Rejected")):
+    for name, value, done in (
+        ("approve", "Approved", "approved"),
+        ("reject", "Rejected", "rejected"),
+    ):
         sub = command(name, cmd_set_status)
         env_options(sub)
         sub.add_argument("version", type=int, help="model package version")
-        sub.add_argument("--reason", default=f"{name}d from the CLI", help="recorded with it")
+        sub.add_argument("--reason", default=f"{done} from the CLI", help="recorded with it")
         sub.set_defaults(status=value)
 
     definition = command("definition", cmd_definition)

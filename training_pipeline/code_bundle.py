@@ -45,8 +45,10 @@ class CodeBundle:
     def upload(self, s3_client, bucket: str) -> None:
         """Upload once: a prefix that already holds this digest is left alone."""
         key_prefix = self.prefix(bucket).removeprefix(f"s3://{bucket}/")
-        listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=key_prefix)
-        if listed.get("KeyCount", 0) == len(self.files):
+        root = key_prefix.removesuffix("steps/")
+        listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=root)
+        # Complete means every script and the tarball: an interrupted upload is redone.
+        if listed.get("KeyCount", 0) == len(self.files) + 1:
             return
         for name, content in self.files.items():
             s3_client.put_object(Bucket=bucket, Key=key_prefix + name, Body=content)

@@ -67,17 +67,13 @@ def require_provisioned(target: Target) -> None:
         flag = " --embedded" if target.embedded else ""
         raise NotFoundError(
             f"bucket {target.names.artifacts_bucket} does not exist in account "
-            f"{target.names.account_id}: provision the environment first with "
-            f"`python -m training_pipeline infra apply --env {target.env}{flag}`"
+            f"{target.names.account_id}: provision it first with `python -m training_pipeline "
+            f"infra apply` --backend, then --operations, then --env {target.env}{flag}"
         ) from None
 
 
 def training_data_url(target: Target, data: Path | None, *, log: Log = print) -> str:
-    """The S3 prefix to train on: the environment's own data, or an uploaded CSV.
-
-    An environment whose data bucket is still empty gets the reference dataset, so a new
-    account can run at once; after that its own data is never overwritten.
-    """
+    """The S3 prefix to train on: the environment's own data, or an uploaded CSV."""
     s3 = target.session.client("s3")
     bucket = target.names.data_bucket
     if data is not None:
@@ -89,16 +85,30 @@ def training_data_url(target: Target, data: Path | None, *, log: Log = print) ->
         s3.put_object(Bucket=bucket, Key=key, Body=content)
         log(f"uploaded {data} to s3://{bucket}/{key}")
         return f"s3://{bucket}/{key.rsplit('/', 1)[0]}/"
-    listed = s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1)
-    if not listed.get("KeyCount"):
-        from training_pipeline.data import load_reference_dataset
-
-        buffer = io.StringIO()
-        load_reference_dataset().to_csv(buffer, index=False)
-        key = f"{TRAINING_PREFIX}breast_cancer.csv"
-        s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue().encode())
-        log(f"seeded s3://{bucket}/{key} with the reference dataset")
+    if target.embedded:
+        seed_reference_data(target, log=log)
+    if not s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1).get("KeyCount"):
+        raise NotFoundError(
+            f"no training data under s3://{bucket}/{TRAINING_PREFIX}: each environment trains "
+            "on its own data, so put its CSV files there (or pass --data FILE)"
+        )
     return f"s3://{bucket}/{TRAINING_PREFIX}"
+
+
+def seed_reference_data(target: Target, *, log: Log = print) -> None:
+    """Give an empty data bucket the reference dataset: for the embedded AWS only, since on
+    AWS an environment's data is its own and nothing public is mixed into it."""
+    s3 = target.session.client("s3")
+    bucket = target.names.data_bucket
+    if s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1).get("KeyCount"):
+        return
+    from training_pipeline.data import load_reference_dataset
+
+    buffer = io.StringIO()
+    load_reference_dataset().to_csv(buffer, index=False)
+    key = f"{TRAINING_PREFIX}breast_cancer.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue().encode())
+    log(f"seeded s3://{bucket}/{key} with the reference dataset")
 
 
 def require_images(target: Target, revision: Revision) -> None:
@@ -160,11 +170,17 @@ def run(
 
     require_provisioned(target)
     revision = current_revision()
+    if on == "sagemaker":
+        # Before anything is uploaded or upserted: a pipeline pointing at missing images would
+        # replace the environment's working one (and its scheduled retrains would fail).
+        require_images(target, revision)
     params = dict(parameters or {})
     data_url = training_data_url(target, data, log=log)
     if data is not None:
         params["InputDataUrl"] = data_url
-    config = pipeline_config(target.settings, target.env, revision, data_url)
+    # An uploaded CSV is this execution's parameter, never the upserted default: scheduled and
+    # Studio runs keep training on the environment's own data.
+    config = pipeline_config(target.settings, target.env, revision)
     load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
     arn, definition = pipeline.upsert(
         config,
@@ -173,7 +189,6 @@ def run(
     )
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
     if on == "sagemaker":
-        require_images(target, revision)
         return executions.run_on_sagemaker(target.session, config.pipeline_name, params, log=log)
 
     from training_pipeline.local import LocalRunner

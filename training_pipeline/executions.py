@@ -63,8 +63,8 @@ def list_records(session: boto3.Session, bucket: str, pipeline_name: str) -> lis
 def evaluation_report(session: boto3.Session, record: Mapping[str, Any]) -> dict | None:
     """The `evaluation.json` an execution's EvaluateModel step wrote, if it got that far."""
     step = next((s for s in record.get("steps", []) if s["name"] == "EvaluateModel"), None)
-    if step is None or step["status"] != "Succeeded":
-        return None
+    if step is None or step["status"] != "Succeeded" or "properties" not in step:
+        return None  # not reached, or a SageMaker execution (whose steps we do not describe)
     outputs = step["properties"]["ProcessingOutputConfig"]["Outputs"]
     prefix = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == "evaluation")
     bucket, _, key = prefix.removeprefix("s3://").partition("/")

@@ -175,7 +175,9 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
             ],
         ),
         property_files=[profile],
-        cache_config=CACHE,
+        # Not cached: its input is a prefix whose contents change (new data lands under the
+        # same InputDataUrl), and a cache key only sees the URL, so a scheduled retrain would
+        # reuse the old split. TrainModel is cached: its inputs are this step's outputs.
         retry_policies=JOB_RETRIES,
     )
     splits = prepare.properties.ProcessingOutputConfig.Outputs
@@ -300,7 +302,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
             values=[
                 "quality gate failed, nothing was registered: challenger roc_auc ",
                 challenger_auc,
-                " must be >= MinAuc ",
+                f" must be >= the floor {config.min_auc} and MinAuc ",
                 p["MinAuc"],
                 " and exceed the approved champion's ",
                 champion_auc,
@@ -313,6 +315,8 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
         name="CheckQuality",
         description="Absolute floor and no regression against the approved champion",
         conditions=[
+            # profiles.conf's floor is absolute: the MinAuc parameter may raise it, not lower it.
+            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=config.min_auc),
             ConditionGreaterThanOrEqualTo(left=challenger_auc, right=p["MinAuc"]),
             ConditionGreaterThanOrEqualTo(left=auc_delta, right=p["MinAucDelta"]),
         ],
@@ -377,7 +381,12 @@ def _parameters(config: PipelineConfig) -> dict:
         ParameterString(
             "ModelApprovalStatus",
             default_value=config.approval_status,
-            enum_values=["Approved", "PendingManualApproval"],
+            # Manual approval cannot be skipped by starting the pipeline with Approved.
+            enum_values=(
+                ["PendingManualApproval"]
+                if config.approval_status == "PendingManualApproval"
+                else ["Approved", "PendingManualApproval"]
+            ),
         ),
     ]
     return {param.name: param for param in params}

@@ -13,7 +13,7 @@ from datetime import datetime
 import boto3
 from botocore.exceptions import ClientError
 
-from training_pipeline.errors import NotFoundError
+from training_pipeline.errors import AwsAccessError, NotFoundError
 
 STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 
@@ -39,7 +39,9 @@ def list_versions(session: boto3.Session, group: str) -> list[ModelVersion]:
     sagemaker = session.client("sagemaker")
     try:
         sagemaker.describe_model_package_group(ModelPackageGroupName=group)
-    except ClientError:
+    except ClientError as error:
+        if error.response["Error"]["Code"] not in ("ValidationException", "ResourceNotFound"):
+            raise AwsAccessError(f"cannot read model package group {group!r}: {error}") from None
         raise NotFoundError(
             f"model package group {group!r} does not exist in account "
             f"{_account(session)}; has `infra apply` run for this environment?"

@@ -25,6 +25,12 @@ class Revision:
 def current_revision(repo: Path = REPO_ROOT) -> Revision:
     """The checked-out commit; in GitHub Actions, GITHUB_SHA and GITHUB_REF win."""
     sha = os.environ.get("GITHUB_SHA") or _git(repo, "rev-parse", "HEAD") or "unknown"
+    if "GITHUB_SHA" not in os.environ and _git(
+        repo, "status", "--porcelain", "--untracked-files=no"
+    ):
+        # The scripts that run are the working tree's, not HEAD's: say so in the lineage (and
+        # no image is tagged like this, so such a tree cannot be run on SageMaker).
+        sha += "-dirty"
     ref = os.environ.get("GITHUB_REF") or _git(repo, "symbolic-ref", "-q", "HEAD") or "detached"
     return Revision(sha=sha, ref=ref)
 

@@ -330,11 +330,11 @@ data "aws_iam_policy_document" "github_deploy" {
   }
 
   statement {
-    sid = "ManageThisModelPackageGroup"
+    # Read only: approving a model is a person's decision, made with their own credentials.
+    sid = "ReadThisModelPackageGroup"
     actions = [
       "sagemaker:DescribeModelPackage",
       "sagemaker:DescribeModelPackageGroup",
-      "sagemaker:UpdateModelPackage",
     ]
     resources = [
       aws_sagemaker_model_package_group.this.arn,
@@ -405,6 +405,8 @@ module "github_deploy_role" {
   github_repository = local.github_repository
   subjects          = var.github_oidc_subjects
   inline_policies   = { deploy = data.aws_iam_policy_document.github_deploy.json }
+  # A deploy job waits for its pipeline execution (on_tag.yml allows 180 minutes).
+  max_session_duration = 10800
 }
 
 ################################################################################
