@@ -69,6 +69,15 @@ def test_prod_registers_for_manual_approval():
     assert "444444444444" in json.dumps(doc) and "222222222222" not in json.dumps(doc)
 
 
+def test_training_reads_the_content_addressed_splits(dev_definition):
+    steps = steps_by_name(dev_definition)
+    channels = steps["TrainModel"]["Arguments"]["InputDataConfig"]
+    paths = [c["DataSource"]["S3DataSource"]["S3Uri"]["Std:JsonGet"]["Path"] for c in channels]
+    assert paths == ["splits.train", "splits.validation"]
+    arguments = steps["PrepareData"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert "s3://mlops-demo-dev-artifacts-222222222222/datasets" in arguments
+
+
 def test_caching_and_retries(dev_definition):
     steps = steps_by_name(dev_definition)
     assert steps["TrainModel"]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}

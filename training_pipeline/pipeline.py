@@ -172,15 +172,22 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 f"{PROCESSING_ROOT}/output",
                 "--max-nan-fraction",
                 p["MaxNanFraction"].to_string(),
+                "--publish-to",
+                f"s3://{config.artifacts_bucket}/datasets",
             ],
         ),
         property_files=[profile],
         # Not cached: its input is a prefix whose contents change (new data lands under the
         # same InputDataUrl), and a cache key only sees the URL, so a scheduled retrain would
-        # reuse the old split. TrainModel is cached: its inputs are this step's outputs.
+        # reuse the old split. It is cheap; TrainModel, cached on the content-addressed splits
+        # this step publishes, is where caching pays.
         retry_policies=JOB_RETRIES,
     )
-    splits = prepare.properties.ProcessingOutputConfig.Outputs
+
+    def split(name: str) -> JsonGet:
+        # The content-addressed copy PrepareData publishes: the same data, split and code give
+        # the same URL, so TrainModel's cache key changes exactly when its data does.
+        return JsonGet(step_name=prepare.name, property_file=profile, json_path=f"splits.{name}")
 
     trainer = ModelTrainer(
         training_image=config.training_image,
@@ -199,7 +206,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
             "random_state": "42",
         },
         input_data_config=[
-            InputData(channel_name=name, data_source=splits[name].S3Output.S3Uri)
+            InputData(channel_name=name, data_source=split(name))
             for name in ("train", "validation")
         ],
         output_data_config=OutputDataConfig(s3_output_path=output("train", "model")),
@@ -227,7 +234,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                     train.properties.ModelArtifacts.S3ModelArtifacts,
                     f"{PROCESSING_ROOT}/model",
                 ),
-                _s3_input("test", splits["test"].S3Output.S3Uri, f"{PROCESSING_ROOT}/test"),
+                _s3_input("test", split("test"), f"{PROCESSING_ROOT}/test"),
             ],
             outputs=[_s3_output("evaluation", evaluation_url, f"{PROCESSING_ROOT}/evaluation")],
             arguments=[

@@ -135,14 +135,30 @@ def test_a_bad_csv_fails_at_validation_and_registers_nothing(aws, tmp_path, caps
     assert versions("dev") == before
 
 
-def test_a_rerun_reads_the_data_again_rather_than_a_cache(aws):
+def test_a_rerun_on_unchanged_data_reuses_the_trained_model(aws):
     record = run("dev")
     assert record["status"] == "Succeeded"
-    # PrepareData's input is a prefix whose contents may have changed: never a cache hit, and
-    # so TrainModel (cached on its inputs, PrepareData's fresh outputs) trains again too.
-    assert not any(s["cache_hit"] for s in record["steps"])
+    cached = {s["name"]: s["cache_hit"] for s in record["steps"]}
+    # PrepareData always reads the prefix again (its contents may have changed); it publishes
+    # the same content-addressed split, so TrainModel is a cache hit.
+    assert not cached["PrepareData"] and cached["TrainModel"]
+    assert not cached["EvaluateModel"]
     # Same data, same code: the challenger equals the champion, which "not worse" admits.
     assert [v.version for v in versions("dev")] == [2, 1]
+
+
+def test_new_data_under_the_same_prefix_is_trained_on(aws):
+    target = deployment.connect("dev", embedded_aws=False)
+    s3 = target.session.client("s3")
+    extra = load_reference_dataset().sample(frac=0.5, random_state=7).to_csv(index=False)
+    key = f"{deployment.TRAINING_PREFIX}more.csv"
+    s3.put_object(Bucket=target.names.data_bucket, Key=key, Body=extra.encode())
+    try:
+        record = run("dev")
+    finally:
+        s3.delete_object(Bucket=target.names.data_bucket, Key=key)
+    trained = next(s for s in record["steps"] if s["name"] == "TrainModel")
+    assert not trained["cache_hit"]  # a new split, a new content address, a new model
 
 
 def test_cli_models_status_approve(aws, capsys):
@@ -158,8 +174,14 @@ def test_cli_models_status_approve(aws, capsys):
 
     assert cli.main(["status", "--env", "dev"]) == 0
     status = capsys.readouterr().out
-    assert status.count("Succeeded") == 2 and status.count("Failed") == 2
-    assert "quality gate failed" in status
+    target = deployment.connect("dev", embedded_aws=False)
+    records = executions.list_records(
+        target.session, target.names.artifacts_bucket, target.names.pipeline_name
+    )
+    assert len(records) == 5
+    assert status.count("Succeeded") == sum(r["status"] == "Succeeded" for r in records)
+    assert status.count("Failed") == sum(r["status"] == "Failed" for r in records) >= 2
+    assert "quality gate failed" in status and "DataValidationError" in status
 
     assert cli.main(["reject", "--env", "dev", "7"]) == 1
     assert "has no version 7" in capsys.readouterr().err

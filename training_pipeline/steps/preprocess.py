@@ -248,6 +248,32 @@ def fingerprint_files(paths: Sequence[Path]) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def content_digest(paths: Sequence[Path]) -> str:
+    """Hex SHA-256 of the files' names and bytes: equal splits, equal digest, whatever made them."""
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def publish_splits(files: dict[str, Path], destination: str) -> dict[str, str]:
+    """Upload the splits under ``destination/<content digest>/<split>/`` and return their URLs.
+
+    Named by content, the URLs stay the same while data, parameters and code give the same
+    split, so the training step (whose cache key holds these URLs) is a cache hit exactly then.
+    """
+    import boto3  # only here: the rest of the step needs no AWS
+
+    bucket, _, prefix = destination.removeprefix("s3://").partition("/")
+    base = f"{prefix.strip('/')}/{content_digest(list(files.values()))[:16]}".lstrip("/")
+    s3 = boto3.client("s3")
+    urls = {}
+    for name, path in files.items():
+        s3.upload_file(str(path), bucket, f"{base}/{name}/{path.name}")
+        urls[name] = f"s3://{bucket}/{base}/{name}/"
+    return urls
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line; every path defaults to its place in the processing container."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -257,6 +283,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--publish-to",
+        default="",
+        help="also upload the splits under this s3:// prefix, named by content (see profile.json)",
+    )
     args = parser.parse_args(argv)
     if not 0 <= args.max_nan_fraction < 1:
         parser.error(f"--max-nan-fraction must be in [0, 1), got {args.max_nan_fraction}")
@@ -278,9 +309,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
     validated = validate(raw, args.max_nan_fraction, locator.describe)
     del raw  # the validated frame shares or replaces its columns; free the rest early
     splits = split(validated.frame, args.validation_fraction, args.test_fraction, args.seed)
+    files = {name: args.output_dir / name / f"{name}.csv" for name in splits}
     for name, frame in splits.items():
-        csvio.write_csv(frame, args.output_dir / name / f"{name}.csv")
+        csvio.write_csv(frame, files[name])
     profile = build_profile(fingerprint, validated, splits, [p.name for p in paths])
+    if args.publish_to:
+        profile["splits"] = publish_splits(files, args.publish_to)
     profile_path = args.output_dir / "profile" / "profile.json"
     profile_path.parent.mkdir(parents=True, exist_ok=True)
     profile_path.write_text(json.dumps(profile, indent=2) + "\n", encoding="utf-8")
