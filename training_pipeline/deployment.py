@@ -133,7 +133,7 @@ def pipeline_config(
     settings: Settings, env: str, revision: Revision, input_data_url: str | None = None
 ):
     """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS."""
-    from training_pipeline.pipeline import PipelineConfig
+    from training_pipeline.pipeline_config import PipelineConfig
 
     names = environment_names(settings, env)
     environment = settings.environment(env)
@@ -157,6 +157,27 @@ def pipeline_config(
     )
 
 
+def upsert(session: boto3.Session, config, definition: str, *, description: str) -> str:
+    """Create or update the pipeline with exactly `definition`; returns its ARN.
+
+    The same JSON is what the local runner executes, so a local run is what SageMaker holds.
+    """
+    sagemaker = session.client("sagemaker")
+    request = {
+        "PipelineName": config.pipeline_name,
+        "PipelineDefinition": definition,
+        "PipelineDescription": description,
+        "RoleArn": config.role_arn,
+    }
+    token = hashlib.sha256(definition.encode()).hexdigest()[:64]
+    try:
+        return sagemaker.create_pipeline(**request, ClientRequestToken=token)["PipelineArn"]
+    except ClientError as error:
+        if "already exists" not in str(error):
+            raise
+    return sagemaker.update_pipeline(**request)["PipelineArn"]
+
+
 def run(
     target: Target,
     *,
@@ -166,7 +187,7 @@ def run(
     log: Log = print,
 ) -> dict:
     """Upload data and code, upsert the pipeline, execute it, and return the execution record."""
-    from training_pipeline import executions, pipeline
+    from training_pipeline import definitions, executions
 
     require_provisioned(target)
     revision = current_revision()
@@ -182,9 +203,11 @@ def run(
     # Studio runs keep training on the environment's own data.
     config = pipeline_config(target.settings, target.env, revision)
     load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
-    arn, definition = pipeline.upsert(
-        config,
+    definition = definitions.load_or_build(config)
+    arn = upsert(
         target.session,
+        config,
+        definition,
         description=f"{target.settings.project} training, {revision.ref} at {revision.short_sha}",
     )
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")

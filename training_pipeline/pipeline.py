@@ -17,15 +17,12 @@ execution variables (resolved at run time) make one execution's outputs distinct
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import warnings
-from dataclasses import dataclass
 
 import boto3
-from botocore.exceptions import ClientError
 
 # The SDK resolves its region at import time, and probes IAM unless told not to (the embedded
 # AWS lacks iam:SimulatePrincipalPolicy; on AWS the deploy role need not hold it either).
@@ -71,6 +68,8 @@ from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
 # put it back so that the CLI's own progress lines stay readable.
 logging.getLogger().setLevel(logging.WARNING)
 
+from training_pipeline.pipeline_config import PipelineConfig  # noqa: E402
+
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/code"
 CACHE = CacheConfig(enable_caching=True, expire_after="P30D")
@@ -98,27 +97,6 @@ JOB_RETRIES = [
     ),
 ]
 API_RETRIES = JOB_RETRIES[1:]
-
-
-@dataclass(frozen=True)
-class PipelineConfig:
-    """Everything that differs between environments or commits."""
-
-    pipeline_name: str
-    region: str
-    role_arn: str
-    artifacts_bucket: str
-    input_data_url: str
-    model_package_group: str
-    training_image: str
-    inference_image: str
-    code_prefix: str
-    code_tarball_url: str
-    git_sha: str
-    git_ref: str
-    instance_type: str
-    min_auc: float
-    approval_status: str
 
 
 def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None) -> Pipeline:
@@ -342,34 +320,6 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
 def definition(config: PipelineConfig) -> str:
     """The pipeline definition JSON, pretty-printed with sorted keys (for people and diffs)."""
     return json.dumps(json.loads(build_pipeline(config).definition()), indent=2, sort_keys=True)
-
-
-def upsert(config: PipelineConfig, session: boto3.Session, *, description: str) -> tuple[str, str]:
-    """Create or update the pipeline in SageMaker; returns its ARN and the definition upserted.
-
-    The definition is built once and that very JSON is returned, so a local execution runs
-    exactly what SageMaker holds.
-    """
-    document = build_pipeline(config, session).definition()
-    sagemaker = session.client("sagemaker")
-    request = {
-        "PipelineName": config.pipeline_name,
-        "PipelineDefinition": document,
-        "PipelineDescription": description,
-        "RoleArn": config.role_arn,
-    }
-    try:
-        response = sagemaker.create_pipeline(**request, ClientRequestToken=_token(document))
-    except ClientError as error:
-        if "already exists" not in str(error):
-            raise
-        response = sagemaker.update_pipeline(**request)
-    return response["PipelineArn"], document
-
-
-def _token(document: str) -> str:
-    """An idempotency token: retrying the same creation is not a second creation."""
-    return hashlib.sha256(document.encode()).hexdigest()[:64]
 
 
 def _parameters(config: PipelineConfig) -> dict:

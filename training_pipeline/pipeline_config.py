@@ -1,0 +1,30 @@
+"""What the pipeline builder takes: everything that differs between environments or commits.
+
+Kept apart from pipeline.py so that code which only needs the configuration (or a definition
+built before, see definitions.py) does not import the SageMaker SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Everything that differs between environments or commits."""
+
+    pipeline_name: str
+    region: str
+    role_arn: str
+    artifacts_bucket: str
+    input_data_url: str
+    model_package_group: str
+    training_image: str
+    inference_image: str
+    code_prefix: str
+    code_tarball_url: str
+    git_sha: str
+    git_ref: str
+    instance_type: str
+    min_auc: float
+    approval_status: str
