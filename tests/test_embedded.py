@@ -53,6 +53,10 @@ def test_the_base_identity_is_not_an_environment_account(embedded_env):
             "arn:aws:iam::333333333333:role/mlops-demo-staging-github-deploy",
         ),
         ("operations.ci_role_arn", "arn:aws:iam::111111111111:role/mlops-demo-github-ci"),
+        (
+            "operations.training_repository",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com/mlops-demo-training",
+        ),
         ("project.region", "eu-west-1"),
         ("prod.approval", "manual"),
     ],

@@ -159,7 +159,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline profiles get prod.account_id
     """
-    from training_pipeline.naming import ci_role_arn, environment_names, image_uri
+    from training_pipeline.naming import ci_role_arn, environment_names, repository_uri
 
     settings = load_settings()
     section, _, key = args.key.partition(".")
@@ -173,8 +173,8 @@ def cmd_profiles(args: argparse.Namespace) -> int:
         values = {
             "account_id": settings.accounts["operations"],
             "ci_role_arn": ci_role_arn(settings),
-            "training_repository": image_uri(settings, "training", "").rstrip(":"),
-            "inference_repository": image_uri(settings, "inference", "").rstrip(":"),
+            "training_repository": repository_uri(settings, "training"),
+            "inference_repository": repository_uri(settings, "inference"),
         }
     else:
         environment = settings.environment(section)

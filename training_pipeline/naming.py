@@ -55,10 +55,15 @@ def environment_names(settings: Settings, env: str) -> EnvironmentNames:
     return EnvironmentNames(settings.project, env, environment.account_id, settings.region)
 
 
+def repository_uri(settings: Settings, image: str) -> str:
+    """An ECR repository of the operations account (`training` or `inference`)."""
+    registry = f"{settings.accounts['operations']}.dkr.ecr.{settings.region}.amazonaws.com"
+    return f"{registry}/{settings.project}-{image}"
+
+
 def image_uri(settings: Settings, image: str, tag: str) -> str:
     """An image in the operations account's ECR, addressed by an immutable tag (the git SHA)."""
-    registry = f"{settings.accounts['operations']}.dkr.ecr.{settings.region}.amazonaws.com"
-    return f"{registry}/{settings.project}-{image}:{tag}"
+    return f"{repository_uri(settings, image)}:{tag}"
 
 
 def ci_role_arn(settings: Settings) -> str:
