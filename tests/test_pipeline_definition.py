@@ -9,11 +9,16 @@ import sys
 import pytest
 
 from training_pipeline.deployment import pipeline_config
-from training_pipeline.pipeline import definition
+from training_pipeline.pipeline import build_pipeline
 from training_pipeline.settings import load_settings
 from training_pipeline.source import Revision
 
 REVISION = Revision(sha="0123456789abcdef0123456789abcdef01234567", ref="refs/heads/main")
+
+
+def definition(config) -> str:
+    """What the SDK builds (the runs may take it from a template: tests/test_definitions.py)."""
+    return build_pipeline(config).definition()
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +124,12 @@ def test_lineage_is_attached_to_the_registered_model(dev_definition):
 BUILD = """
 import sys
 from training_pipeline.deployment import pipeline_config
-from training_pipeline.pipeline import definition
+from training_pipeline.pipeline import build_pipeline
 from training_pipeline.settings import load_settings
 from training_pipeline.source import Revision
 revision = Revision(sha=sys.argv[1], ref="refs/heads/main")
-sys.stdout.write(definition(pipeline_config(load_settings(), sys.argv[2], revision)))
+config = pipeline_config(load_settings(), sys.argv[2], revision)
+sys.stdout.write(build_pipeline(config).definition())
 """
 
 

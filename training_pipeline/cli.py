@@ -7,6 +7,7 @@ Library errors (TemplateError) become one `Error: ...` line and exit status 1.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -118,11 +119,27 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline definition --env staging > definition.json
     """
-    from training_pipeline.pipeline import definition
+    from training_pipeline import definitions
     from training_pipeline.source import current_revision
 
     config = deployment.pipeline_config(load_settings(), args.env, current_revision())
-    print(definition(config))
+    print(json.dumps(json.loads(definitions.load_or_build(config)), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_templates(args: argparse.Namespace) -> int:
+    """Rebuild the committed definition templates, after a change to pipeline.py or profiles.conf.
+
+    Example: python -m training_pipeline templates && git add training_pipeline/definition_templates
+    """
+    from training_pipeline import definitions
+    from training_pipeline.source import current_revision
+
+    settings, revision = load_settings(), current_revision()
+    configs = {env: deployment.pipeline_config(settings, env, revision) for env in ENVIRONMENTS}
+    definitions.write_committed(configs)
+    for env in configs:
+        print(f"wrote {definitions.COMMITTED / env}.json")
     return 0
 
 
@@ -329,6 +346,7 @@ def _parser() -> argparse.ArgumentParser:
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")
+    command("templates", cmd_templates)
 
     emb = command("embedded", cmd_embedded)
     emb.add_argument("action", choices=("up", "down", "status"))

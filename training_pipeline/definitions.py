@@ -1,9 +1,19 @@
-"""Pipeline definitions, built once per configuration and kept on disk.
+"""Pipeline definitions without the SageMaker SDK: templates built once, filled in per run.
 
-A definition is a pure function of the PipelineConfig, the builder's source and the SageMaker
-SDK's version (tests/test_pipeline_definition.py proves it byte-identical across processes), so
-a run of something built before reuses the JSON and does not import the SDK, which alone costs
-about 1.6 s of a run's start.
+Importing the SDK and building the pipeline costs about 2 s (3 s more per build when a
+SageMaker config file is present), which would be most of a small run. But the builder copies
+most of its configuration verbatim into the definition: names, ARNs, S3 URLs, image URIs, the
+git SHA. So the SDK builds a *template* once, with a marker in place of each of those values,
+and a run fills the markers in with its own. Only what shapes the definition beyond such copies
+(region, instance type, quality floor, approval mode), the builder's source, the SDK's versions
+and the SDK's own config files make the template's key; tests/test_definitions.py proves a
+filled template byte-identical to what the SDK builds.
+
+Templates are looked up, by key, first in the work directory's cache, then among the committed
+ones (training_pipeline/definition_templates/, one per environment, so that a fresh clone runs
+without the SDK and a change to the pipeline's shape shows in code review). A miss builds with
+the SDK and keeps the template in the work directory. `python -m training_pipeline templates`
+rewrites the committed ones; a test fails while they are stale.
 """
 
 from __future__ import annotations
@@ -12,12 +22,16 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
+from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
+from typing import Any
 
 from training_pipeline.pipeline_config import PipelineConfig
 
-BUILDER = Path(__file__).with_name("pipeline.py")
+BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("pipeline.py", "pipeline_config.py"))
+COMMITTED = Path(__file__).with_name("definition_templates")
 SDK_PACKAGES = (
     "sagemaker",
     "sagemaker-core",
@@ -25,28 +39,159 @@ SDK_PACKAGES = (
     "sagemaker-train",
     "sagemaker-serve",
 )
+# Fields the builder copies verbatim, with their markers. A marker is shaped like a real value
+# (an ARN, an S3 URL, an image URI) so that the SDK's own checks accept it.
+MARKERS = {
+    "pipeline_name": "tpfill-pipeline-name",
+    "role_arn": "arn:aws:iam::000000000000:role/tpfill-role-arn",
+    "artifacts_bucket": "tpfill-artifacts-bucket",
+    "input_data_url": "s3://tpfill-input-data-url/",
+    "model_package_group": "tpfill-model-package-group",
+    "training_image": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/tpfill-training:tpfill",
+    "inference_image": "000000000000.dkr.ecr.eu-west-1.amazonaws.com/tpfill-inference:tpfill",
+    "code_prefix": "s3://tpfill-code-prefix/",
+    "code_tarball_url": "s3://tpfill-code-tarball/sourcedir.tar.gz",
+    "git_sha": "tpfill-git-sha",
+    "git_ref": "tpfill-git-ref",
+}
+_MARKER = re.compile("|".join(map(re.escape, sorted(MARKERS.values(), key=len, reverse=True))))
+# Settings of the SDK's config file that cannot change a definition.
+_NEUTRAL_SDK_SETTINGS = {"SchemaVersion", "SageMaker.PythonSDK.Modules.TelemetryOptOut"}
 
 
-def cache_key(config: PipelineConfig) -> str:
-    """What determines the definition: the configuration, the builder, the SDK's versions."""
-    digest = hashlib.sha256(json.dumps(dataclasses.asdict(config), sort_keys=True).encode())
-    digest.update(BUILDER.read_bytes())
+def template_key(config: PipelineConfig) -> str | None:
+    """What shapes the template of `config`; None when that cannot be known without the SDK."""
+    sdk_config = _sdk_config_files()
+    if sdk_config is None:
+        return None
+    shaping = {k: v for k, v in dataclasses.asdict(config).items() if k not in MARKERS}
+    digest = hashlib.sha256(json.dumps([shaping, sdk_config], sort_keys=True).encode())
+    for source in BUILDER_SOURCES:
+        digest.update(source.read_bytes())
     for package in SDK_PACKAGES:
         digest.update(f"{package}=={metadata.version(package)}".encode())
     return digest.hexdigest()
 
 
 def load_or_build(config: PipelineConfig, cache_dir: Path | None = None) -> str:
-    """The definition JSON of `config`, from the cache when it was built before."""
+    """The definition JSON of `config`, exactly as the SDK builds it; the SDK only on a miss."""
+    key = template_key(config)
+    if key is None or not _fillable(config):
+        return _build(config)
     cache_dir = cache_dir or Path(os.environ.get("TP_WORK_DIR", ".work")) / "definitions"
-    path = cache_dir / f"{cache_key(config)}.json"
-    if path.is_file():
-        return path.read_text(encoding="utf-8")
+    template = _find_template(key, cache_dir)
+    if template is None:
+        template = _build(template_config(config))
+        _store(cache_dir / f"{key}.json", key, template)
+    return fill(template, config)
+
+
+def template_config(config: PipelineConfig) -> PipelineConfig:
+    """`config` with a marker in place of every verbatim-copied value."""
+    return dataclasses.replace(config, **MARKERS)
+
+
+def fill(template: str, config: PipelineConfig) -> str:
+    """The template with each marker replaced by `config`'s value."""
+    values = {marker: getattr(config, field) for field, marker in MARKERS.items()}
+    return _MARKER.sub(lambda match: values[match.group()], template)
+
+
+def write_committed(configs: Mapping[str, PipelineConfig], directory: Path = COMMITTED) -> None:
+    """Build and write the committed template of each environment (name -> config)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for env, config in configs.items():
+        key = template_key(config)
+        if key is None:
+            raise RuntimeError(
+                "a SageMaker config file is given by an S3 URL: templates cannot be keyed on it"
+            )
+        _store(directory / f"{env}.json", key, _build(template_config(config)), required=True)
+
+
+def committed_key(env: str, directory: Path = COMMITTED) -> str | None:
+    """The key of the committed template of `env`, None when there is none."""
+    path = directory / f"{env}.json"
+    return json.loads(path.read_text(encoding="utf-8"))["key"] if path.is_file() else None
+
+
+def _build(config: PipelineConfig) -> str:
     from training_pipeline.pipeline import build_pipeline
 
-    document = build_pipeline(config).definition()
-    cache_dir.mkdir(parents=True, exist_ok=True)
+    return build_pipeline(config).definition()
+
+
+def _fillable(config: PipelineConfig) -> bool:
+    """Whether every copied value goes into the JSON text as is (no escaping, no marker)."""
+    for field in MARKERS:
+        value = getattr(config, field)
+        if json.dumps(value) != f'"{value}"' or "tpfill-" in value:
+            return False
+    return True
+
+
+def _find_template(key: str, cache_dir: Path) -> str | None:
+    candidates = [cache_dir / f"{key}.json", *sorted(COMMITTED.glob("*.json"))]
+    for path in candidates:
+        if path.is_file():
+            stored = json.loads(path.read_text(encoding="utf-8"))
+            if stored["key"] == key:
+                return json.dumps(stored["definition"])
+    return None
+
+
+def _store(path: Path, key: str, template: str, *, required: bool = False) -> None:
+    """Keep `template` pretty-printed (readable in a diff) if it reads back byte for byte."""
+    definition: Any = json.loads(template)
+    if json.dumps(definition) != template:
+        if required:
+            raise RuntimeError(f"the SDK's definition does not read back exactly; {path} kept")
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(f".{os.getpid()}.tmp")
-    partial.write_text(document, encoding="utf-8")
-    partial.replace(path)  # atomic: a reader never sees half a definition
-    return document
+    document = {
+        "about": "Written by `python -m training_pipeline templates`: do not edit by hand.",
+        "key": key,
+        "definition": definition,
+    }
+    partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    partial.replace(path)  # atomic: a reader never sees half a template
+
+
+def _sdk_config_files() -> list[Any] | None:
+    """The SDK's admin and user config files (where the SDK looks), minus neutral settings.
+
+    None when one is in S3: its contents cannot be known without fetching it.
+    """
+    from platformdirs import site_config_dir, user_config_dir
+
+    paths = [
+        os.environ.get("SAGEMAKER_ADMIN_CONFIG_OVERRIDE")
+        or os.path.join(site_config_dir("sagemaker"), "config.yaml"),
+        os.environ.get("SAGEMAKER_USER_CONFIG_OVERRIDE")
+        or os.path.join(user_config_dir("sagemaker"), "config.yaml"),
+    ]
+    contents: list[Any] = []
+    for name in paths:
+        if name.startswith("s3://"):
+            return None
+        path = Path(name)
+        if path.is_dir():
+            path = path / "config.yaml"
+        if path.is_file():
+            import yaml
+
+            settings = _shaping_settings(yaml.safe_load(path.read_text(encoding="utf-8")))
+            if settings:
+                contents.append(settings)
+    return contents
+
+
+def _shaping_settings(node: Any, path: str = "") -> dict[str, Any]:
+    """The file's settings as dotted paths, without those that cannot change a definition."""
+    if not isinstance(node, dict):
+        return {} if path in _NEUTRAL_SDK_SETTINGS else {path: node}
+    flat: dict[str, Any] = {}
+    for name, child in node.items():
+        flat.update(_shaping_settings(child, f"{path}.{name}" if path else str(name)))
+    return flat

@@ -17,7 +17,6 @@ execution variables (resolved at run time) make one execution's outputs distinct
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import warnings
@@ -315,11 +314,6 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
         steps=[prepare, train, evaluate, gate],
         sagemaker_session=sagemaker_session,
     )
-
-
-def definition(config: PipelineConfig) -> str:
-    """The pipeline definition JSON, pretty-printed with sorted keys (for people and diffs)."""
-    return json.dumps(json.loads(build_pipeline(config).definition()), indent=2, sort_keys=True)
 
 
 def _parameters(config: PipelineConfig) -> dict:

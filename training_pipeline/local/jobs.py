@@ -64,6 +64,7 @@ class JobContext:
     job_name: str
     job_dir: Path
     session: boto3.Session
+    clients: Callable[[str], Any]  # the runner's, shared by every step
     region: str
     account: str
     retrier: Retrier
@@ -76,10 +77,10 @@ class JobContext:
 
     @functools.cached_property
     def s3(self) -> S3:
-        return S3(self.session.client("s3"), self.retrier)
+        return S3(self.clients("s3"), self.retrier)
 
     def client(self, service: str) -> Any:
-        return self.session.client(service)
+        return self.clients(service)
 
     def arn(self, resource_type: str, name: str) -> str:
         return f"arn:aws:sagemaker:{self.region}:{self.account}:{resource_type}/{name.lower()}"

@@ -69,12 +69,17 @@ def run_process(
         ]
         for pump in pumps:
             pump.start()
-        timed_out = False
+        # A timer ends a job that overruns; waiting with a timeout instead would poll, and
+        # notice a job's end up to 50 ms late.
+        expired = threading.Event()
+        timer = threading.Timer(timeout_s, _expire, (process, expired)) if timeout_s else None
         try:
-            process.wait(timeout=timeout_s)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+            if timer:
+                timer.start()
+            process.wait()
         finally:
+            if timer:
+                timer.cancel()
             # Like the end of a container: nothing the job started outlives it, even
             # when the runner itself is interrupted.
             with contextlib.suppress(ProcessLookupError):
@@ -82,6 +87,14 @@ def run_process(
             process.wait()
         for pump in pumps:
             pump.join()
+    # A job that ended on its own just as the timer fired did not time out.
+    timed_out = expired.is_set() and process.returncode == -signal.SIGKILL
     return ProcessOutcome(
         process.returncode, timed_out, stderr_tail[-1] if stderr_tail else None, log_path
     )
+
+
+def _expire(process: subprocess.Popen, expired: threading.Event) -> None:
+    expired.set()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

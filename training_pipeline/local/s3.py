@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .errors import StepFailure
 from .retry import Retrier
+
+T = TypeVar("T")
+# Below this size one GET or PUT beats the transfer manager, whose set-up (threads, a HEAD
+# first) costs more than moving a small object; above it, multipart transfers pay.
+SINGLE_REQUEST_BYTES = 8 * 1024 * 1024
+# A job's inputs are often many small files (a code folder): moved a few at a time.
+PARALLEL_TRANSFERS = 8
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -52,33 +61,50 @@ class S3:
         bucket, prefix = split_uri(uri)
         paginator = self._client.get_paginator("list_objects_v2")
         pages = self._call(lambda: list(paginator.paginate(Bucket=bucket, Prefix=prefix)))
-        keys = [o["Key"] for page in pages for o in page.get("Contents", [])]
-        keys = [key for key in keys if not key.endswith("/")]
-        if not keys and required:
+        objects = [o for page in pages for o in page.get("Contents", [])]
+        objects = [o for o in objects if not o["Key"].endswith("/")]
+        if not objects and required:
             raise StepFailure(f"no S3 objects found under {uri}")
         destination.mkdir(parents=True, exist_ok=True)
-        for key in keys:
-            target = destination / _relative_key(prefix, key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._call(self._client.download_file, bucket, key, str(target))
-        return len(keys)
+        _each(
+            lambda o: self._download(
+                bucket, o["Key"], destination / _relative_key(prefix, o["Key"]), o["Size"]
+            ),
+            objects,
+        )
+        return len(objects)
 
     def download_file(self, uri: str, target: Path) -> None:
         bucket, key = split_uri(uri)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self._call(self._client.download_file, bucket, key, str(target))
+        self._download(bucket, key, target, size=None)
 
     def upload_file(self, source: Path, uri: str, kms_key_id: str | None = None) -> None:
         bucket, key = split_uri(uri)
         extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key_id} if kms_key_id else {}
-        self._call(self._client.upload_file, str(source), bucket, key, ExtraArgs=extra or None)
+        if source.stat().st_size <= SINGLE_REQUEST_BYTES:
+            body = source.read_bytes()
+            self._call(self._client.put_object, Bucket=bucket, Key=key, Body=body, **extra)
+        else:
+            self._call(self._client.upload_file, str(source), bucket, key, ExtraArgs=extra or None)
 
     def upload_dir(self, source: Path, uri: str, kms_key_id: str | None = None) -> int:
         """Upload every file under `source` below `uri`, keeping relative paths; the count."""
         files = sorted(path for path in source.rglob("*") if path.is_file())
-        for path in files:
-            self.upload_file(path, join_uri(uri, path.relative_to(source).as_posix()), kms_key_id)
+        _each(
+            lambda path: self.upload_file(
+                path, join_uri(uri, path.relative_to(source).as_posix()), kms_key_id
+            ),
+            files,
+        )
         return len(files)
+
+    def _download(self, bucket: str, key: str, target: Path, size: int | None) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if size is not None and size <= SINGLE_REQUEST_BYTES:
+            response = self._call(self._client.get_object, Bucket=bucket, Key=key)
+            target.write_bytes(response["Body"].read())
+        else:
+            self._call(self._client.download_file, bucket, key, str(target))
 
     def read_json(self, uri: str) -> Any:
         bucket, key = split_uri(uri)
@@ -90,3 +116,15 @@ class S3:
             return json.loads(response["Body"].read())
         except json.JSONDecodeError as error:
             raise StepFailure(f"{uri} is not valid JSON: {error}") from None
+
+
+def _each(transfer: Callable[[T], None], items: Iterable[T]) -> None:
+    """`transfer` every item, a few at once; the first error is raised."""
+    items = list(items)
+    if len(items) <= 1:
+        for item in items:
+            transfer(item)
+        return
+    with ThreadPoolExecutor(max_workers=PARALLEL_TRANSFERS) as pool:
+        for future in [pool.submit(transfer, item) for item in items]:
+            future.result()

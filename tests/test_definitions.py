@@ -1,0 +1,152 @@
+"""Definitions from templates: what the SDK would build, without importing the SDK."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+
+import pytest
+
+from training_pipeline import definitions
+from training_pipeline.deployment import pipeline_config
+from training_pipeline.pipeline_config import PipelineConfig
+from training_pipeline.settings import ENVIRONMENTS, load_settings
+from training_pipeline.source import Revision
+
+REVISION = Revision(sha="c" * 40, ref="refs/heads/main")
+
+LOAD = """
+import dataclasses, json, sys
+from pathlib import Path
+from training_pipeline import definitions
+from training_pipeline.pipeline_config import PipelineConfig
+config = PipelineConfig(**json.loads(sys.argv[2]))
+document = definitions.load_or_build(config, Path(sys.argv[1]))
+print(json.dumps({"sdk_imported": "sagemaker.mlops" in sys.modules, "document": document}))
+"""
+
+
+def config_of(env: str, revision: Revision = REVISION, **changes) -> PipelineConfig:
+    return dataclasses.replace(pipeline_config(load_settings(), env, revision), **changes)
+
+
+def sdk_build(config: PipelineConfig) -> str:
+    from training_pipeline.pipeline import build_pipeline
+
+    return build_pipeline(config).definition()
+
+
+def load_in_fresh_process(cache_dir, config: PipelineConfig) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", LOAD, str(cache_dir), json.dumps(dataclasses.asdict(config))],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_committed_templates_are_current(env):
+    key = definitions.template_key(config_of(env))
+    assert definitions.committed_key(env) == key, (
+        f"training_pipeline/definition_templates/{env}.json is stale (pipeline.py, "
+        "profiles.conf or the SDK changed): run `python -m training_pipeline templates` "
+        "and commit the result"
+    )
+
+
+# Other accounts, another project, another commit and ref: every copied value differs from the
+# committed template's source, so a value the SDK did not copy verbatim would show here.
+ELSEWHERE = {
+    "pipeline_name": "acme-churn-dev",
+    "role_arn": "arn:aws:iam::987654321098:role/acme-churn-dev-sagemaker-execution",
+    "artifacts_bucket": "acme-churn-dev-artifacts-987654321098",
+    "input_data_url": "s3://acme-churn-dev-data-987654321098/incoming/2026/",
+    "model_package_group": "acme-churn-dev",
+    "training_image": "123456789012.dkr.ecr.us-east-2.amazonaws.com/acme-training:" + "d" * 40,
+    "inference_image": "123456789012.dkr.ecr.us-east-2.amazonaws.com/acme-inference:" + "d" * 40,
+    "code_prefix": "s3://acme-churn-dev-artifacts-987654321098/code/" + "e" * 64 + "/",
+    "code_tarball_url": "s3://acme-churn-dev-artifacts-987654321098/code/sourcedir.tar.gz",
+    "git_sha": "d" * 40,
+    "git_ref": "refs/tags/staging",
+}
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_a_filled_template_is_byte_identical_to_the_sdk_build(env, tmp_path):
+    for config in (config_of(env), config_of(env, **ELSEWHERE)):
+        assert definitions.load_or_build(config, tmp_path) == sdk_build(config)
+    assert not list(tmp_path.iterdir()), "the committed template served, nothing was built"
+
+
+def test_a_fresh_clone_runs_from_the_committed_template_without_the_sdk(tmp_path):
+    config = config_of("dev", **ELSEWHERE)
+    loaded = load_in_fresh_process(tmp_path, config)
+    assert not loaded["sdk_imported"]
+    assert (
+        json.loads(loaded["document"])["Parameters"][0]["DefaultValue"]
+        == (ELSEWHERE["input_data_url"])
+    )
+
+
+def test_a_new_shape_is_built_once_then_reused_without_the_sdk(tmp_path):
+    # A floor no committed environment has: no committed template fits.
+    reshaped = config_of("dev", min_auc=0.875)
+    first = load_in_fresh_process(tmp_path, reshaped)
+    another_commit = Revision(sha="f" * 40, ref=REVISION.ref)
+    second = load_in_fresh_process(tmp_path, config_of("dev", another_commit, min_auc=0.875))
+    assert first["sdk_imported"] and not second["sdk_imported"]
+    assert first["document"].replace("c" * 40, "f" * 40) == second["document"]
+    assert "0.875" in first["document"]
+    assert len(list(tmp_path.glob("*.json"))) == 1 and not list(tmp_path.glob("*.tmp"))
+
+
+@pytest.mark.parametrize(
+    "git_ref",
+    ['refs/heads/say-"hi"', "refs/heads/gr\u00fc\u00dfe", "refs/heads/tpfill-git-sha"],
+    ids=["quote", "non-ascii", "marker"],
+)
+def test_a_value_that_would_not_copy_verbatim_is_built_by_the_sdk(git_ref, tmp_path):
+    config = config_of("dev", git_ref=git_ref)
+    document = definitions.load_or_build(config, tmp_path)
+    assert document == sdk_build(config)
+    assert not list(tmp_path.iterdir())
+
+
+def test_only_what_shapes_the_definition_is_in_the_key():
+    key = definitions.template_key(config_of("dev"))
+    assert definitions.template_key(config_of("dev", **ELSEWHERE)) == key
+    for change in ({"min_auc": 0.95}, {"instance_type": "ml.c5.xlarge"}, {"region": "us-east-2"}):
+        assert definitions.template_key(config_of("dev", **change)) != key, change
+    assert definitions.template_key(config_of("prod")) != key
+
+
+def test_sdk_config_files_are_in_the_key_unless_they_only_opt_out_of_telemetry(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(tmp_path / "none.yaml"))
+    monkeypatch.delenv("SAGEMAKER_USER_CONFIG_OVERRIDE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))
+    config = config_of("dev")
+    without = definitions.template_key(config)
+
+    user = tmp_path / "user.yaml"
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(user))
+    user.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
+        "      TelemetryOptOut: true\n"
+    )
+    assert definitions.template_key(config) == without
+
+    # Defaults such a file sets (tags, KMS keys, ...) go into what the SDK builds.
+    user.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  ProcessingJob:\n"
+        "    Tags:\n    - Key: team\n      Value: ml\n"
+    )
+    assert definitions.template_key(config) not in (None, without)
+
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", "s3://some-bucket/sagemaker/")
+    assert definitions.template_key(config) is None
