@@ -12,12 +12,12 @@ For each dataset (the 569-row reference table, and `--rows` synthetic rows) and 
   environment's two buckets and model package group created with boto3 (no Terraform: that is
   provisioning, benchmarked elsewhere), then a fresh interpreter does what
   `python -m training_pipeline run --env dev --embedded --data CSV` does: import, connect
-  (STS AssumeRole into dev), upload data and code, build and upsert the pipeline with the SDK,
-  execute it with the local runner, save the record. Three figures:
+  (STS AssumeRole into dev), upload data and code, fill in the committed definition template
+  and upsert it, execute it with the local runner, save the record. Three figures:
     - cold: from starting that interpreter to the end of the run (what a user waits for);
-    - warm: `deployment.connect` + `deployment.run` only, with the SDK already imported;
+    - warm: `deployment.connect` + `deployment.run` only, with the imports done;
     - execution only: the local runner executing the definition (from its first to its last
-      log line), i.e. the runner's own overhead without the SDK's pipeline build and upsert.
+      log line), i.e. the runner's own overhead without the uploads and the upsert.
   Then, for information, the same process runs the pipeline a second time on the same data
   (cached: PrepareData and TrainModel are step-cache hits; EvaluateModel is never cached and
   now re-scores the champion the first run registered).
@@ -374,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "cold: fresh interpreter, imports included (as `run --env dev --embedded`); "
         "warm: connect + deployment.run only;\n"
-        "execution only: the local runner executing the definition (no SDK build/upsert); "
+        "execution only: the local runner executing the definition (no uploads, no upsert); "
         "cached re-run: second run, same data, for information."
     )
     print()

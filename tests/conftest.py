@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tooling import require
 from training_pipeline import embedded
 
 REGION = "eu-west-1"
@@ -63,11 +64,7 @@ def require_terraform() -> None:
         missing.append("the terraform CLI")
     if infra.find_provider_mirror() is None and os.environ.get("TF_PROVIDER_MIRROR") != "none":
         missing.append("a hashicorp/aws provider mirror (TF_PROVIDER_MIRROR)")
-    if missing:
-        reason = "needs " + " and ".join(missing)
-        if os.environ.get("CI"):
-            pytest.fail(f"CI must run the Terraform tests: {reason}")
-        pytest.skip(reason)
+    require(not missing, "the Terraform tests need " + " and ".join(missing))
 
 
 def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, dict]:

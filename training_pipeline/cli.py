@@ -68,7 +68,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         target.session, target.names.artifacts_bucket, target.names.pipeline_name
     )
     if args.execution:
-        _print_record(executions.find_record(records, args.execution))
+        record = executions.find_record(records, args.execution)
+        if record.get("runner") == "sagemaker":
+            sagemaker = target.session.client("sagemaker")
+            record["steps"] = executions.sagemaker_steps(sagemaker, record["execution_arn"])
+        _print_record(record)
         return 0
     if not records:
         print(f"no executions of {target.names.pipeline_name} yet")

@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 
-from training_pipeline.errors import NotFoundError, TemplateError
+from training_pipeline.errors import NotFoundError
 
 PREFIX = "executions/"
 TERMINAL = {"Succeeded", "Failed", "Stopped"}
@@ -63,9 +63,16 @@ def list_records(session: boto3.Session, bucket: str, pipeline_name: str) -> lis
 def evaluation_report(session: boto3.Session, record: Mapping[str, Any]) -> dict | None:
     """The `evaluation.json` an execution's EvaluateModel step wrote, if it got that far."""
     step = next((s for s in record.get("steps", []) if s["name"] == "EvaluateModel"), None)
-    if step is None or step["status"] != "Succeeded" or "properties" not in step:
-        return None  # not reached, or a SageMaker execution (whose steps we do not describe)
-    outputs = step["properties"]["ProcessingOutputConfig"]["Outputs"]
+    if step is None or step["status"] != "Succeeded":
+        return None
+    if "properties" in step:  # the local runner keeps what DescribeProcessingJob would say
+        job = step["properties"]
+    elif "ProcessingJob" in step.get("metadata", {}):
+        name = step["metadata"]["ProcessingJob"]["Arn"].rsplit("/", 1)[-1]
+        job = session.client("sagemaker").describe_processing_job(ProcessingJobName=name)
+    else:
+        return None
+    outputs = job["ProcessingOutputConfig"]["Outputs"]
     prefix = next(o["S3Output"]["S3Uri"] for o in outputs if o["OutputName"] == "evaluation")
     bucket, _, key = prefix.removeprefix("s3://").partition("/")
     body = session.client("s3").get_object(Bucket=bucket, Key=f"{key}/evaluation.json")["Body"]
@@ -93,35 +100,65 @@ def run_on_sagemaker(
         PipelineName=pipeline_name,
         PipelineParameters=[{"Name": k, "Value": str(v)} for k, v in parameters.items()],
     )["PipelineExecutionArn"]
+    execution_id = arn.rsplit("/", 1)[-1]
     log(f"started {arn}")
     seen: dict[str, str] = {}
-    while True:
-        execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
-        steps = sagemaker.list_pipeline_execution_steps(PipelineExecutionArn=arn)[
-            "PipelineExecutionSteps"
-        ]
-        for step in reversed(steps):
-            if seen.get(step["StepName"]) != step["StepStatus"]:
-                seen[step["StepName"]] = step["StepStatus"]
-                log(f"  {step['StepName']}: {step['StepStatus']}")
-        status = execution["PipelineExecutionStatus"]
-        if status in TERMINAL:
-            break
-        time.sleep(poll_seconds)
-    if status != "Succeeded" and not execution.get("FailureReason"):
-        raise TemplateError(f"execution {arn} ended {status}")
+    try:
+        while True:
+            execution = sagemaker.describe_pipeline_execution(PipelineExecutionArn=arn)
+            steps = sagemaker_steps(sagemaker, arn)
+            for step in steps:
+                if seen.get(step["name"]) != step["status"]:
+                    seen[step["name"]] = step["status"]
+                    log(f"  {step['name']}: {step['status']}")
+            status = execution["PipelineExecutionStatus"]
+            if status in TERMINAL:
+                break
+            time.sleep(poll_seconds)
+    except KeyboardInterrupt:
+        log(f"stopped waiting; {execution_id} goes on on SageMaker (`status --execution ID`)")
+        raise
+    failure = execution.get("FailureReason") or next(
+        (s["failure_reason"] for s in steps if s["failure_reason"]), None
+    )
+    if status != "Succeeded" and not failure:
+        failure = f"ended {status}; SageMaker gave no reason (see the execution in Studio)"
     return {
-        "execution_id": arn.rsplit("/", 1)[-1],
+        "execution_id": execution_id,
         "execution_arn": arn,
         "status": status,
         "runner": "sagemaker",
-        "failure_reason": execution.get("FailureReason"),
-        "steps": [
-            {
-                "name": s["StepName"],
-                "status": s["StepStatus"],
-                "failure_reason": s.get("FailureReason"),
-            }
-            for s in reversed(steps)
-        ],
+        "start_time": _iso(execution.get("CreationTime")),
+        "failure_reason": failure,
+        "steps": steps,
     }
+
+
+def sagemaker_steps(sagemaker: Any, execution_arn: str) -> list[dict]:
+    """The steps of a SageMaker execution in the order they started, as the local runner's
+    records list them (plus each step's Metadata: the ARNs of its jobs and packages)."""
+    steps = []
+    paginator = sagemaker.get_paginator("list_pipeline_execution_steps")
+    for page in paginator.paginate(PipelineExecutionArn=execution_arn, SortOrder="Ascending"):
+        steps.extend(page["PipelineExecutionSteps"])
+    return [
+        {
+            "name": step["StepName"],
+            # Metadata holds one key per step type: ProcessingJob, TrainingJob, Condition, ...
+            "step_type": next(iter(step.get("Metadata") or {}), "").removesuffix("Job"),
+            "status": step["StepStatus"],
+            "duration_s": (
+                (step["EndTime"] - step["StartTime"]).total_seconds()
+                if step.get("StartTime") and step.get("EndTime")
+                else None
+            ),
+            "cache_hit": "CacheHitResult" in step,
+            "failure_reason": step.get("FailureReason"),
+            "metadata": step.get("Metadata") or {},
+        }
+        for step in steps
+    ]
+
+
+def _iso(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None

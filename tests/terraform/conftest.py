@@ -1,8 +1,7 @@
 """Fixtures of the Terraform tests: the Terraform CLI, the provider mirror, checkov, and one
 embedded AWS with backend, operations and the three environments applied to it.
 
-Outside CI a missing tool skips the tests that need it, with the reason. With ``CI`` set it
-fails them instead: CI must never pass by skipping the Terraform acceptance tests.
+A missing tool skips the tests that need it, or fails them in CI (tests/tooling.py).
 """
 
 from __future__ import annotations
@@ -18,20 +17,12 @@ from typing import Any
 import boto3
 import pytest
 
+from tooling import require
 from training_pipeline import embedded, infra
 from training_pipeline.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "terraform"
-
-
-def require(condition: object, reason: str) -> None:
-    """Skip the test when ``condition`` is false, or fail it loudly when running in CI."""
-    if condition:
-        return
-    if os.environ.get("CI"):
-        pytest.fail(f"CI is set but {reason}", pytrace=False)
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
