@@ -13,6 +13,7 @@ from tooling import require
 from training_pipeline import embedded
 
 REGION = "eu-west-1"
+SDK_CONFIG = str(Path(__file__).with_name("sagemaker_sdk_config.yaml"))
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -27,9 +28,9 @@ def _no_real_aws() -> Iterator[None]:
             "AWS_DEFAULT_REGION": REGION,
             "AWS_EC2_METADATA_DISABLED": "true",
             "SAGEMAKER_VALIDATE_ROLE": "false",
-            "SAGEMAKER_USER_CONFIG_OVERRIDE": str(
-                Path(__file__).with_name("sagemaker_sdk_config.yaml")
-            ),
+            # Both of the SDK's config files: none of the machine's own may shape a definition.
+            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": SDK_CONFIG,
+            "SAGEMAKER_USER_CONFIG_OVERRIDE": SDK_CONFIG,
         }
     )
     yield

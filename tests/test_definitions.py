@@ -48,30 +48,44 @@ def load_in_fresh_process(cache_dir, config: PipelineConfig) -> dict:
     return json.loads(result.stdout.splitlines()[-1])
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
-def test_the_committed_templates_are_current(env):
-    key = definitions.template_key(config_of(env))
-    assert definitions.committed_key(env) == key, (
-        f"training_pipeline/definition_templates/{env}.json is stale (pipeline.py, "
-        "profiles.conf or the SDK changed): run `python -m training_pipeline templates` "
-        "and commit the result"
+def test_the_committed_templates_are_what_the_templates_command_writes(tmp_path):
+    configs = {env: config_of(env) for env in ENVIRONMENTS}
+    definitions.write_committed(configs, tmp_path)
+    for env in ENVIRONMENTS:
+        committed = definitions.COMMITTED / f"{env}.json"
+        assert committed.read_text() == (tmp_path / f"{env}.json").read_text(), (
+            f"{committed} is stale (pipeline.py, profiles.conf or the SDK changed): run "
+            "`python -m training_pipeline templates` and commit the result"
+        )
+        assert definitions.committed_key(env) == definitions.template_key(configs[env])
+
+
+def test_templates_are_not_written_from_a_personal_sdk_config(tmp_path, monkeypatch):
+    user = tmp_path / "user.yaml"
+    user.write_text(
+        "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      Session:\n"
+        "        DefaultS3Bucket: my-own-bucket\n"
     )
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(user))
+    with pytest.raises(RuntimeError, match="config file sets defaults"):
+        definitions.write_committed({"dev": config_of("dev")}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
 
 
 # Other accounts, another project, another commit and ref: every copied value differs from the
 # committed template's source, so a value the SDK did not copy verbatim would show here.
 ELSEWHERE = {
-    "pipeline_name": "acme-churn-dev",
+    "pipeline_name": "Acme-Churn-Dev",
     "role_arn": "arn:aws:iam::987654321098:role/acme-churn-dev-sagemaker-execution",
     "artifacts_bucket": "acme-churn-dev-artifacts-987654321098",
     "input_data_url": "s3://acme-churn-dev-data-987654321098/incoming/2026/",
-    "model_package_group": "acme-churn-dev",
+    "model_package_group": "Acme-Churn-Dev",
     "training_image": "123456789012.dkr.ecr.us-east-2.amazonaws.com/acme-training:" + "d" * 40,
     "inference_image": "123456789012.dkr.ecr.us-east-2.amazonaws.com/acme-inference:" + "d" * 40,
     "code_prefix": "s3://acme-churn-dev-artifacts-987654321098/code/" + "e" * 64 + "/",
     "code_tarball_url": "s3://acme-churn-dev-artifacts-987654321098/code/sourcedir.tar.gz",
     "git_sha": "d" * 40,
-    "git_ref": "refs/tags/staging",
+    "git_ref": "refs/heads/Feature/New_Model",
 }
 
 
@@ -105,12 +119,17 @@ def test_a_new_shape_is_built_once_then_reused_without_the_sdk(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "git_ref",
-    ['refs/heads/say-"hi"', "refs/heads/gr\u00fc\u00dfe", "refs/heads/tpfill-git-sha"],
-    ids=["quote", "non-ascii", "marker"],
+    "change",
+    [
+        {"git_ref": 'refs/heads/say-"hi"'},
+        {"git_ref": "refs/heads/gr\u00fc\u00dfe"},
+        {"git_ref": "refs/heads/tpfill-git-sha"},
+        {"input_data_url": "mlops-demo-dev-data-222222222222/training/"},
+    ],
+    ids=["quote", "non-ascii", "marker", "not-s3"],
 )
-def test_a_value_that_would_not_copy_verbatim_is_built_by_the_sdk(git_ref, tmp_path):
-    config = config_of("dev", git_ref=git_ref)
+def test_a_value_that_would_not_copy_verbatim_is_built_by_the_sdk(change, tmp_path):
+    config = config_of("dev", **change)
     document = definitions.load_or_build(config, tmp_path)
     assert document == sdk_build(config)
     assert not list(tmp_path.iterdir())
@@ -127,8 +146,10 @@ def test_only_what_shapes_the_definition_is_in_the_key():
 def test_sdk_config_files_are_in_the_key_unless_they_only_opt_out_of_telemetry(
     tmp_path, monkeypatch
 ):
-    monkeypatch.setenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", str(tmp_path / "none.yaml"))
+    # No override: the SDK's default paths, here empty directories.
+    monkeypatch.delenv("SAGEMAKER_ADMIN_CONFIG_OVERRIDE", raising=False)
     monkeypatch.delenv("SAGEMAKER_USER_CONFIG_OVERRIDE", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_DIRS", str(tmp_path / "etc"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "home"))
     config = config_of("dev")
     without = definitions.template_key(config)
@@ -150,3 +171,15 @@ def test_sdk_config_files_are_in_the_key_unless_they_only_opt_out_of_telemetry(
 
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", "s3://some-bucket/sagemaker/")
     assert definitions.template_key(config) is None
+    # The SDK fails on an override that names no file; a template must not hide that.
+    monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(tmp_path / "missing.yaml"))
+    assert definitions.template_key(config) is None
+
+
+def test_a_damaged_cached_template_is_rebuilt(tmp_path):
+    config = config_of("dev", min_auc=0.875)
+    first = definitions.load_or_build(config, tmp_path)
+    (cached,) = tmp_path.glob("*.json")
+    cached.write_text('{"key": "' + cached.stem + '", "defin')
+    assert definitions.load_or_build(config, tmp_path) == first
+    assert json.loads(cached.read_text())["key"] == cached.stem

@@ -122,7 +122,10 @@ def test_a_failed_execution_carries_the_failing_steps_reason():
     started(session, [])
     reason = "ClientError: DataValidationError: bad.csv:5: label 2 is not 0 or 1"
     session.poll(
-        "Failed", [step("PrepareData", "Failed", PREPARE, ended=True, FailureReason=reason)]
+        "Failed",
+        [step("PrepareData", "Failed", PREPARE, ended=True, FailureReason=reason)],
+        # What SageMaker says of every execution whose step failed.
+        FailureReason="Step failure: One or multiple steps failed.",
     )
     with session.stubber:
         record = executions.run_on_sagemaker(session, PIPELINE, {}, log=print, poll_seconds=0)

@@ -72,6 +72,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if record.get("runner") == "sagemaker":
             sagemaker = target.session.client("sagemaker")
             record["steps"] = executions.sagemaker_steps(sagemaker, record["execution_arn"])
+            record["failure_reason"] = executions.failure_reason(
+                record["status"], record["failure_reason"], record["steps"]
+            )
         _print_record(record)
         return 0
     if not records:

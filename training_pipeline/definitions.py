@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import tempfile
 from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
@@ -65,7 +66,8 @@ def template_key(config: PipelineConfig) -> str | None:
     if sdk_config is None:
         return None
     shaping = {k: v for k, v in dataclasses.asdict(config).items() if k not in MARKERS}
-    digest = hashlib.sha256(json.dumps([shaping, sdk_config], sort_keys=True).encode())
+    described = json.dumps([shaping, MARKERS, sdk_config], sort_keys=True, default=str)
+    digest = hashlib.sha256(described.encode())
     for source in BUILDER_SOURCES:
         digest.update(source.read_bytes())
     for package in SDK_PACKAGES:
@@ -83,7 +85,9 @@ def load_or_build(config: PipelineConfig, cache_dir: Path | None = None) -> str:
     if template is None:
         template = _build(template_config(config))
         _store(cache_dir / f"{key}.json", key, template)
-    return fill(template, config)
+    filled = fill(template, config)
+    # A marker left over would mean the template did not come from this builder.
+    return filled if "tpfill-" not in filled else _build(config)
 
 
 def template_config(config: PipelineConfig) -> PipelineConfig:
@@ -99,13 +103,17 @@ def fill(template: str, config: PipelineConfig) -> str:
 
 def write_committed(configs: Mapping[str, PipelineConfig], directory: Path = COMMITTED) -> None:
     """Build and write the committed template of each environment (name -> config)."""
+    # Committed templates serve everyone, so nobody's SageMaker config file may shape them.
+    if _sdk_config_files() != []:
+        raise RuntimeError(
+            "a SageMaker config file sets defaults that would go into the committed templates "
+            "(SAGEMAKER_ADMIN_CONFIG_OVERRIDE, SAGEMAKER_USER_CONFIG_OVERRIDE or the default "
+            "config.yaml paths): run `templates` without it"
+        )
     directory.mkdir(parents=True, exist_ok=True)
     for env, config in configs.items():
         key = template_key(config)
-        if key is None:
-            raise RuntimeError(
-                "a SageMaker config file is given by an S3 URL: templates cannot be keyed on it"
-            )
+        assert key is not None  # no config file: nothing left to make it unknowable
         _store(directory / f"{env}.json", key, _build(template_config(config)), required=True)
 
 
@@ -122,21 +130,26 @@ def _build(config: PipelineConfig) -> str:
 
 
 def _fillable(config: PipelineConfig) -> bool:
-    """Whether every copied value goes into the JSON text as is (no escaping, no marker)."""
+    """Whether every copied value goes into the JSON text as is (no escaping, no marker) and
+    has the shape of its marker: the SDK would look up a bare role name, or upload a local
+    code path and use the resulting S3 URL."""
     for field in MARKERS:
         value = getattr(config, field)
         if json.dumps(value) != f'"{value}"' or "tpfill-" in value:
             return False
-    return True
+    s3_fields = (config.input_data_url, config.code_prefix, config.code_tarball_url)
+    return config.role_arn.startswith("arn:") and all(v.startswith("s3://") for v in s3_fields)
 
 
 def _find_template(key: str, cache_dir: Path) -> str | None:
     candidates = [cache_dir / f"{key}.json", *sorted(COMMITTED.glob("*.json"))]
     for path in candidates:
-        if path.is_file():
+        try:
             stored = json.loads(path.read_text(encoding="utf-8"))
             if stored["key"] == key:
                 return json.dumps(stored["definition"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # missing or damaged: a miss, rebuilt and rewritten
     return None
 
 
@@ -148,14 +161,19 @@ def _store(path: Path, key: str, template: str, *, required: bool = False) -> No
             raise RuntimeError(f"the SDK's definition does not read back exactly; {path} kept")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(f".{os.getpid()}.tmp")
     document = {
         "about": "Written by `python -m training_pipeline templates`: do not edit by hand.",
         "key": key,
         "definition": definition,
     }
-    partial.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    partial.replace(path)  # atomic: a reader never sees half a template
+    descriptor, partial = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+            file.write(json.dumps(document, indent=2) + "\n")
+        os.replace(partial, path)  # atomic: a reader never sees half a template
+    except BaseException:
+        os.unlink(partial)
+        raise
 
 
 def _sdk_config_files() -> list[Any] | None:
@@ -165,19 +183,20 @@ def _sdk_config_files() -> list[Any] | None:
     """
     from platformdirs import site_config_dir, user_config_dir
 
-    paths = [
-        os.environ.get("SAGEMAKER_ADMIN_CONFIG_OVERRIDE")
-        or os.path.join(site_config_dir("sagemaker"), "config.yaml"),
-        os.environ.get("SAGEMAKER_USER_CONFIG_OVERRIDE")
-        or os.path.join(user_config_dir("sagemaker"), "config.yaml"),
-    ]
+    locations = {
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": site_config_dir("sagemaker"),
+        "SAGEMAKER_USER_CONFIG_OVERRIDE": user_config_dir("sagemaker"),
+    }
     contents: list[Any] = []
-    for name in paths:
+    for variable, default_dir in locations.items():
+        name = os.environ.get(variable, os.path.join(default_dir, "config.yaml"))
         if name.startswith("s3://"):
             return None
         path = Path(name)
         if path.is_dir():
             path = path / "config.yaml"
+        if variable in os.environ and not path.is_file():
+            return None  # the SDK fails on a missing override: let it say so
         if path.is_file():
             import yaml
 

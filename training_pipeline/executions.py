@@ -36,9 +36,12 @@ def list_records(session: boto3.Session, bucket: str, pipeline_name: str) -> lis
         for item in page.get("Contents", []):
             records.append(json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
     sagemaker = session.client("sagemaker")
+    paginator = sagemaker.get_paginator("list_pipeline_executions")
     try:
-        summaries = sagemaker.list_pipeline_executions(PipelineName=pipeline_name)[
-            "PipelineExecutionSummaries"
+        summaries = [
+            summary
+            for page in paginator.paginate(PipelineName=pipeline_name)
+            for summary in page["PipelineExecutionSummaries"]
         ]
     except sagemaker.exceptions.ResourceNotFound:
         summaries = []
@@ -118,11 +121,7 @@ def run_on_sagemaker(
     except KeyboardInterrupt:
         log(f"stopped waiting; {execution_id} goes on on SageMaker (`status --execution ID`)")
         raise
-    failure = execution.get("FailureReason") or next(
-        (s["failure_reason"] for s in steps if s["failure_reason"]), None
-    )
-    if status != "Succeeded" and not failure:
-        failure = f"ended {status}; SageMaker gave no reason (see the execution in Studio)"
+    failure = failure_reason(status, execution.get("FailureReason"), steps)
     return {
         "execution_id": execution_id,
         "execution_arn": arn,
@@ -132,6 +131,19 @@ def run_on_sagemaker(
         "failure_reason": failure,
         "steps": steps,
     }
+
+
+def failure_reason(status: str, execution_reason: str | None, steps: list[dict]) -> str | None:
+    """Why an execution did not succeed: its failed step's own reason (SageMaker's execution
+    reason only says "Step failure: One or multiple steps failed.") before the execution's."""
+    if status == "Succeeded":
+        return None
+    step_reason = next((s["failure_reason"] for s in steps if s.get("failure_reason")), None)
+    return (
+        step_reason
+        or execution_reason
+        or f"ended {status}; SageMaker gave no reason (see the execution in Studio)"
+    )
 
 
 def sagemaker_steps(sagemaker: Any, execution_arn: str) -> list[dict]:

@@ -43,11 +43,17 @@ def test_a_folder_round_trips_byte_for_byte(
     assert read_tree(tmp_path / "in") == files
 
 
-def test_outputs_are_encrypted_with_the_jobs_kms_key(transfers, session, bucket, tmp_path):
+@pytest.mark.parametrize("single_request_bytes", [8 * 1024 * 1024, 0], ids=["put", "transfer"])
+def test_outputs_are_encrypted_with_the_jobs_kms_key(
+    transfers, session, bucket, tmp_path, monkeypatch, single_request_bytes
+):
+    monkeypatch.setattr(s3_module, "SINGLE_REQUEST_BYTES", single_request_bytes)
     key_id = session.client("kms").create_key()["KeyMetadata"]["KeyId"]
     source = tree(tmp_path, {"evaluation.json": b"{}"})
-    transfers.upload_dir(source, f"s3://{bucket}/encrypted/", key_id)
-    head = session.client("s3").head_object(Bucket=bucket, Key="encrypted/evaluation.json")
+    transfers.upload_dir(source, f"s3://{bucket}/encrypted-{single_request_bytes}/", key_id)
+    head = session.client("s3").head_object(
+        Bucket=bucket, Key=f"encrypted-{single_request_bytes}/evaluation.json"
+    )
     assert head["ServerSideEncryption"] == "aws:kms"
     assert head["SSEKMSKeyId"].endswith(key_id)
 
@@ -58,7 +64,24 @@ def test_an_empty_input_prefix_fails_the_job_unless_optional(transfers, bucket, 
     assert transfers.download_prefix(f"s3://{bucket}/nothing-here/", tmp_path, required=False) == 0
 
 
-def test_a_failed_transfer_among_many_is_raised(transfers, bucket, tmp_path):
-    files = {f"f{i}.txt": b"x" for i in range(5)}
-    with pytest.raises(Exception, match="NoSuchBucket|does not exist"):
-        transfers.upload_dir(tree(tmp_path, files), "s3://no-such-bucket-for-this-test/x/")
+class FailingOn:
+    """An S3 client that refuses one key and counts the uploads it lets through."""
+
+    def __init__(self, client, key: str) -> None:
+        self._client, self._key, self.uploaded = client, key, []
+
+    def put_object(self, **request):
+        if request["Key"].endswith(self._key):
+            raise ConnectionError(f"refused {request['Key']}")
+        self.uploaded.append(request["Key"])
+        return self._client.put_object(**request)
+
+
+def test_a_failed_transfer_fails_at_once_and_starts_no_more(session, bucket, tmp_path):
+    files = {f"f{i:03d}.txt": b"x" for i in range(200)}
+    client = FailingOn(session.client("s3"), "f000.txt")
+    transfers = s3_module.S3(client, Retrier([], print))
+    with pytest.raises(ConnectionError, match="refused .*f000.txt"):
+        transfers.upload_dir(tree(tmp_path, files), f"s3://{bucket}/partial/")
+    # Those already running finish; the queued ones never start.
+    assert len(client.uploaded) < 100

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import processing, registry_steps, training
@@ -26,7 +27,7 @@ from .jobs import JobContext, job_name
 from .parameters import resolve_parameters
 from .results import ExecutionResult, StepResult, jsonable
 from .retry import Retrier
-from .s3 import S3, join_uri
+from .s3 import MAX_POOL_CONNECTIONS, S3, join_uri
 from .validation import JOB_NAME_VARIABLE, JOB_TYPES, NAME_FIELDS, load_definition, validate_step
 
 Executor = Callable[[JobContext, Mapping[str, Any]], dict[str, Any]]
@@ -68,7 +69,8 @@ class LocalRunner:
     def client(self, service: str) -> Any:
         """The run's one client of `service`: creating a client costs 20 to 100 ms."""
         if service not in self._clients:
-            self._clients[service] = self.session.client(service)
+            config = Config(max_pool_connections=MAX_POOL_CONNECTIONS)
+            self._clients[service] = self.session.client(service, config=config)
         return self._clients[service]
 
     def run(

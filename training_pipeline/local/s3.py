@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+from s3transfer.utils import S3_RETRYABLE_DOWNLOAD_ERRORS
 
 from .errors import StepFailure
 from .retry import Retrier
@@ -17,6 +20,9 @@ T = TypeVar("T")
 SINGLE_REQUEST_BYTES = 8 * 1024 * 1024
 # A job's inputs are often many small files (a code folder): moved a few at a time.
 PARALLEL_TRANSFERS = 8
+# Each large transfer runs the transfer manager's own 10 threads on the shared client.
+MAX_POOL_CONNECTIONS = PARALLEL_TRANSFERS * 10
+BODY_READ_ATTEMPTS = 5
 
 
 def split_uri(uri: str) -> tuple[str, str]:
@@ -101,10 +107,23 @@ class S3:
     def _download(self, bucket: str, key: str, target: Path, size: int | None) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         if size is not None and size <= SINGLE_REQUEST_BYTES:
-            response = self._call(self._client.get_object, Bucket=bucket, Key=key)
-            target.write_bytes(response["Body"].read())
+            self._call(self._get_object, bucket, key, target)
         else:
             self._call(self._client.download_file, bucket, key, str(target))
+
+    def _get_object(self, bucket: str, key: str, target: Path) -> None:
+        # The body is read after the request has succeeded, so botocore's retries do not cover
+        # a connection that breaks while reading it; the transfer manager retries those, so
+        # this path does too.
+        for attempt in range(1, BODY_READ_ATTEMPTS + 1):
+            body = self._client.get_object(Bucket=bucket, Key=key)["Body"]
+            try:
+                with target.open("wb") as file:
+                    shutil.copyfileobj(body, file)
+                return
+            except S3_RETRYABLE_DOWNLOAD_ERRORS:
+                if attempt == BODY_READ_ATTEMPTS:
+                    raise
 
     def read_json(self, uri: str) -> Any:
         bucket, key = split_uri(uri)
@@ -125,6 +144,12 @@ def _each(transfer: Callable[[T], None], items: Iterable[T]) -> None:
         for item in items:
             transfer(item)
         return
-    with ThreadPoolExecutor(max_workers=PARALLEL_TRANSFERS) as pool:
+    pool = ThreadPoolExecutor(max_workers=PARALLEL_TRANSFERS)
+    try:
         for future in [pool.submit(transfer, item) for item in items]:
             future.result()
+    except BaseException:
+        # A failed transfer (or Ctrl-C) fails the step now: what has not started never will.
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown()
