@@ -21,6 +21,8 @@ def test_the_shipped_file_loads():
     assert len(set(settings.accounts.values())) == 4
     assert settings.environment("prod").approval_status == "PendingManualApproval"
     assert settings.environment("dev").approval_status == "Approved"
+    assert settings.environment("dev").endpoint == "off"
+    assert settings.environment("prod").endpoint == "ml.m5.xlarge"
 
 
 def test_path_from_environment_variable(tmp_path, monkeypatch):
@@ -43,6 +45,7 @@ def line_of(text: str, needle: str) -> int:
         ("\n[prod]\n", "\n[production]\n", "unknown section [production]"),
         ("region            = eu-west-1", "region            = europe", "is not an AWS region"),
         ("retrain_schedule = off", "retrain_schedule = daily", "off, cron(...) or rate(...)"),
+        ("endpoint         = off", "endpoint         = m5.large", "off or an instance type"),
     ],
 )
 def test_bad_values_name_file_line_and_reason(tmp_path, old, new, expected):

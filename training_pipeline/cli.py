@@ -121,6 +121,46 @@ def cmd_set_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_deploy(args: argparse.Namespace) -> int:
+    """Serve an Approved model version from the environment's endpoint (the newest by default).
+
+    What the deploy-on-approval function does when a version becomes Approved; by hand, it
+    redeploys or rolls back. Example: python -m training_pipeline deploy --env prod --version 3
+    """
+    from inference import deploy
+
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    instance_type = target.settings.environment(args.env).endpoint
+    if instance_type == "off":
+        raise TemplateError(
+            f"profiles.conf gives [{args.env}] no endpoint (endpoint = off): nothing to deploy to"
+        )
+    versions = registry.list_versions(target.session, target.names.model_package_group)
+    approved = [v for v in versions if v.status == "Approved"]
+    if args.version is None and not approved:
+        raise TemplateError(f"{target.names.model_package_group} has no Approved version yet")
+    chosen = args.version or approved[0].version
+    package = next((v for v in versions if v.version == chosen), None)
+    if package is None:
+        raise TemplateError(f"{target.names.model_package_group} has no version {chosen}")
+    endpoint = deploy.Target(
+        endpoint_name=target.names.endpoint_name,
+        model_package_group=target.names.model_package_group,
+        instance_type=instance_type,
+        execution_role_arn=target.names.execution_role_arn,
+        kms_key_arn=target.names.kms_alias,
+    )
+    try:
+        deployed = deploy.deploy(target.session.client("sagemaker"), endpoint, package.arn)
+    except deploy.DeployRefused as refusal:
+        raise TemplateError(f"not deployed: {refusal}") from None
+    print(
+        f"endpoint {deployed.endpoint_name}: {deployed.action}, serving version "
+        f"{deployed.version} (endpoint config {deployed.endpoint_config_name})"
+    )
+    return 0
+
+
 def cmd_definition(args: argparse.Namespace) -> int:
     """Print the pipeline definition JSON of an environment at the current commit.
 
@@ -350,6 +390,12 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("version", type=int, help="model package version")
         sub.add_argument("--reason", default=f"{done} from the CLI", help="recorded with it")
         sub.set_defaults(status=value)
+
+    deploy = command("deploy", cmd_deploy)
+    env_options(deploy)
+    deploy.add_argument(
+        "--version", type=int, help="model package version (default: newest Approved)"
+    )
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")

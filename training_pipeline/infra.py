@@ -46,6 +46,7 @@ from typing import Any, Required, TypedDict, Unpack
 
 from python_terraform import IsFlagged, Terraform
 
+from training_pipeline import lambda_bundle
 from training_pipeline.aws import ASSUME_ROLE_ENV, DEFAULT_ASSUME_ROLE
 from training_pipeline.errors import TemplateError
 from training_pipeline.settings import ENVIRONMENTS, Settings
@@ -467,6 +468,8 @@ def _session(
             variables["assume_role_name"] = assume_role_name
         if embedded:
             variables.update(EMBEDDED_VARIABLES[target.root])
+        if target.root == MAIN:
+            variables["deploy_lambda_zip"] = lambda_bundle.build(root_dir)
 
         session = _Session(
             target=target,

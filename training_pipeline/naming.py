@@ -37,6 +37,11 @@ class EnvironmentNames:
         return f"{self.project}-{self.env}"
 
     @property
+    def endpoint_name(self) -> str:
+        """The real-time endpoint Approved models are deployed to (terraform deploy_on_approval)."""
+        return f"{self.project}-{self.env}"
+
+    @property
     def pipeline_name(self) -> str:
         return f"{self.project}-{self.env}-training"
 

@@ -24,13 +24,15 @@ _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
+_ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
 _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
 
 _KEYS = {
     "project": ("name", "region", "github_repository"),
     "operations": ("account_id",),
     **{
-        env: ("account_id", "approval", "retrain_schedule", "instance_type", "min_auc")
+        env: ("account_id", "approval", "retrain_schedule", "instance_type", "min_auc", "endpoint")
         for env in ENVIRONMENTS
     },
 }
@@ -46,6 +48,7 @@ class EnvironmentSettings:
     retrain_schedule: str
     instance_type: str
     min_auc: float
+    endpoint: str  # "off", or the instance type approved models are served on
 
     @property
     def approval_status(self) -> str:
@@ -140,8 +143,11 @@ def load_settings(path: Path | str | None = None) -> Settings:
             retrain_schedule=check(
                 env, "retrain_schedule", _SCHEDULE, "off, cron(...) or rate(...)"
             ),
-            instance_type=check(env, "instance_type", re.compile(r"^ml\.[a-z0-9.]+$"), "ml.*"),
+            instance_type=check(env, "instance_type", _INSTANCE_TYPE, "ml.*"),
             min_auc=min_auc,
+            endpoint=check(
+                env, "endpoint", _ENDPOINT, "off or an instance type such as ml.m5.large"
+            ),
         )
     return Settings(
         path=path,

@@ -350,29 +350,6 @@ data "aws_iam_policy_document" "github_deploy" {
   }
 
   statement {
-    sid = "DeployApprovedModelToEndpoint"
-    # The serving stack of this environment: models, endpoint configs and endpoints whose
-    # names start with <project>-<env>.
-    actions = [
-      "sagemaker:AddTags",
-      "sagemaker:CreateEndpoint",
-      "sagemaker:CreateEndpointConfig",
-      "sagemaker:CreateModel",
-      "sagemaker:DeleteEndpointConfig",
-      "sagemaker:DeleteModel",
-      "sagemaker:DescribeEndpoint",
-      "sagemaker:DescribeEndpointConfig",
-      "sagemaker:DescribeModel",
-      "sagemaker:UpdateEndpoint",
-    ]
-    resources = [
-      "${local.sagemaker_arn_prefix}:endpoint/${local.prefix}*",
-      "${local.sagemaker_arn_prefix}:endpoint-config/${local.prefix}*",
-      "${local.sagemaker_arn_prefix}:model/${local.prefix}*",
-    ]
-  }
-
-  statement {
     sid = "CheckImageOfCommitExists"
     actions = [
       "ecr:BatchGetImage",
@@ -424,6 +401,23 @@ module "retrain_schedule" {
   pipeline_arn                 = local.pipeline_arn
   pipeline_parameters          = var.retrain_pipeline_parameters
   kms_key_arn                  = module.kms.key_arn
+}
+
+################################################################################
+# Endpoint: each newly Approved model is deployed ([<env>] endpoint of profiles.conf)
+################################################################################
+
+module "deploy_on_approval" {
+  source = "../modules/deploy-on-approval"
+
+  create                   = local.settings.endpoint != "off"
+  name                     = "${local.prefix}-deploy-on-approval"
+  model_package_group_name = local.model_package_group
+  endpoint_name            = local.prefix
+  instance_type            = local.settings.endpoint != "off" ? local.settings.endpoint : "ml.m5.large"
+  execution_role_arn       = aws_iam_role.sagemaker_execution.arn
+  kms_key_arn              = module.kms.key_arn
+  lambda_zip_path          = var.deploy_lambda_zip
 }
 
 ################################################################################

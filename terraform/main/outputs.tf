@@ -102,3 +102,13 @@ output "scheduler_role_arn" {
   description = "ARN of the role the schedule assumes, `<project>-<env>-scheduler` (null when there is no schedule)."
   value       = module.retrain_schedule.role_arn
 }
+
+output "endpoint_name" {
+  description = "Endpoint each newly Approved model is deployed to (null when profiles.conf says `endpoint = off`)."
+  value       = module.deploy_on_approval.endpoint_name
+}
+
+output "deploy_function_name" {
+  description = "Lambda function deploying Approved models (null when profiles.conf says `endpoint = off`)."
+  value       = module.deploy_on_approval.function_name
+}

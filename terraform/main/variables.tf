@@ -143,3 +143,13 @@ variable "force_destroy_buckets" {
   type        = bool
   default     = false
 }
+
+################################################################################
+# Deployment on approval
+################################################################################
+
+variable "deploy_lambda_zip" {
+  description = "Path, relative to this root, of the deploy-on-approval function's zip; `python -m training_pipeline infra` builds it and sets this. Only needed where profiles.conf gives the environment an `endpoint`."
+  type        = string
+  default     = null
+}

@@ -187,6 +187,26 @@ def test_cli_models_status_approve(aws, capsys):
     assert "has no version 7" in capsys.readouterr().err
 
 
+def test_cli_deploys_the_approved_prod_model_to_prods_endpoint_only(aws, capsys):
+    # What the deploy-on-approval function does when prod's version 1 is approved (moto cannot
+    # run the Lambda), by hand: after test_cli_models_status_approve approved it.
+    assert cli.main(["deploy", "--env", "prod"]) == 0
+    assert "endpoint mlops-demo-prod: created, serving version 1" in capsys.readouterr().out
+    assert cli.main(["deploy", "--env", "prod", "--version", "1"]) == 0
+    assert "unchanged" in capsys.readouterr().out
+    prod = account_session(SETTINGS, "prod").client("sagemaker")
+    endpoint = prod.describe_endpoint(EndpointName="mlops-demo-prod")
+    assert endpoint["EndpointConfigName"] == "mlops-demo-prod-v1"
+    model = prod.describe_model(ModelName="mlops-demo-prod-v1")
+    assert model["PrimaryContainer"]["ModelPackageName"] == versions("prod")[0].arn
+    for env in ("dev", "staging"):
+        others = account_session(SETTINGS, env).client("sagemaker").list_endpoints()
+        assert others["Endpoints"] == [], env
+
+    assert cli.main(["deploy", "--env", "dev"]) == 1
+    assert "gives [dev] no endpoint (endpoint = off)" in capsys.readouterr().err
+
+
 def test_ci_refuses_an_environment_its_ref_does_not_promote_to(aws, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_REF", "refs/tags/staging")

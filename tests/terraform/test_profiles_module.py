@@ -68,6 +68,7 @@ def test_terraform_and_python_read_the_same_values(
         assert parsed["retrain_schedule"] == env.retrain_schedule
         assert parsed["instance_type"] == env.instance_type
         assert float(parsed["min_auc"]) == env.min_auc
+        assert parsed["endpoint"] == env.endpoint
 
 
 def test_a_shared_account_id_is_refused(

@@ -23,12 +23,14 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 UNSCOPABLE_ACTIONS = {"ecr:GetAuthorizationToken", "sagemaker:ListModelPackages"}
 
 
-def expected_roles(project: str, account: str, schedule: str) -> set[str]:
+def expected_roles(project: str, account: str, schedule: str, endpoint: str) -> set[str]:
     if account == "operations":
         return {f"{project}-github-ci"}
     roles = {f"{project}-{account}-sagemaker-execution", f"{project}-{account}-github-deploy"}
     if schedule != "off":
         roles.add(f"{project}-{account}-scheduler")
+    if endpoint != "off":
+        roles.add(f"{project}-{account}-deploy-on-approval")
     return roles
 
 
@@ -76,6 +78,8 @@ def test_training_pipeline_naming_agrees_with_terraform(applied: AppliedInfra) -
         assert names.pipeline_name == out["pipeline_name"]
         assert names.execution_role_arn == out["sagemaker_execution_role_arn"]
         assert names.deploy_role_arn == out["github_deploy_role_arn"]
+        if applied.settings.environment(env).endpoint != "off":
+            assert names.endpoint_name == out["endpoint_name"]
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -182,8 +186,10 @@ def test_model_package_groups_only_in_their_account(applied: AppliedInfra, accou
 @pytest.mark.parametrize("account", ACCOUNTS)
 def test_roles_only_in_their_account(applied: AppliedInfra, account: str) -> None:
     s = applied.settings
-    schedule = "off" if account == "operations" else s.environment(account).retrain_schedule
-    assert set(project_roles(applied, account)) == expected_roles(s.project, account, schedule)
+    env = None if account == "operations" else s.environment(account)
+    schedule, endpoint = (env.retrain_schedule, env.endpoint) if env else ("off", "off")
+    expected = expected_roles(s.project, account, schedule, endpoint)
+    assert set(project_roles(applied, account)) == expected
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -217,6 +223,69 @@ def test_retrain_schedule_follows_profiles(applied: AppliedInfra, account: str) 
     assert (
         schedule["Target"]["RoleArn"] == f"arn:aws:iam::{acct}:role/{s.project}-{account}-scheduler"
     )
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    endpoint = "off" if account == "operations" else s.environment(account).endpoint
+    rules = applied.client(account, "events").list_rules()["Rules"]
+    functions = applied.client(account, "lambda").list_functions()["Functions"]
+    if endpoint == "off":
+        assert rules == [] and functions == []
+        if account != "operations":
+            assert applied.outputs[account].get("endpoint_name") is None
+        return
+    name = f"{s.project}-{account}-deploy-on-approval"
+    group = f"{s.project}-{account}"
+    assert [r["Name"] for r in rules] == [name]
+    assert [f["FunctionName"] for f in functions] == [name]
+    assert applied.outputs[account]["endpoint_name"] == group
+    assert applied.outputs[account]["deploy_function_name"] == name
+
+    # The rule as the embedded AWS holds it, matched by moto's EventBridge pattern engine:
+    # only this group's packages becoming Approved reach the function.
+    from moto.events.models import EventPattern
+
+    pattern = EventPattern.load(rules[0]["EventPattern"])
+
+    def package_event(group_name: str, status: str, detail_type: str = "") -> dict:
+        return {
+            "source": "aws.sagemaker",
+            "detail-type": detail_type or "SageMaker Model Package State Change",
+            "detail": {"ModelPackageGroupName": group_name, "ModelApprovalStatus": status},
+        }
+
+    assert pattern.matches_event(package_event(group, "Approved"))
+    for status in ("Rejected", "PendingManualApproval"):
+        assert not pattern.matches_event(package_event(group, status)), status
+    assert not pattern.matches_event(package_event(f"{s.project}-dev", "Approved"))
+    assert not pattern.matches_event(package_event(group, "Approved", "SageMaker Endpoint State Change"))
+
+    events = applied.client(account, "events")
+    [target] = events.list_targets_by_rule(Rule=name)["Targets"]
+    lam = applied.client(account, "lambda")
+    function = lam.get_function(FunctionName=name)
+    config = function["Configuration"]
+    assert target["Arn"] == config["FunctionArn"]
+    assert config["Handler"] == "on_approval.handler"
+    assert function["Concurrency"]["ReservedConcurrentExecutions"] == 1
+    acct = s.accounts[account]
+    invoke = lam.get_function_event_invoke_config(FunctionName=name)
+    failures = invoke["DestinationConfig"]["OnFailure"]["Destination"]
+    assert failures.endswith(f":{acct}:{name}-dead-letters")
+    assert config["Environment"]["Variables"] == {
+        "ENDPOINT_NAME": group,
+        "MODEL_PACKAGE_GROUP": group,
+        "INSTANCE_TYPE": endpoint,
+        "EXECUTION_ROLE_ARN": f"arn:aws:iam::{acct}:role/{group}-sagemaker-execution",
+        "KMS_KEY_ARN": config["KMSKeyArn"],
+    }
+    assert f":{acct}:key/" in config["KMSKeyArn"]
+    policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
+    [grant] = policy["Statement"]
+    assert grant["Principal"] == {"Service": "events.amazonaws.com"}
+    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rules[0]["Arn"]
 
 
 ################################################################################
@@ -298,6 +367,25 @@ def test_deploy_role_reaches_only_its_own_environment(applied: AppliedInfra) -> 
             for resource in _as_list(statement["Resource"]):
                 assert not any(acct in resource for acct in others), resource
                 assert not any(name in resource for name in other_names), resource
+
+
+SERVING_ACTIONS = {
+    "sagemaker:CreateEndpoint",
+    "sagemaker:CreateEndpointConfig",
+    "sagemaker:CreateModel",
+    "sagemaker:UpdateEndpoint",
+}
+
+
+def test_only_the_deploy_on_approval_function_may_change_endpoints(applied: AppliedInfra) -> None:
+    """Serving changes when a person approves a model, never from a CI deploy or a job."""
+    for env in ENVIRONMENTS:
+        for role, statements in _role_policies(applied, env).items():
+            actions = {action for st in statements for action in _as_list(st["Action"])}
+            if role.endswith("-deploy-on-approval"):
+                assert SERVING_ACTIONS <= actions, role
+            else:
+                assert not actions & SERVING_ACTIONS, f"{role}: {actions & SERVING_ACTIONS}"
 
 
 ################################################################################

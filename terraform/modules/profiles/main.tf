@@ -36,6 +36,7 @@ locals {
       retrain_schedule = lookup(lookup(local.sections, name, {}), "retrain_schedule", "off")
       instance_type    = lookup(lookup(local.sections, name, {}), "instance_type", "")
       min_auc          = lookup(lookup(local.sections, name, {}), "min_auc", "")
+      endpoint         = lookup(lookup(local.sections, name, {}), "endpoint", "off")
     }
   }
 }

@@ -48,7 +48,7 @@ output "accounts" {
 }
 
 output "environments" {
-  description = "Map of environment name (`dev`, `staging`, `prod`) to an object with `account_id`, `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type` and `min_auc` (string)."
+  description = "Map of environment name (`dev`, `staging`, `prod`) to an object with `account_id`, `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `min_auc` (string) and `endpoint` (`off` or the endpoint's instance type)."
   value       = local.environments
 
   precondition {
@@ -59,5 +59,10 @@ output "environments" {
   precondition {
     condition     = alltrue([for env in values(local.environments) : can(regex("^(off|cron\\(.+\\)|rate\\([0-9]+ (minute|minutes|hour|hours|day|days)\\))$", env.retrain_schedule))])
     error_message = "profiles.conf: retrain_schedule must be off, cron(...) or rate(...)."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : can(regex("^(off|ml\\.[a-z0-9.]+)$", env.endpoint))])
+    error_message = "profiles.conf: endpoint must be off or an instance type such as ml.m5.large."
   }
 }

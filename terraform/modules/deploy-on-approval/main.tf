@@ -1,0 +1,248 @@
+data "aws_caller_identity" "current" {
+  count = var.create ? 1 : 0
+}
+
+data "aws_partition" "current" {
+  count = var.create ? 1 : 0
+}
+
+data "aws_region" "current" {
+  count = var.create ? 1 : 0
+}
+
+locals {
+  account_id = try(data.aws_caller_identity.current[0].account_id, "")
+  arn_prefix = try("arn:${data.aws_partition.current[0].partition}:sagemaker:${data.aws_region.current[0].name}:${local.account_id}", "")
+  log_group  = "/aws/lambda/${var.name}"
+
+  # Only Approved packages of this one group: a Rejected or pending package never deploys.
+  event_pattern = {
+    source        = ["aws.sagemaker"]
+    "detail-type" = ["SageMaker Model Package State Change"]
+    detail = {
+      ModelPackageGroupName = [var.model_package_group_name]
+      ModelApprovalStatus   = ["Approved"]
+    }
+  }
+}
+
+################################################################################
+# Role of the function
+################################################################################
+
+data "aws_iam_policy_document" "assume_role" {
+  count = var.create ? 1 : 0
+
+  statement {
+    sid     = "LambdaOfThisAccount"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "this" {
+  count = var.create ? 1 : 0
+
+  name               = var.name
+  description        = "Deploys Approved packages of ${var.model_package_group_name} to endpoint ${var.endpoint_name}"
+  assume_role_policy = data.aws_iam_policy_document.assume_role[0].json
+
+  tags = var.tags
+}
+
+data "aws_iam_policy_document" "this" {
+  count = var.create ? 1 : 0
+
+  statement {
+    sid       = "ReadPackagesOfTheGroup"
+    actions   = ["sagemaker:DescribeModelPackage"]
+    resources = ["${local.arn_prefix}:model-package/${var.model_package_group_name}/*"]
+  }
+
+  statement {
+    sid = "ModelsAndConfigsOfTheEndpoint"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateEndpointConfig",
+      "sagemaker:CreateModel",
+      "sagemaker:DescribeEndpointConfig",
+      "sagemaker:DescribeModel",
+    ]
+    resources = [
+      "${local.arn_prefix}:model/${var.endpoint_name}-v*",
+      "${local.arn_prefix}:endpoint-config/${var.endpoint_name}-v*",
+    ]
+  }
+
+  statement {
+    sid = "TheEndpoint"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateEndpoint",
+      "sagemaker:DescribeEndpoint",
+      "sagemaker:UpdateEndpoint",
+    ]
+    resources = ["${local.arn_prefix}:endpoint/${var.endpoint_name}"]
+  }
+
+  statement {
+    sid       = "PassTheModelsRole"
+    actions   = ["iam:PassRole"]
+    resources = [var.execution_role_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "EnvironmentKey"
+    # Decrypt: the function's environment and dead-letter messages; CreateGrant: SageMaker
+    # encrypts the endpoint's volume with a grant made in the caller's name.
+    actions   = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid       = "DeadLetters"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters[0].arn]
+  }
+
+  statement {
+    sid       = "OwnLogs"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+    resources = ["${aws_cloudwatch_log_group.this[0].arn}:*"]
+  }
+}
+
+resource "aws_iam_role_policy" "this" {
+  count = var.create ? 1 : 0
+
+  name   = "deploy-approved-models"
+  role   = aws_iam_role.this[0].id
+  policy = data.aws_iam_policy_document.this[0].json
+}
+
+################################################################################
+# Function
+################################################################################
+
+resource "aws_cloudwatch_log_group" "this" {
+  #checkov:skip=CKV_AWS_158:CloudWatch Logs encrypts at rest by default; the log holds one line per deployment decision (package ARN, endpoint, action), no data.
+  count = var.create ? 1 : 0
+
+  name              = local.log_group
+  retention_in_days = var.log_retention_days
+
+  tags = var.tags
+}
+
+resource "aws_sqs_queue" "dead_letters" {
+  count = var.create ? 1 : 0
+
+  name                      = "${var.name}-dead-letters"
+  kms_master_key_id         = var.kms_key_arn
+  message_retention_seconds = 1209600 # 14 days, SQS's longest: time for someone to look
+
+  tags = var.tags
+}
+
+resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_117:The function only calls the SageMaker API; a VPC would add NAT or endpoints and no protection.
+  #checkov:skip=CKV_AWS_272:The zip is built from this repository by the same reviewed pipeline that applies it; a signing profile adds an AWS Signer setup per account for no new guarantee.
+  #checkov:skip=CKV_AWS_116:Failed invocations go to an on-failure destination (aws_lambda_function_event_invoke_config below), which records the error with the event; a dead_letter_config would keep the event only.
+  #checkov:skip=CKV_AWS_50:X-Ray needs a `*` resource grant, which the least-privilege tests forbid, for a function that runs once per approval.
+  count = var.create ? 1 : 0
+
+  function_name    = var.name
+  description      = "Deploys Approved packages of ${var.model_package_group_name} to endpoint ${var.endpoint_name}"
+  role             = aws_iam_role.this[0].arn
+  runtime          = "python3.12"
+  handler          = "on_approval.handler"
+  filename         = "${path.root}/${var.lambda_zip_path}"
+  source_code_hash = filebase64sha256("${path.root}/${var.lambda_zip_path}")
+  timeout          = 60
+  memory_size      = 256
+  kms_key_arn      = var.kms_key_arn
+  # One deployment at a time: two quick approvals update the endpoint one after the other.
+  reserved_concurrent_executions = 1
+
+  environment {
+    variables = {
+      ENDPOINT_NAME       = var.endpoint_name
+      MODEL_PACKAGE_GROUP = var.model_package_group_name
+      INSTANCE_TYPE       = var.instance_type
+      EXECUTION_ROLE_ARN  = var.execution_role_arn
+      KMS_KEY_ARN         = var.kms_key_arn
+    }
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+}
+
+# EventBridge invokes asynchronously: Lambda retries a failed deployment twice, then leaves the
+# event and its error in the queue for someone to look at.
+resource "aws_lambda_function_event_invoke_config" "this" {
+  count = var.create ? 1 : 0
+
+  function_name                = aws_lambda_function.this[0].function_name
+  maximum_retry_attempts       = 2
+  maximum_event_age_in_seconds = 3600
+
+  destination_config {
+    on_failure {
+      destination = aws_sqs_queue.dead_letters[0].arn
+    }
+  }
+}
+
+################################################################################
+# Rule: a package of the group became Approved
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "this" {
+  count = var.create ? 1 : 0
+
+  name          = var.name
+  description   = "A model package of ${var.model_package_group_name} became Approved"
+  event_pattern = jsonencode(local.event_pattern)
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "this" {
+  count = var.create ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.this[0].name
+  arn  = aws_lambda_function.this[0].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
+  }
+}
+
+resource "aws_lambda_permission" "this" {
+  count = var.create ? 1 : 0
+
+  statement_id  = "EventBridgeRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this[0].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.this[0].arn
+}

@@ -1,0 +1,63 @@
+variable "create" {
+  description = "Whether to create the function, its rule and its role (`false` creates nothing and every output is null)."
+  type        = bool
+  default     = true
+}
+
+variable "name" {
+  description = "Name of the Lambda function, its role, its rule and its dead-letter queue, for example `mlops-demo-prod-deploy-on-approval`."
+  type        = string
+}
+
+variable "model_package_group_name" {
+  description = "Model package group whose packages are deployed when they become Approved."
+  type        = string
+}
+
+variable "endpoint_name" {
+  description = "Real-time endpoint the approved model is served from (created by the first deployment); its models and endpoint configs are named `<endpoint_name>-v<package version>`."
+  type        = string
+}
+
+variable "instance_type" {
+  description = "Instance type of the endpoint, for example `ml.m5.large`."
+  type        = string
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9.]+$", var.instance_type))
+    error_message = "instance_type must be a SageMaker instance type such as ml.m5.large."
+  }
+}
+
+variable "execution_role_arn" {
+  description = "Role the endpoint's model runs with: it pulls the inference image and reads the model artifact."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "KMS key encrypting the endpoint's storage volume, the function's environment and the dead-letter queue."
+  type        = string
+}
+
+variable "lambda_zip_path" {
+  description = "Path, relative to the root module, of the function's zip (`inference/deploy.py` and `inference/on_approval.py`), built outside Terraform by `python -m training_pipeline infra`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.create || var.lambda_zip_path != null
+    error_message = "lambda_zip_path is required when create = true (python -m training_pipeline infra builds it)."
+  }
+}
+
+variable "log_retention_days" {
+  description = "How long the function's CloudWatch logs (one line per deployment decision) are kept."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Tags for every resource of the module."
+  type        = map(string)
+  default     = {}
+}
