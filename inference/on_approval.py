@@ -1,9 +1,16 @@
-"""Lambda handler: deploy a model package when it becomes Approved in this environment.
+"""Lambda handler: serve the group's newest Approved model after an approval or a rejection.
 
-EventBridge calls it with a "SageMaker Model Package State Change" event. The rule
-(terraform/modules/deploy-on-approval) already matches only this group's Approved packages;
-the handler checks again, so that a widened rule can never deploy a Rejected or pending model,
-and deploy.py checks the package's status as SageMaker reports it now, not as the event did.
+EventBridge calls it with "SageMaker Model Package State Change" events of this environment's
+group whose package is Approved or Rejected (terraform/modules/deploy-on-approval). The event
+only says that something changed: the function deploys the group's newest Approved version as
+SageMaker lists it now. So events may come twice or out of order and the endpoint still ends on
+the newest Approved version; approving a new version releases it, and rejecting the served
+version rolls back to the previous Approved one. A group with nothing Approved leaves the
+endpoint as it is.
+
+An endpoint that is still being created or updated raises EndpointBusy: Lambda retries the
+event twice (about 1 and 2 minutes later), then leaves it with its error in the on-failure
+queue; `python -m training_pipeline deploy` finishes the job.
 
 Configuration, from the function's environment: ENDPOINT_NAME, MODEL_PACKAGE_GROUP,
 INSTANCE_TYPE, EXECUTION_ROLE_ARN and, optionally, KMS_KEY_ARN.
@@ -19,10 +26,12 @@ from typing import Any
 
 import boto3
 
-try:  # in the Lambda bundle, deploy.py sits next to this file
+if __package__:  # the `inference` package: tests and the CLI
+    from . import deploy
+else:  # the Lambda bundle: deploy.py sits next to this file at the zip's top level
     import deploy
-except ImportError:  # imported as part of the `inference` package (tests, the CLI)
-    from inference import deploy
+
+RELEVANT = {"Approved", "Rejected"}
 
 
 def target_from_environment(environ: Mapping[str, str]) -> deploy.Target:
@@ -36,29 +45,29 @@ def target_from_environment(environ: Mapping[str, str]) -> deploy.Target:
     )
 
 
-def approved_package(event: Mapping[str, Any], group: str) -> str | None:
-    """The ARN of the package the event reports Approved in `group`; None for anything else."""
+def concerns_serving(event: Mapping[str, Any], group: str) -> bool:
+    """Whether the event is an approval or a rejection in `group` (the rule's pattern, again,
+    so that a widened rule cannot make the function act on anything else)."""
     detail = event.get("detail") or {}
-    if (
-        event.get("detail-type") != "SageMaker Model Package State Change"
-        or detail.get("ModelPackageGroupName") != group
-        or detail.get("ModelApprovalStatus") != "Approved"
-    ):
-        return None
-    return detail.get("ModelPackageArn")
+    return (
+        event.get("detail-type") == "SageMaker Model Package State Change"
+        and detail.get("ModelPackageGroupName") == group
+        and detail.get("ModelApprovalStatus") in RELEVANT
+    )
 
 
 def handler(event: Mapping[str, Any], context: Any = None) -> dict:
     target = target_from_environment(os.environ)
-    arn = approved_package(event, target.model_package_group)
-    if arn is None:
-        result = {"deployed": False, "reason": "not an Approved package of this group"}
+    sagemaker = boto3.client("sagemaker")
+    if not concerns_serving(event, target.model_package_group):
+        result = {"deployed": False, "reason": "not an approval or rejection in this group"}
+    elif (arn := deploy.newest_approved(sagemaker, target.model_package_group)) is None:
+        result = {"deployed": False, "reason": "nothing Approved: the endpoint is left as it is"}
     else:
         try:
-            deployment = deploy.deploy(boto3.client("sagemaker"), target, arn)
-            result = {"deployed": True, **asdict(deployment)}
+            result = {"deployed": True, **asdict(deploy.deploy(sagemaker, target, arn))}
         except deploy.DeployRefused as refusal:
-            # Not an error to retry: the package was rejected or moved on since the event.
+            # Not an error to retry: the package was rejected or moved on since it was listed.
             result = {"deployed": False, "reason": str(refusal)}
     print(json.dumps(result))  # the function's log line in CloudWatch
     return result

@@ -124,8 +124,9 @@ def cmd_set_status(args: argparse.Namespace) -> int:
 def cmd_deploy(args: argparse.Namespace) -> int:
     """Serve an Approved model version from the environment's endpoint (the newest by default).
 
-    What the deploy-on-approval function does when a version becomes Approved; by hand, it
-    redeploys or rolls back. Example: python -m training_pipeline deploy --env prod --version 3
+    What the deploy-on-approval function does after each approval or rejection; by hand, it
+    finishes a deployment the function could not (endpoint busy) or pins an older version
+    until the next approval. Example: python -m training_pipeline deploy --env prod --version 3
     """
     from inference import deploy
 
@@ -139,7 +140,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     approved = [v for v in versions if v.status == "Approved"]
     if args.version is None and not approved:
         raise TemplateError(f"{target.names.model_package_group} has no Approved version yet")
-    chosen = args.version or approved[0].version
+    chosen = approved[0].version if args.version is None else args.version
     package = next((v for v in versions if v.version == chosen), None)
     if package is None:
         raise TemplateError(f"{target.names.model_package_group} has no version {chosen}")
@@ -148,12 +149,15 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         model_package_group=target.names.model_package_group,
         instance_type=instance_type,
         execution_role_arn=target.names.execution_role_arn,
-        kms_key_arn=target.names.kms_alias,
+        # The key's ARN, as the function has it: the config's name depends on it.
+        kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
+            "KeyMetadata"
+        ]["Arn"],
     )
     try:
         deployed = deploy.deploy(target.session.client("sagemaker"), endpoint, package.arn)
-    except deploy.DeployRefused as refusal:
-        raise TemplateError(f"not deployed: {refusal}") from None
+    except (deploy.DeployRefused, deploy.EndpointBusy, deploy.EndpointFailed) as problem:
+        raise TemplateError(f"not deployed: {problem}") from None
     print(
         f"endpoint {deployed.endpoint_name}: {deployed.action}, serving version "
         f"{deployed.version} (endpoint config {deployed.endpoint_config_name})"

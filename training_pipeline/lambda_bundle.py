@@ -3,7 +3,8 @@
 Only the hashicorp/aws provider is available (no archive provider), so `infra` builds the zip
 into the main root before each plan or apply. It holds `inference/deploy.py` and
 `inference/on_approval.py` at its top level and is byte-identical for the same sources (fixed
-timestamps and modes): the function is updated exactly when its code changes.
+timestamps and modes, stored uncompressed so that no zlib build can change a byte): the
+function is updated exactly when its code changes.
 """
 
 from __future__ import annotations
@@ -23,11 +24,17 @@ def build(root_dir: Path) -> str:
     target = root_dir / RELATIVE_PATH
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".tmp")
-    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
         for source in SOURCES:
             entry = zipfile.ZipInfo(source.name, date_time=_EPOCH)
             entry.external_attr = 0o644 << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(entry, source.read_bytes())
     partial.replace(target)
     return RELATIVE_PATH
+
+
+if __name__ == "__main__":
+    import sys
+
+    root = Path(sys.argv[1] if len(sys.argv) > 1 else "terraform/main")
+    print(f"-var deploy_lambda_zip={build(root)}")

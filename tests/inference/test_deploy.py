@@ -7,8 +7,11 @@ against the SageMaker API model.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
+import os
+import re
 import sys
 import uuid
 import zipfile
@@ -80,31 +83,26 @@ def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagem
     target = target_for(group)
 
     first = deploy.deploy(sagemaker, target, arn)
-    assert (first.action, first.version, first.endpoint_config_name) == (
-        "created",
-        1,
-        f"{group}-endpoint-v1",
-    )
-    model = sagemaker.describe_model(ModelName=f"{group}-endpoint-v1")
+    name = first.endpoint_config_name
+    assert (first.action, first.version) == ("created", 1)
+    assert re.fullmatch(rf"{group}-endpoint-v1-[0-9a-f]{{8}}", name)
+    model = sagemaker.describe_model(ModelName=name)
     assert model["PrimaryContainer"]["ModelPackageName"] == arn
     assert model["ExecutionRoleArn"] == ROLE
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=f"{group}-endpoint-v1")
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert config["KmsKeyId"] == "alias/environment"
     [variant] = config["ProductionVariants"]
-    assert (variant["ModelName"], variant["InstanceType"]) == (
-        f"{group}-endpoint-v1",
-        "ml.m5.large",
-    )
+    assert (variant["ModelName"], variant["InstanceType"]) == (name, "ml.m5.large")
     endpoint = sagemaker.describe_endpoint(EndpointName=f"{group}-endpoint")
-    assert endpoint["EndpointConfigName"] == f"{group}-endpoint-v1"
+    assert endpoint["EndpointConfigName"] == name
 
     # EventBridge delivers at least once: the same event again finds it all in place.
     assert deploy.deploy(sagemaker, target, arn).action == "unchanged"
-    assert names(sagemaker, group) == (
-        [f"{group}-endpoint-v1"],
-        [f"{group}-endpoint-v1"],
-        [f"{group}-endpoint"],
-    )
+    assert names(sagemaker, group) == ([name], [name], [f"{group}-endpoint"])
+
+    # A new instance type in profiles.conf is a new config, not the old one reused.
+    bigger = dataclasses.replace(target, instance_type="ml.m5.xlarge")
+    assert deploy.config_name(bigger, arn, 1) != name
 
 
 @pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
@@ -124,76 +122,118 @@ def test_a_package_of_another_group_creates_nothing(sagemaker, group):
     assert names(sagemaker, group) == ([], [], [])
 
 
-def test_a_new_version_replaces_the_served_one_with_update_endpoint():
+PROD_ARN = f"arn:aws:sagemaker:{REGION}:444444444444:model-package/mlops-demo-prod/2"
+PROD = deploy.Target("mlops-demo-prod", "mlops-demo-prod", "ml.m5.xlarge", ROLE)
+PROD_V2 = deploy.config_name(PROD, PROD_ARN, 2)
+T0 = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+
+def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
+    """A SageMaker client that reports v2 Approved, v2's model and config not yet created, and
+    the endpoint serving v1 in `endpoint_status`."""
     client = boto3.Session(
         region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
     ).client("sagemaker")
-    arn = f"arn:aws:sagemaker:{REGION}:444444444444:model-package/mlops-demo-prod/2"
-    missing = "ValidationException"
-    with Stubber(client) as stub:
-        stub.add_response(
-            "describe_model_package",
-            {
-                "ModelPackageName": "mlops-demo-prod",
-                "ModelPackageArn": arn,
-                "ModelPackageGroupName": "mlops-demo-prod",
-                "ModelPackageVersion": 2,
-                "ModelApprovalStatus": "Approved",
-                "ModelPackageStatus": "Completed",
-                "ModelPackageStatusDetails": {"ValidationStatuses": []},
-                "CreationTime": dt.datetime(2026, 11, 22, tzinfo=dt.UTC),
-            },
-            {"ModelPackageName": arn},
-        )
-        stub.add_client_error("describe_model", missing, "Could not find model")
-        stub.add_response(
-            "create_model",
-            {"ModelArn": "arn:aws:sagemaker:eu-west-1:444444444444:model/mlops-demo-prod-v2"},
-            {
-                "ModelName": "mlops-demo-prod-v2",
-                "ExecutionRoleArn": ROLE,
-                "PrimaryContainer": {"ModelPackageName": arn},
-            },
-        )
-        stub.add_client_error(
-            "describe_endpoint_config", missing, "Could not find endpoint configuration"
-        )
-        stub.add_response(
-            "create_endpoint_config",
-            {"EndpointConfigArn": "arn:aws:sagemaker:eu-west-1:4:endpoint-config/x"},
-            {
-                "EndpointConfigName": "mlops-demo-prod-v2",
-                "ProductionVariants": [
-                    {
-                        "VariantName": "AllTraffic",
-                        "ModelName": "mlops-demo-prod-v2",
-                        "InitialInstanceCount": 1,
-                        "InstanceType": "ml.m5.xlarge",
-                    }
-                ],
-            },
-        )
-        stub.add_response(
-            "describe_endpoint",
-            {
-                "EndpointName": "mlops-demo-prod",
-                "EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod",
-                "EndpointConfigName": "mlops-demo-prod-v1",
-                "EndpointStatus": "InService",
-                "CreationTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-                "LastModifiedTime": dt.datetime(2026, 11, 1, tzinfo=dt.UTC),
-            },
-            {"EndpointName": "mlops-demo-prod"},
-        )
-        stub.add_response(
-            "update_endpoint",
-            {"EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"},
-            {"EndpointName": "mlops-demo-prod", "EndpointConfigName": "mlops-demo-prod-v2"},
-        )
-        target = deploy.Target("mlops-demo-prod", "mlops-demo-prod", "ml.m5.xlarge", ROLE)
-        deployed = deploy.deploy(client, target, arn)
+    stub = Stubber(client)
+    stub.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "mlops-demo-prod",
+            "ModelPackageArn": PROD_ARN,
+            "ModelPackageGroupName": "mlops-demo-prod",
+            "ModelPackageVersion": 2,
+            "ModelApprovalStatus": "Approved",
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "CreationTime": T0,
+        },
+        {"ModelPackageName": PROD_ARN},
+    )
+    stub.add_client_error("describe_model", "ValidationException", "Could not find model")
+    stub.add_response(
+        "create_model",
+        {"ModelArn": f"arn:aws:sagemaker:eu-west-1:444444444444:model/{PROD_V2}"},
+        {
+            "ModelName": PROD_V2,
+            "ExecutionRoleArn": ROLE,
+            "PrimaryContainer": {"ModelPackageName": PROD_ARN},
+        },
+    )
+    stub.add_client_error(
+        "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+    )
+    stub.add_response(
+        "create_endpoint_config",
+        {"EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:444444444444:endpoint-config/x"},
+        {
+            "EndpointConfigName": PROD_V2,
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": PROD_V2,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.xlarge",
+                }
+            ],
+        },
+    )
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "mlops-demo-prod",
+            "EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod",
+            "EndpointConfigName": "mlops-demo-prod-v1-0123abcd",
+            "EndpointStatus": endpoint_status,
+            "FailureReason": "the new variant never became healthy",
+            "CreationTime": T0,
+            "LastModifiedTime": T0,
+        },
+        {"EndpointName": "mlops-demo-prod"},
+    )
+    return client, stub
+
+
+def test_a_new_version_replaces_the_served_one_with_update_endpoint():
+    client, stub = stubbed_prod("InService")
+    stub.add_response(
+        "update_endpoint",
+        {"EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"},
+        {"EndpointName": "mlops-demo-prod", "EndpointConfigName": PROD_V2},
+    )
+    with stub:
+        deployed = deploy.deploy(client, PROD, PROD_ARN)
         stub.assert_no_pending_responses()
-    assert (deployed.action, deployed.version) == ("updated", 2)
+    assert (deployed.action, deployed.version, deployed.endpoint_config_name) == (
+        "updated",
+        2,
+        PROD_V2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        ("Updating", deploy.EndpointBusy, "is Updating: .* is deployed once it is InService"),
+        ("Creating", deploy.EndpointBusy, "is Creating"),
+        ("Failed", deploy.EndpointFailed, "is Failed .*never became healthy.*delete-endpoint"),
+    ],
+)
+def test_an_endpoint_that_cannot_be_updated_now_is_left_alone(status, error, message):
+    # No update_endpoint response is queued: the Stubber fails the test if it is called.
+    client, stub = stubbed_prod(status)
+    with stub, pytest.raises(error, match=message):
+        deploy.deploy(client, PROD, PROD_ARN)
+
+
+def test_the_newest_approved_version_is_the_one_to_serve(sagemaker, group):
+    assert deploy.newest_approved(sagemaker, group) is None
+    v1 = register(sagemaker, group, "Approved")
+    v2 = register(sagemaker, group, "Approved")
+    register(sagemaker, group, "PendingManualApproval")
+    assert deploy.newest_approved(sagemaker, group) == v2
+    # Rejecting the served version rolls back to the previous Approved one.
+    sagemaker.update_model_package(ModelPackageArn=v2, ModelApprovalStatus="Rejected")
+    assert deploy.newest_approved(sagemaker, group) == v1
 
 
 def event(group: str, arn: str, status: str, detail_type: str = "") -> dict:
@@ -208,8 +248,9 @@ def event(group: str, arn: str, status: str, detail_type: str = "") -> dict:
     }
 
 
-def test_the_handler_deploys_only_approved_packages_of_its_group(sagemaker, group, monkeypatch):
-    approved = register(sagemaker, group, "Approved")
+def test_the_handler_serves_the_newest_approved_version_after_a_decision(
+    sagemaker, group, monkeypatch
+):
     target = target_for(group)
     for name, value in {
         "ENDPOINT_NAME": target.endpoint_name,
@@ -219,28 +260,43 @@ def test_the_handler_deploys_only_approved_packages_of_its_group(sagemaker, grou
         "KMS_KEY_ARN": "alias/environment",
     }.items():
         monkeypatch.setenv(name, value)
+    pending = register(sagemaker, group, "PendingManualApproval")
 
+    # Nothing Approved yet: a rejection leaves the (absent) endpoint alone.
+    result = on_approval.handler(event(group, pending, "Rejected"))
+    assert result == {
+        "deployed": False,
+        "reason": "nothing Approved: the endpoint is left as it is",
+    }
+    approved = register(sagemaker, group, "Approved")
     for ignored in (
-        event(group, approved, "Rejected"),
-        event(group, approved, "PendingManualApproval"),
+        event(group, pending, "PendingManualApproval"),
         event("another-group", approved, "Approved"),
         event(group, approved, "Approved", "SageMaker Endpoint State Change"),
     ):
         assert on_approval.handler(ignored)["deployed"] is False
     assert names(sagemaker, group) == ([], [], [])
 
-    result = on_approval.handler(event(group, approved, "Approved"))
+    # The event names the pending package; what is served is the newest Approved one.
+    result = on_approval.handler(event(group, pending, "Approved"))
     assert result["deployed"] is True and result["action"] == "created"
+    assert result["model_package_arn"] == approved
     assert names(sagemaker, group)[2] == [target.endpoint_name]
-
-    # Rejected since the event was sent: refused, reported, not retried.
-    rejected = register(sagemaker, group, "Rejected")
-    result = on_approval.handler(event(group, rejected, "Approved"))
-    assert result == {"deployed": False, "reason": f"{rejected} is Rejected, not Approved"}
+    assert on_approval.handler(event(group, approved, "Approved"))["action"] == "unchanged"
 
 
 def test_the_lambda_zip_is_reproducible_and_its_handler_imports(tmp_path, monkeypatch):
     first = lambda_bundle.build(tmp_path / "a")
+    # The same sources as another checkout has them: other file times and permissions.
+    copies = []
+    for source in lambda_bundle.SOURCES:
+        copy = tmp_path / "checkout" / source.name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(source.read_bytes())
+        copy.chmod(0o600)
+        os.utime(copy, (0, source.stat().st_mtime + 86400))
+        copies.append(copy)
+    monkeypatch.setattr(lambda_bundle, "SOURCES", tuple(copies))
     second = lambda_bundle.build(tmp_path / "b")
     data = (tmp_path / "a" / first).read_bytes()
     assert data == (tmp_path / "b" / second).read_bytes()

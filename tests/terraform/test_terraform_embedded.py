@@ -244,7 +244,7 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
     assert applied.outputs[account]["deploy_function_name"] == name
 
     # The rule as the embedded AWS holds it, matched by moto's EventBridge pattern engine:
-    # only this group's packages becoming Approved reach the function.
+    # only approvals and rejections in this group reach the function.
     from moto.events.models import EventPattern
 
     pattern = EventPattern.load(rules[0]["EventPattern"])
@@ -256,9 +256,9 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
             "detail": {"ModelPackageGroupName": group_name, "ModelApprovalStatus": status},
         }
 
-    assert pattern.matches_event(package_event(group, "Approved"))
-    for status in ("Rejected", "PendingManualApproval"):
-        assert not pattern.matches_event(package_event(group, status)), status
+    for status in ("Approved", "Rejected"):
+        assert pattern.matches_event(package_event(group, status)), status
+    assert not pattern.matches_event(package_event(group, "PendingManualApproval"))
     assert not pattern.matches_event(package_event(f"{s.project}-dev", "Approved"))
     assert not pattern.matches_event(package_event(group, "Approved", "SageMaker Endpoint State Change"))
 
@@ -269,7 +269,6 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
     config = function["Configuration"]
     assert target["Arn"] == config["FunctionArn"]
     assert config["Handler"] == "on_approval.handler"
-    assert function["Concurrency"]["ReservedConcurrentExecutions"] == 1
     acct = s.accounts[account]
     invoke = lam.get_function_event_invoke_config(FunctionName=name)
     failures = invoke["DestinationConfig"]["OnFailure"]["Destination"]

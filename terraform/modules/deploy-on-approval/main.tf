@@ -15,13 +15,14 @@ locals {
   arn_prefix = try("arn:${data.aws_partition.current[0].partition}:sagemaker:${data.aws_region.current[0].name}:${local.account_id}", "")
   log_group  = "/aws/lambda/${var.name}"
 
-  # Only Approved packages of this one group: a Rejected or pending package never deploys.
+  # Approvals and rejections in this one group: after either, the function serves the group's
+  # newest Approved version (rejecting the served one rolls back). Pending packages never act.
   event_pattern = {
     source        = ["aws.sagemaker"]
     "detail-type" = ["SageMaker Model Package State Change"]
     detail = {
       ModelPackageGroupName = [var.model_package_group_name]
-      ModelApprovalStatus   = ["Approved"]
+      ModelApprovalStatus   = ["Approved", "Rejected"]
     }
   }
 }
@@ -70,9 +71,16 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
+    sid = "FindNewestApproved"
+    # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*". It only
+    # lists; reading a package needs DescribeModelPackage, scoped above.
+    actions   = ["sagemaker:ListModelPackages"]
+    resources = ["*"]
+  }
+
+  statement {
     sid = "ModelsAndConfigsOfTheEndpoint"
     actions = [
-      "sagemaker:AddTags",
       "sagemaker:CreateEndpointConfig",
       "sagemaker:CreateModel",
       "sagemaker:DescribeEndpointConfig",
@@ -86,13 +94,16 @@ data "aws_iam_policy_document" "this" {
 
   statement {
     sid = "TheEndpoint"
+    # SageMaker authorizes CreateEndpoint and UpdateEndpoint on the endpoint config too.
     actions = [
-      "sagemaker:AddTags",
       "sagemaker:CreateEndpoint",
       "sagemaker:DescribeEndpoint",
       "sagemaker:UpdateEndpoint",
     ]
-    resources = ["${local.arn_prefix}:endpoint/${var.endpoint_name}"]
+    resources = [
+      "${local.arn_prefix}:endpoint/${var.endpoint_name}",
+      "${local.arn_prefix}:endpoint-config/${var.endpoint_name}-v*",
+    ]
   }
 
   statement {
@@ -109,10 +120,23 @@ data "aws_iam_policy_document" "this" {
 
   statement {
     sid = "EnvironmentKey"
-    # Decrypt: the function's environment and dead-letter messages; CreateGrant: SageMaker
-    # encrypts the endpoint's volume with a grant made in the caller's name.
-    actions   = ["kms:CreateGrant", "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
+    # The function's environment, and the messages of its on-failure queue.
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
     resources = [var.kms_key_arn]
+  }
+
+  statement {
+    sid = "GrantsForTheEndpointVolume"
+    # SageMaker encrypts the endpoint's volume with a grant made in the caller's name; grants
+    # for anything but an AWS resource are refused.
+    actions   = ["kms:CreateGrant"]
+    resources = [var.kms_key_arn]
+
+    condition {
+      test     = "Bool"
+      variable = "kms:GrantIsForAWSResource"
+      values   = ["true"]
+    }
   }
 
   statement {
@@ -164,6 +188,7 @@ resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function only calls the SageMaker API; a VPC would add NAT or endpoints and no protection.
   #checkov:skip=CKV_AWS_272:The zip is built from this repository by the same reviewed pipeline that applies it; a signing profile adds an AWS Signer setup per account for no new guarantee.
   #checkov:skip=CKV_AWS_116:Failed invocations go to an on-failure destination (aws_lambda_function_event_invoke_config below), which records the error with the event; a dead_letter_config would keep the event only.
+  #checkov:skip=CKV_AWS_115:Reserving concurrency fails in new accounts (quota 10, of which 10 must stay unreserved); concurrent runs converge on the same newest Approved version and tolerate each other's creations.
   #checkov:skip=CKV_AWS_50:X-Ray needs a `*` resource grant, which the least-privilege tests forbid, for a function that runs once per approval.
   count = var.create ? 1 : 0
 
@@ -177,8 +202,6 @@ resource "aws_lambda_function" "this" {
   timeout          = 60
   memory_size      = 256
   kms_key_arn      = var.kms_key_arn
-  # One deployment at a time: two quick approvals update the endpoint one after the other.
-  reserved_concurrent_executions = 1
 
   environment {
     variables = {
@@ -219,7 +242,7 @@ resource "aws_cloudwatch_event_rule" "this" {
   count = var.create ? 1 : 0
 
   name          = var.name
-  description   = "A model package of ${var.model_package_group_name} became Approved"
+  description   = "A model package of ${var.model_package_group_name} was approved or rejected"
   event_pattern = jsonencode(local.event_pattern)
 
   tags = var.tags
