@@ -196,8 +196,9 @@ def test_cli_deploys_the_approved_prod_model_to_prods_endpoint_only(aws, capsys)
     assert "unchanged" in capsys.readouterr().out
     prod = account_session(SETTINGS, "prod").client("sagemaker")
     endpoint = prod.describe_endpoint(EndpointName="mlops-demo-prod")
-    assert endpoint["EndpointConfigName"] == "mlops-demo-prod-v1"
-    model = prod.describe_model(ModelName="mlops-demo-prod-v1")
+    name = endpoint["EndpointConfigName"]
+    assert re.fullmatch(r"mlops-demo-prod-v1-[0-9a-f]{8}", name)
+    model = prod.describe_model(ModelName=name)
     assert model["PrimaryContainer"]["ModelPackageName"] == versions("prod")[0].arn
     for env in ("dev", "staging"):
         others = account_session(SETTINGS, env).client("sagemaker").list_endpoints()
