@@ -136,17 +136,21 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         raise TemplateError(
             f"profiles.conf gives [{args.env}] no endpoint (endpoint = off): nothing to deploy to"
         )
-    versions = registry.list_versions(target.session, target.names.model_package_group)
-    approved = [v for v in versions if v.status == "Approved"]
-    if args.version is None and not approved:
-        raise TemplateError(f"{target.names.model_package_group} has no Approved version yet")
-    chosen = approved[0].version if args.version is None else args.version
-    package = next((v for v in versions if v.version == chosen), None)
-    if package is None:
-        raise TemplateError(f"{target.names.model_package_group} has no version {chosen}")
+    group, sagemaker = target.names.model_package_group, target.session.client("sagemaker")
+    if args.version is None:
+        # The version the deploy-on-approval function would serve, found the same way.
+        package_arn = deploy.newest_approved(sagemaker, group)
+        if package_arn is None:
+            raise TemplateError(f"{group} has no Approved version yet")
+    else:
+        versions = registry.list_versions(target.session, group)
+        package = next((v for v in versions if v.version == args.version), None)
+        if package is None:
+            raise TemplateError(f"{group} has no version {args.version}")
+        package_arn = package.arn
     endpoint = deploy.Target(
         endpoint_name=target.names.endpoint_name,
-        model_package_group=target.names.model_package_group,
+        model_package_group=group,
         instance_type=instance_type,
         execution_role_arn=target.names.execution_role_arn,
         # The key's ARN, as the function has it: the config's name depends on it.
@@ -155,7 +159,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         ]["Arn"],
     )
     try:
-        deployed = deploy.deploy(target.session.client("sagemaker"), endpoint, package.arn)
+        deployed = deploy.deploy(sagemaker, endpoint, package_arn)
     except (deploy.DeployRefused, deploy.EndpointBusy, deploy.EndpointFailed) as problem:
         raise TemplateError(f"not deployed: {problem}") from None
     print(
