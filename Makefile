@@ -1,23 +1,33 @@
 # The two commands of the README, plus the ones they are made of. Each creates or refreshes the
-# project's virtualenv (.venv) first, so a fresh clone needs nothing but Python 3.11+, make and,
-# for the Terraform part, the terraform CLI.
+# project's virtualenv (.venv) from the hash-locked requirements/dev.txt first, so a fresh clone
+# needs nothing but Python 3.11+, make, git and, for the Terraform part, the terraform CLI
+# (act, the workflow runner, comes from PyPI with the rest).
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cksum < pyproject.toml | cut -d' ' -f1)
+STAMP  := $(VENV)/.installed-$(shell cat requirements/dev.txt pyproject.toml | cksum | cut -d' ' -f1)
 # checkov pins an older boto3 than the SageMaker SDK needs, so it gets a virtualenv of its own.
-CHECKOV_VERSION := 3.3.30
-CHECKOV := .venv-checkov/bin/checkov
+CHECKOV_VENV  := .venv-checkov
+CHECKOV       := $(CHECKOV_VENV)/bin/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements/checkov.txt | cut -d' ' -f1)
+COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+           --no-emit-index-url --no-emit-find-links
 
-.PHONY: demo test lint bench clean
+.PHONY: demo demo-dev test lint bench lock clean
 
-## Train and register a model in the dev account of the embedded AWS, then show the registry.
+## The whole promotion story on the embedded AWS: Terraform for the four accounts, a throwaway
+## GitHub repository whose pushes run the workflow files (act), merge to main, promote staging,
+## promote prod, the prod approval, and the three registries side by side.
 demo: $(STAMP)
+	$(BIN)/python -m training_pipeline story
+
+## Dev only: train and register a model in the dev account of the embedded AWS.
+demo-dev: $(STAMP)
 	$(BIN)/python -m training_pipeline run --env dev --embedded
 
-## Lint, then every test: unit, local runner, inference, Terraform, end to end.
-test: $(STAMP) $(CHECKOV) lint
+## Lint, then every test: unit, local runner, inference, Terraform, workflows, end to end.
+test: $(STAMP) $(CHECKOV_STAMP) lint
 	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -28,16 +38,26 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/runner_overhead.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/story.py
 
-$(STAMP):
+## Regenerate the hash-locked requirements after a change to pyproject.toml or requirements/*.in.
+lock: $(STAMP)
+	$(COMPILE) --extra dev -o requirements/dev.txt pyproject.toml
+	$(COMPILE) -o requirements/cli.txt pyproject.toml
+	$(COMPILE) -o requirements/checkov.txt requirements/checkov.in
+	$(COMPILE) -o requirements/training-image.txt requirements/training-image.in
+	$(COMPILE) -o requirements/inference-image.txt requirements/inference-image.in
+
+$(STAMP): requirements/dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements/dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	rm -f $(VENV)/.installed-* && touch $@
 
-$(CHECKOV):
-	$(PYTHON) -m venv .venv-checkov
-	.venv-checkov/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+$(CHECKOV_STAMP): requirements/checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --require-hashes -r requirements/checkov.txt
+	rm -f $(CHECKOV_VENV)/.installed-* && touch $@
 
 clean:
 	-$(BIN)/python -m training_pipeline embedded down

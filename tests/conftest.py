@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tooling import require
+from tooling import require_terraform
 from training_pipeline import embedded
 
 REGION = "eu-west-1"
@@ -56,18 +55,6 @@ def embedded_env(
     return embedded_server
 
 
-def require_terraform() -> None:
-    """Skip without Terraform and its provider mirror, except in CI, where that is a failure."""
-    from training_pipeline import infra
-
-    missing = []
-    if shutil.which("terraform") is None:
-        missing.append("the terraform CLI")
-    if infra.find_provider_mirror() is None and os.environ.get("TF_PROVIDER_MIRROR") != "none":
-        missing.append("a hashicorp/aws provider mirror (TF_PROVIDER_MIRROR)")
-    require(not missing, "the Terraform tests need " + " and ".join(missing))
-
-
 def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, dict]:
     """A fresh embedded AWS with every Terraform target applied; returns it and the results.
 
@@ -83,16 +70,9 @@ def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, d
     for attempt in (1, 2):
         server = embedded.start_server()
         try:
-            results = {
-                target: infra.apply(
-                    target,
-                    settings=settings,
-                    embedded=True,
-                    endpoint_url=server.endpoint_url,
-                    log=log,
-                )
-                for target in infra.ALL_TARGETS
-            }
+            results = infra.apply_all(
+                settings=settings, embedded=True, endpoint_url=server.endpoint_url, log=log
+            )
             return server, results
         except infra.TerraformCommandError as error:
             embedded.stop_server(server)
@@ -104,14 +84,21 @@ def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, d
 
 @pytest.fixture(scope="session")
 def provision_all():
-    """`_provision_all`, for fixtures of other directories (tests/terraform)."""
+    """`_provision_all`, for fixtures that need an estate of their own (tests/workflows)."""
     return _provision_all
 
 
 @pytest.fixture(scope="session")
-def provisioned() -> Iterator[embedded.EmbeddedServer]:
-    """The four accounts created by the real Terraform on an embedded AWS of their own."""
+def estate() -> Iterator[tuple[embedded.EmbeddedServer, dict]]:
+    """The four accounts created by the real Terraform on an embedded AWS of their own, and
+    the apply results; shared by the end-to-end runs and the Terraform tests (which only read
+    what Terraform made, so the models the runs add do not disturb them)."""
     require_terraform()
-    server, _ = _provision_all()
-    yield server
+    server, results = _provision_all()
+    yield server, results
     embedded.stop_server(server)
+
+
+@pytest.fixture(scope="session")
+def provisioned(estate: tuple[embedded.EmbeddedServer, dict]) -> embedded.EmbeddedServer:
+    return estate[0]

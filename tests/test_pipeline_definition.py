@@ -27,12 +27,14 @@ def dev_definition() -> dict:
 
 
 def steps_by_name(doc: dict) -> dict[str, dict]:
+    """Every step, those inside condition branches (at any depth) included."""
     found = {}
-    for step in doc["Steps"]:
+    pending = list(doc["Steps"])
+    while pending:
+        step = pending.pop()
         found[step["Name"]] = step
         for branch in ("IfSteps", "ElseSteps"):
-            for inner in step.get("Arguments", {}).get(branch, []):
-                found[inner["Name"]] = inner
+            pending += step.get("Arguments", {}).get(branch, [])
     return found
 
 
@@ -43,13 +45,21 @@ def test_steps_and_order(dev_definition):
         "TrainModel": "Training",
         "EvaluateModel": "Processing",
         "CheckQuality": "Condition",
+        "CheckNewModel": "Condition",
         "RegisterModel": "RegisterModel",
         "QualityGateFailed": "Fail",
     }
     gate = steps["CheckQuality"]["Arguments"]
-    # Registration only exists behind the gate: never before evaluation, never unconditional.
-    assert [s["Name"] for s in gate["IfSteps"]] == ["RegisterModel"]
+    # Registration only exists behind the gate: never before evaluation, never unconditional,
+    # and never for a model identical to a registered version.
+    assert [s["Name"] for s in gate["IfSteps"]] == ["CheckNewModel"]
     assert [s["Name"] for s in gate["ElseSteps"]] == ["QualityGateFailed"]
+    only_new = steps["CheckNewModel"]["Arguments"]
+    assert [s["Name"] for s in only_new["IfSteps"]] == ["RegisterModel"]
+    assert only_new["ElseSteps"] == []
+    [condition] = only_new["Conditions"]
+    assert condition["Type"] == "Equals" and condition["RightValue"] == 0
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "registration.duplicate_of_version"
     assert "RegisterModel" not in [s["Name"] for s in dev_definition["Steps"]]
 
 
@@ -117,6 +127,7 @@ def test_lineage_is_attached_to_the_registered_model(dev_definition):
     assert metadata["git_ref"] == "refs/heads/main"
     assert metadata["pipeline_execution_arn"] == {"Get": "Execution.PipelineExecutionArn"}
     assert metadata["data_fingerprint"]["Std:JsonGet"]["Path"] == "data_fingerprint"
+    assert metadata["model_digest"]["Std:JsonGet"]["Path"] == "registration.model_digest"
     assert register["ModelPackageGroupName"] == "mlops-demo-dev"
     assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
 

@@ -60,17 +60,18 @@ class StubbedSession:
         )
 
 
-def started(session: StubbedSession, parameters: list[dict]) -> None:
+def started(session: StubbedSession, parameters: list[dict], description: str = "") -> None:
+    expected = {"PipelineName": PIPELINE, "PipelineParameters": parameters}
+    if description:
+        expected["PipelineExecutionDescription"] = description
     session.stubber.add_response(
-        "start_pipeline_execution",
-        {"PipelineExecutionArn": ARN},
-        {"PipelineName": PIPELINE, "PipelineParameters": parameters},
+        "start_pipeline_execution", {"PipelineExecutionArn": ARN}, expected
     )
 
 
 def test_the_wait_reports_each_step_change_once_and_returns_the_record():
     session = StubbedSession()
-    started(session, [{"Name": "MaxIter", "Value": "50"}])
+    started(session, [{"Name": "MaxIter", "Value": "50"}], "refs/tags/prod at 0123abc")
     session.poll("Executing", [step("PrepareData", "Executing", PREPARE)])
     session.poll("Executing", [step("PrepareData", "Executing", PREPARE)])
     session.poll(
@@ -96,7 +97,12 @@ def test_the_wait_reports_each_step_change_once_and_returns_the_record():
     lines: list[str] = []
     with session.stubber:
         record = executions.run_on_sagemaker(
-            session, PIPELINE, {"MaxIter": 50}, log=lines.append, poll_seconds=0
+            session,
+            PIPELINE,
+            {"MaxIter": 50},
+            description="refs/tags/prod at 0123abc",
+            log=lines.append,
+            poll_seconds=0,
         )
     session.stubber.assert_no_pending_responses()
 

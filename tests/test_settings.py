@@ -46,6 +46,17 @@ def line_of(text: str, needle: str) -> int:
         ("region            = eu-west-1", "region            = europe", "is not an AWS region"),
         ("retrain_schedule = off", "retrain_schedule = daily", "off, cron(...) or rate(...)"),
         ("endpoint         = off", "endpoint         = m5.large", "off or an instance type"),
+        (
+            "deploy_ref       = refs/tags/staging",
+            "deploy_ref       = refs/tags/qa",
+            "must be refs/tags/staging",
+        ),
+        ("deploy_ref       = refs/heads/main", "deploy_ref       = main", "refs/heads/main"),
+        (
+            "reviewers        = none",
+            "reviewers        = @octocat",
+            "is not a GitHub user or ORG/TEAM",
+        ),
     ],
 )
 def test_bad_values_name_file_line_and_reason(tmp_path, old, new, expected):
@@ -95,3 +106,25 @@ def test_unknown_environment_lists_the_valid_ones():
 def test_missing_file(tmp_path):
     with pytest.raises(ProfilesError, match="file not found"):
         load_settings(tmp_path / "nope.conf")
+
+
+def test_promotion_settings():
+    settings = load_settings()
+    assert settings.main_branch == "main"
+    assert [settings.environment_for_ref(e.deploy_ref) for e in settings.environments.values()] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert settings.environment_for_ref("refs/heads/feature") is None
+    assert settings.environment("prod").reviewers == ("my-org/ml-leads",)
+    assert settings.environment("dev").reviewers == ()
+    assert settings.github_ids is None
+
+
+def test_github_ids_are_optional_and_checked(tmp_path):
+    text = GOOD.replace("\n[operations]\n", "\ngithub_ids = 123/456\n\n[operations]\n", 1)
+    assert load_settings(write(tmp_path, text)).github_ids == "123/456"
+    path = write(tmp_path, text.replace("123/456", "my-org/repo"))
+    with pytest.raises(ProfilesError, match="github_ids = 'my-org/repo' is not OWNER_ID/REPO_ID"):
+        load_settings(path)

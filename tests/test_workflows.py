@@ -1,8 +1,9 @@
-"""The GitHub workflows agree with the Terraform trust policies and are locked down.
+"""The workflow files agree with profiles.conf, the trust policies and each other, and are locked
+down. (tests/workflows/ runs them; this reads them.)
 
-The OIDC `sub` claim of a job is `environment:NAME` when the job names an environment, else
-`ref:<the pushed ref>` (GitHub's default claim template). Each deploy job's claim must be exactly
-what its role's trust policy accepts (terraform/main/env/*.tfvars, terraform/operations).
+The trust policies require, per environment, the deploy job of deploy.yml as the main branch
+has it (github_oidc.py); so every deploy must call exactly that file at that ref, and the job
+that asks for credentials must name the environment it deploys.
 """
 
 from __future__ import annotations
@@ -15,83 +16,121 @@ from pathlib import Path
 import pytest
 import yaml
 
-from training_pipeline.promotion import REF_TO_ENVIRONMENT
+from training_pipeline import github_oidc
+from training_pipeline.offline_github import act
+from training_pipeline.settings import ENVIRONMENTS, load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
+STAND_INS = ROOT / ".github" / "offline"
 PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40}$")
+SETTINGS = load_settings()
 
 
 def workflow(name: str) -> dict:
     return yaml.safe_load((WORKFLOWS / name).read_text())
 
 
-def trusted_subjects(tfvars: Path, variable: str) -> list[str]:
-    match = re.search(rf"^{variable}\s*=\s*\[(.*?)\]", tfvars.read_text(), re.M | re.S)
-    assert match, f"{tfvars} sets no {variable}"
-    return re.findall(r'"([^"]+)"', match.group(1))
-
-
-def job_subject(job: dict, ref: str) -> str:
-    return f"environment:{job['environment']}" if "environment" in job else f"ref:{ref}"
-
-
-def deploy_jobs() -> list[tuple[str, dict, str]]:
-    """(environment, job, ref that triggers it) for every job using the deploy action."""
+def callers() -> list[tuple[str, str, dict]]:
+    """(workflow, job id, job) of every job that calls the deploy workflow."""
     found = []
-    merge = workflow("on_merge.yml")
-    found.append(("dev", merge["jobs"]["deploy-dev"], "refs/heads/main"))
-    tag = workflow("on_tag.yml")
-    for env in ("staging", "prod"):
-        job = tag["jobs"][f"deploy-{env}"]
-        ref = re.fullmatch(r"github\.ref == '(.+)'", job["if"]).group(1)
-        found.append((env, job, ref))
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job in workflow(path.name)["jobs"].items():
+            if "deploy.yml" in str(job.get("uses", "")):
+                found.append((path.name, name, job))
     return found
 
 
-@pytest.mark.parametrize(("env", "job", "ref"), deploy_jobs(), ids=lambda v: str(v)[:20])
-def test_each_deploy_job_presents_the_subject_its_role_trusts(env, job, ref):
-    assert REF_TO_ENVIRONMENT[ref] == env
-    [step] = [s for s in job["steps"] if s.get("uses") == "./.github/actions/deploy"]
-    assert step["with"]["environment"] == env
-    trusted = trusted_subjects(
-        ROOT / "terraform/main/env" / f"{env}.tfvars", "github_oidc_subjects"
-    )
-    assert trusted == [job_subject(job, ref)]
+def test_deploys_call_deploy_yml_as_the_main_branch_has_it():
+    expected = github_oidc.workflow_ref(SETTINGS, github_oidc.DEPLOY_WORKFLOW)
+    expected = expected.replace("@refs/heads/", "@")
+    assert {(w, job["uses"]) for w, _, job in callers()} == {
+        ("on_merge.yml", expected),
+        ("on_tag.yml", expected),
+    }
 
 
-def test_only_prod_names_a_github_environment():
-    environments = {env: job.get("environment") for env, job, _ in deploy_jobs()}
-    assert environments == {"dev": None, "staging": None, "prod": "prod"}
+def test_each_trigger_deploys_the_environment_of_its_ref():
+    merge, tag = workflow("on_merge.yml"), workflow("on_tag.yml")
+    first, *tagged = (SETTINGS.environment(e) for e in ENVIRONMENTS)
+    assert merge[True] == {"push": {"branches": [SETTINGS.main_branch]}}
+    assert first.deploy_ref == f"refs/heads/{SETTINGS.main_branch}"
+    assert merge["jobs"]["deploy-dev"]["with"] == {"environment": first.name}
+    # A tag's name is the environment it deploys (profiles.conf: deploy_ref = refs/tags/<env>).
+    assert tag[True] == {"push": {"tags": [e.name for e in tagged]}}
+    assert all(e.deploy_ref == f"refs/tags/{e.name}" for e in tagged)
+    assert tag["jobs"]["deploy"]["with"] == {"environment": "${{ github.ref_name }}"}
 
 
-def test_the_image_job_presents_the_subject_the_ci_role_trusts():
+def test_only_the_deploy_job_holds_a_token_and_only_after_verify():
+    jobs = workflow("deploy.yml")["jobs"]
+    assert set(jobs) == {"verify", "deploy"}
+    assert jobs["verify"]["permissions"] == {"contents": "read"}
+    assert jobs["deploy"]["needs"] == "verify"
+    assert jobs["deploy"]["permissions"] == {"contents": "read", "id-token": "write"}
+    # The environment is the OIDC subject's context the deploy role requires.
+    assert jobs["deploy"]["environment"] == "${{ inputs.environment }}"
+    # The ancestry check runs before any of the commit's own code (the install comes after).
+    steps = [s.get("name") or s.get("uses") for s in jobs["verify"]["steps"]]
+    assert steps.index("The commit must be on main") < steps.index("Install the CLI (hash-locked)")
+
+
+def test_the_images_job_is_the_one_the_ci_role_trusts():
     job = workflow("on_merge.yml")["jobs"]["images"]
-    text = (ROOT / "terraform/operations/variables.tf").read_text()
-    default = re.search(r'variable "ci_github_subjects".*?default\s*=\s*\[(.*?)\]', text, re.S)
-    assert re.findall(r'"([^"]+)"', default.group(1)) == [job_subject(job, "refs/heads/main")]
-
-
-def test_triggers():
-    assert workflow("on_merge.yml")[True] == {"push": {"branches": ["main"]}}
-    assert workflow("on_tag.yml")[True] == {"push": {"tags": ["staging", "prod"]}}
+    assert "environment" not in job and job["permissions"]["id-token"] == "write"
+    uses = [s.get("uses", "") for s in job["steps"]]
+    assert any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses)
+    assert github_oidc.images_subject(SETTINGS).endswith(
+        f":job_workflow_ref:{SETTINGS.github_repository}/.github/workflows/on_merge.yml"
+        f"@refs/heads/{SETTINGS.main_branch}"
+    )
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / ".github").rglob("*.yml")), ids=lambda p: p.name)
 def test_actions_are_pinned_and_permissions_minimal(path):
     doc = yaml.safe_load(path.read_text())
     text = path.read_text()
-    for uses in re.findall(r"uses:\s*(\S+)", text):
-        assert uses.startswith("./") or PINNED.match(uses), f"{path.name}: {uses} is not pinned"
+    own = f"{SETTINGS.github_repository}/.github/workflows/"
+    for uses in act.USES.findall(text):
+        assert uses.startswith(("./", own)) or PINNED.match(uses), f"{path.name}: {uses}"
     if "jobs" in doc:
         assert doc["permissions"] == {}, f"{path.name}: top-level permissions must be empty"
         for name, job in doc["jobs"].items():
-            wants_token = "configure-aws-credentials" in yaml.dump(job) or any(
-                s.get("uses") == "./.github/actions/deploy" for s in job["steps"]
+            wants_token = "configure-aws-credentials" in yaml.dump(job) or "deploy.yml" in str(
+                job.get("uses", "")
             )
             expected = {"contents": "read", **({"id-token": "write"} if wants_token else {})}
             assert job["permissions"] == expected, f"{path.name}:{name}"
     assert "secrets.AWS_" not in text  # OIDC only: no long-lived keys
+
+
+def test_every_remote_action_of_the_cd_workflows_has_a_stand_in():
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        if path.name in act.SKIPPED_WORKFLOWS:
+            continue
+        for uses in act.USES.findall(path.read_text()):
+            owner_repo = "/".join(uses.split("@")[0].split("/")[:2])
+            if uses.startswith("./") or owner_repo in (
+                SETTINGS.github_repository,
+                "actions/checkout",
+            ):
+                continue
+            folder = STAND_INS / act.STAND_INS[owner_repo]
+            declared = yaml.safe_load((folder / "action.yml").read_text())["inputs"]
+            assert (folder / "README.md").is_file()
+            step = next(
+                s
+                for j in workflow(path.name)["jobs"].values()
+                for s in j.get("steps", [])
+                if s.get("uses") == uses
+            )
+            assert set(step.get("with", {})) <= set(declared), f"{uses}: inputs of the stand-in"
+
+
+def test_zizmor_allows_only_this_repository_at_a_ref():
+    config = yaml.safe_load((ROOT / ".github" / "zizmor.yml").read_text())
+    policies = config["rules"]["unpinned-uses"]["config"]["policies"]
+    assert policies == {f"{SETTINGS.github_repository}/*": "ref-pin"}
 
 
 def test_zizmor_finds_nothing():

@@ -7,6 +7,7 @@ skipping the Terraform acceptance tests.
 from __future__ import annotations
 
 import os
+import shutil
 
 import pytest
 
@@ -18,3 +19,15 @@ def require(condition: object, reason: str) -> None:
     if os.environ.get("CI"):
         pytest.fail(f"CI is set but {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def require_terraform() -> None:
+    """Skip without Terraform and its provider mirror, except in CI, where that is a failure."""
+    from training_pipeline import infra
+
+    missing = []
+    if shutil.which("terraform") is None:
+        missing.append("the terraform CLI")
+    if infra.find_provider_mirror() is None and os.environ.get("TF_PROVIDER_MIRROR") != "none":
+        missing.append("a hashicorp/aws provider mirror (TF_PROVIDER_MIRROR)")
+    require(not missing, "the Terraform tests need " + " and ".join(missing))

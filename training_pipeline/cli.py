@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from training_pipeline import deployment, embedded, executions, promotion, registry
+from training_pipeline import deployment, embedded, executions, promotion, registry, summary
 from training_pipeline.errors import TemplateError
 from training_pipeline.settings import ENVIRONMENTS, load_settings
 from training_pipeline.tables import format_table
@@ -37,18 +37,27 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline run --env dev --embedded
     """
+    settings = load_settings()
     if os.environ.get("GITHUB_ACTIONS") == "true":
-        promotion.check_deploy_allowed(args.env, os.environ.get("GITHUB_REF", ""))
+        promotion.check_deploy_allowed(settings, args.env, os.environ.get("GITHUB_REF", ""))
     target = deployment.connect(args.env, embedded_aws=args.embedded)
     if args.embedded:
         _provision_embedded(target)
-    on = args.on or ("local" if args.embedded else "sagemaker")
+    # The embedded AWS runs no pipeline itself (moto's executions never start a job).
+    on_embedded = args.embedded or embedded.answers(os.environ.get("AWS_ENDPOINT_URL"))
+    on = args.on or ("local" if on_embedded else "sagemaker")
     record = deployment.run(target, on=on, parameters=_params(args.param), data=args.data)
     _print_record(record)
     report = executions.evaluation_report(target.session, record)
     if report:
         print()
         print(_metrics_table(report))
+    print()
+    print(f"model: {summary.model_line(target.names, record)}")
+    if os.environ.get("GITHUB_STEP_SUMMARY"):
+        studio = deployment.studio_url(target)
+        with open(os.environ["GITHUB_STEP_SUMMARY"], "a", encoding="utf-8") as out:
+            out.write(summary.markdown(target.names, record, report, studio))
     if record["status"] == "Succeeded":
         versions = registry.list_versions(target.session, target.names.model_package_group)
         print()
@@ -128,40 +137,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     finishes a deployment the function could not (endpoint busy) or pins an older version
     until the next approval. Example: python -m training_pipeline deploy --env prod --version 3
     """
-    from inference import deploy
-
     target = deployment.connect(args.env, embedded_aws=args.embedded)
-    instance_type = target.settings.environment(args.env).endpoint
-    if instance_type == "off":
-        raise TemplateError(
-            f"profiles.conf gives [{args.env}] no endpoint (endpoint = off): nothing to deploy to"
-        )
-    group, sagemaker = target.names.model_package_group, target.session.client("sagemaker")
-    if args.version is None:
-        # The version the deploy-on-approval function would serve, found the same way.
-        package_arn = deploy.newest_approved(sagemaker, group)
-        if package_arn is None:
-            raise TemplateError(f"{group} has no Approved version yet")
-    else:
-        versions = registry.list_versions(target.session, group)
-        package = next((v for v in versions if v.version == args.version), None)
-        if package is None:
-            raise TemplateError(f"{group} has no version {args.version}")
-        package_arn = package.arn
-    endpoint = deploy.Target(
-        endpoint_name=target.names.endpoint_name,
-        model_package_group=group,
-        instance_type=instance_type,
-        execution_role_arn=target.names.execution_role_arn,
-        # The key's ARN, as the function has it: the config's name depends on it.
-        kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
-            "KeyMetadata"
-        ]["Arn"],
-    )
-    try:
-        deployed = deploy.deploy(sagemaker, endpoint, package_arn)
-    except (deploy.DeployRefused, deploy.EndpointBusy, deploy.EndpointFailed) as problem:
-        raise TemplateError(f"not deployed: {problem}") from None
+    deployed = deployment.serve(target, args.version)
     print(
         f"endpoint {deployed.endpoint_name}: {deployed.action}, serving version "
         f"{deployed.version} (endpoint config {deployed.endpoint_config_name})"
@@ -265,11 +242,111 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
 
 def cmd_promotion(args: argparse.Namespace) -> int:
-    """Print the environment a git ref deploys to (main: dev, tag staging, tag prod).
+    """Which environment a git ref deploys, by profiles.conf's deploy_ref.
 
-    Example: python -m training_pipeline promotion env-for-ref refs/tags/staging
+    `env-for-ref --ref REF` prints the environment; `check --env ENV --ref REF` fails unless
+    REF is ENV's deploy_ref (the deploy workflow's check).
+    Example: python -m training_pipeline promotion check --env prod --ref refs/tags/prod
     """
-    print(promotion.environment_for_ref(args.ref))
+    settings = load_settings()
+    if args.what == "env-for-ref":
+        print(promotion.environment_for_ref(settings, args.ref))
+        return 0
+    if not args.env:
+        raise TemplateError("promotion check needs --env")
+    promotion.check_deploy_allowed(settings, args.env, args.ref)
+    print(f"{args.ref} deploys {args.env}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    """Move an environment's tag onto a commit of main and push it: that deploys the commit.
+
+    Guards: the commit must be on main; for prod (any environment after a tag-deployed one),
+    staging must run that commit and have validated it (an Approved model from it in its
+    registry). --force --reason '...' skips the staging guards, never the main one.
+    Example: python -m training_pipeline promote staging       # main's head to staging
+             python -m training_pipeline promote prod 3f2c1ab   # after staging validated it
+             python -m training_pipeline promote prod 9e8d7c6   # roll back to an older commit
+    """
+    settings = load_settings()
+    repo = Path(args.repo).resolve()
+    if args.force and not args.reason:
+        raise TemplateError("--force needs --reason '...': it is recorded with the promotion")
+
+    planned = promotion.plan(
+        repo,
+        settings,
+        args.env,
+        args.rev,
+        validated=lambda env, sha: deployment.validation_problem(
+            env, sha, embedded_aws=args.embedded
+        ),
+        force_reason=args.reason if args.force else None,
+    )
+    print(("would move " if args.dry_run else "moving ") + planned.describe(repo))
+    if planned.forced_reason:
+        print(f"guards after {settings.main_branch} skipped (--force): {planned.forced_reason}")
+    if args.dry_run:
+        return 0
+    promotion.push(repo, planned)
+    print(f"pushed {planned.tag}: on_tag.yml deploys {planned.new_sha[:12]} to {args.env}")
+    return 0
+
+
+def cmd_images(args: argparse.Namespace) -> int:
+    """Build and push this commit's images to the operations ECR, or check the ones there.
+
+    The images job of on_merge.yml runs it with the CI role's credentials.
+    Example: python -m training_pipeline images publish
+    """
+    from training_pipeline import images
+    from training_pipeline.aws import account_session
+    from training_pipeline.source import current_revision
+
+    settings = load_settings()
+    sha = args.sha or current_revision().sha
+    if sha.endswith("-dirty"):
+        raise TemplateError("the working tree has uncommitted changes: images are built per commit")
+    ecr = account_session(settings, "operations").client("ecr")
+    published = images.publish(ecr, settings, sha)
+    for name, image in published.items():
+        print(f"{name}: {image.uri}")
+    return 0
+
+
+def cmd_story(args: argparse.Namespace) -> int:
+    """Play the whole promotion story on the embedded AWS (what `make demo` runs).
+
+    Terraform for the five roots, a throwaway GitHub repository whose pushes run the workflow
+    files through act, a merge to main (images, dev retrains), promote staging, promote prod,
+    the prod approval, and the three registries side by side.
+    Example: python -m training_pipeline story
+    """
+    from training_pipeline import story
+
+    try:
+        story.play(args.work_dir)
+    except story.StoryFailed as failure:
+        raise TemplateError(str(failure)) from None
+    return 0
+
+
+def cmd_github(args: argparse.Namespace) -> int:
+    """Print (or --apply with the GitHub CLI) the repository settings the trust policies need.
+
+    The OIDC subject claim template, one GitHub Environment per environment of profiles.conf
+    (deploy ref, required reviewers), rulesets on the promotion tags and on main.
+    Example: python -m training_pipeline github settings > github-settings.sh
+    """
+    from training_pipeline import github_settings
+
+    settings = load_settings()
+    if args.apply:
+        github_settings.apply(settings)
+        print(f"applied the GitHub settings of {settings.github_repository}")
+        return 0
+    print(github_settings.script(settings), end="")
     return 0
 
 
@@ -421,9 +498,34 @@ def _parser() -> argparse.ArgumentParser:
     infra.add_argument("--embedded", action="store_true", help="apply to the embedded AWS")
     infra.add_argument("--provider-mirror", type=Path, help="local hashicorp/aws provider mirror")
 
-    promote = command("promotion", cmd_promotion)
-    promote.add_argument("what", choices=("env-for-ref",))
-    promote.add_argument("ref", help="a full git ref such as refs/tags/prod")
+    which = command("promotion", cmd_promotion)
+    which.add_argument("what", choices=("env-for-ref", "check"))
+    which.add_argument("--env", choices=ENVIRONMENTS, help="environment (check)")
+    which.add_argument("--ref", required=True, help="a full git ref such as refs/tags/prod")
+
+    promote = command("promote", cmd_promote)
+    promote.add_argument("env", choices=ENVIRONMENTS, help="environment whose tag moves")
+    promote.add_argument("rev", nargs="?", help="commit of main (default: main's head)")
+    promote.add_argument("--dry-run", action="store_true", help="say what would move, only")
+    promote.add_argument("--force", action="store_true", help="skip the staging guards")
+    promote.add_argument("--reason", help="why --force (required with it)")
+    promote.add_argument("--repo", default=".", help="the git repository (default: here)")
+    promote.add_argument(
+        "--embedded", action="store_true", help="read registries on the embedded AWS"
+    )
+
+    image = command("images", cmd_images)
+    image.add_argument("what", choices=("publish",))
+    image.add_argument("--sha", help="commit (default: the checked-out one, or GITHUB_SHA)")
+
+    tale = command("story", cmd_story)
+    tale.add_argument(
+        "--work-dir", type=Path, help="where the throwaway repositories go (default .work/story)"
+    )
+
+    github = command("github", cmd_github)
+    github.add_argument("what", choices=("settings",))
+    github.add_argument("--apply", action="store_true", help="run the calls with `gh`")
 
     profiles = command("profiles", cmd_profiles)
     profiles.add_argument("what", choices=("get",))

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from training_pipeline import embedded
+from training_pipeline import embedded, images
 from training_pipeline.aws import account_session
 from training_pipeline.code_bundle import load_bundle
 from training_pipeline.errors import NotFoundError, TemplateError
@@ -111,28 +111,29 @@ def seed_reference_data(target: Target, *, log: Log = print) -> None:
     log(f"seeded s3://{bucket}/{key} with the reference dataset")
 
 
-def require_images(target: Target, revision: Revision) -> None:
-    """On SageMaker the jobs pull this commit's images: refuse to start before they exist."""
+def commit_images(target: Target, revision: Revision, *, required: bool, log: Log = print):
+    """Image URIs of this commit by digest, once checked (images.py); with ``required`` False
+    and no images in ECR, the tags (the local runner runs the scripts itself, not the images)."""
     ecr = target.session.client("ecr")
-    for image in ("training", "inference"):
-        repository = f"{target.settings.project}-{image}"
-        try:
-            ecr.describe_images(
-                registryId=target.settings.accounts["operations"],
-                repositoryName=repository,
-                imageIds=[{"imageTag": revision.sha}],
-            )
-        except ClientError as error:
-            raise NotFoundError(
-                f"image {repository}:{revision.sha} is not in the operations account's ECR "
-                f"({error.response['Error']['Code']}): merge to main builds it (on_merge.yml)"
-            ) from None
+    try:
+        found = images.resolve(ecr, target.settings, revision.sha)
+    except NotFoundError:
+        if required:
+            raise
+        log(f"no images of {revision.short_sha} in ECR: the definition names them by tag")
+        return None
+    return {name: image.uri for name, image in found.items()}
 
 
 def pipeline_config(
-    settings: Settings, env: str, revision: Revision, input_data_url: str | None = None
+    settings: Settings,
+    env: str,
+    revision: Revision,
+    input_data_url: str | None = None,
+    image_uris: Mapping[str, str] | None = None,
 ):
-    """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS."""
+    """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS. Images are
+    ``image_uris`` (by digest, see commit_images), else tagged with the commit's SHA."""
     from training_pipeline.pipeline_config import PipelineConfig
 
     names = environment_names(settings, env)
@@ -145,8 +146,10 @@ def pipeline_config(
         artifacts_bucket=names.artifacts_bucket,
         input_data_url=input_data_url or f"s3://{names.data_bucket}/{TRAINING_PREFIX}",
         model_package_group=names.model_package_group,
-        training_image=image_uri(settings, "training", revision.sha),
-        inference_image=image_uri(settings, "inference", revision.sha),
+        training_image=(image_uris or {}).get("training")
+        or image_uri(settings, "training", revision.sha),
+        inference_image=(image_uris or {}).get("inference")
+        or image_uri(settings, "inference", revision.sha),
         code_prefix=bundle.prefix(names.artifacts_bucket),
         code_tarball_url=bundle.tarball_url(names.artifacts_bucket),
         git_sha=revision.sha,
@@ -191,17 +194,16 @@ def run(
 
     require_provisioned(target)
     revision = current_revision()
-    if on == "sagemaker":
-        # Before anything is uploaded or upserted: a pipeline pointing at missing images would
-        # replace the environment's working one (and its scheduled retrains would fail).
-        require_images(target, revision)
+    # Before anything is uploaded or upserted: a pipeline pointing at missing images would
+    # replace the environment's working one (and its scheduled retrains would fail).
+    image_uris = commit_images(target, revision, required=on == "sagemaker", log=log)
     params = dict(parameters or {})
     data_url = training_data_url(target, data, log=log)
     if data is not None:
         params["InputDataUrl"] = data_url
     # An uploaded CSV is this execution's parameter, never the upserted default: scheduled and
     # Studio runs keep training on the environment's own data.
-    config = pipeline_config(target.settings, target.env, revision)
+    config = pipeline_config(target.settings, target.env, revision, image_uris=image_uris)
     load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
     definition = definitions.load_or_build(config)
     arn = upsert(
@@ -212,23 +214,108 @@ def run(
     )
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
     if on == "sagemaker":
-        return executions.run_on_sagemaker(target.session, config.pipeline_name, params, log=log)
+        record = executions.run_on_sagemaker(
+            target.session,
+            config.pipeline_name,
+            params,
+            description=f"{revision.ref} at {revision.sha}",
+            log=log,
+        )
+    else:
+        from training_pipeline.local import LocalRunner
 
-    from training_pipeline.local import LocalRunner
-
-    runner = LocalRunner(
-        target.session,
-        work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")).resolve(),
-        log=log,
-        cache_prefix=f"s3://{target.names.artifacts_bucket}/pipeline-cache/",
-    )
-    result = runner.run(
-        definition,
-        parameters=params,
-        pipeline_name=config.pipeline_name,
-    )
-    record = {**result.to_dict(), "runner": "local", "git_sha": revision.sha}
+        runner = LocalRunner(
+            target.session,
+            work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")).resolve(),
+            log=log,
+            cache_prefix=f"s3://{target.names.artifacts_bucket}/pipeline-cache/",
+        )
+        result = runner.run(definition, parameters=params, pipeline_name=config.pipeline_name)
+        record = {**result.to_dict(), "runner": "local"}
+    record.update(git_sha=revision.sha, git_ref=revision.ref, env=target.env)
+    record["model"] = model_outcome(target, record)
     record["record_url"] = executions.save_record(
         target.session, target.names.artifacts_bucket, record
     )
     return record
+
+
+def serve(target: Target, version: int | None = None):
+    """Serve an Approved version (default: the newest) from the environment's endpoint: what
+    the deploy-on-approval function does after each approval or rejection."""
+    from inference import deploy
+    from training_pipeline import registry
+
+    instance_type = target.settings.environment(target.env).endpoint
+    if instance_type == "off":
+        raise TemplateError(
+            f"profiles.conf gives [{target.env}] no endpoint (endpoint = off): nothing to deploy to"
+        )
+    group, sagemaker = target.names.model_package_group, target.session.client("sagemaker")
+    if version is None:
+        # The version the deploy-on-approval function would serve, found the same way.
+        package_arn = deploy.newest_approved(sagemaker, group)
+        if package_arn is None:
+            raise TemplateError(f"{group} has no Approved version yet")
+    else:
+        versions = registry.list_versions(target.session, group)
+        package = next((v for v in versions if v.version == version), None)
+        if package is None:
+            raise TemplateError(f"{group} has no version {version}")
+        package_arn = package.arn
+    endpoint = deploy.Target(
+        endpoint_name=target.names.endpoint_name,
+        model_package_group=group,
+        instance_type=instance_type,
+        execution_role_arn=target.names.execution_role_arn,
+        # The key's ARN, as the function has it: the config's name depends on it.
+        kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
+            "KeyMetadata"
+        ]["Arn"],
+    )
+    try:
+        return deploy.deploy(sagemaker, endpoint, package_arn)
+    except (deploy.DeployRefused, deploy.EndpointBusy, deploy.EndpointFailed) as problem:
+        raise TemplateError(f"not deployed: {problem}") from None
+
+
+def validation_problem(env: str, sha: str, *, embedded_aws: bool) -> str | None:
+    """None if ``env`` validated commit ``sha`` (registry.validation_problem), else why not."""
+    from training_pipeline import executions, registry
+
+    target = connect(env, embedded_aws=embedded_aws)
+    versions = registry.list_versions(target.session, target.names.model_package_group)
+    records = executions.list_records(
+        target.session, target.names.artifacts_bucket, target.names.pipeline_name
+    )
+    return registry.validation_problem(versions, records, sha)
+
+
+def studio_url(target: Target) -> str | None:
+    """The URL of the environment's Studio domain (terraform/main creates it on request)."""
+    sagemaker = target.session.client("sagemaker")
+    try:
+        domains = sagemaker.list_domains()["Domains"]
+    except ClientError:
+        return None
+    name = f"{target.settings.project}-{target.env}"
+    return next((d.get("Url") for d in domains if d.get("DomainName") == name), None)
+
+
+def model_outcome(target: Target, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The version an execution registered, or the registered version its model is identical
+    to (it then registered nothing); None when it reached neither (a failed gate, say)."""
+    from training_pipeline import executions, registry
+
+    if record["status"] != "Succeeded":
+        return None
+    versions = registry.list_versions(target.session, target.names.model_package_group)
+    for version in versions:
+        if version.metadata.get("pipeline_execution_arn") == record["execution_arn"]:
+            return {"version": version.version, "status": version.status, "registered": True}
+    report = executions.evaluation_report(target.session, record) or {}
+    twin = (report.get("registration") or {}).get("duplicate_of_version")
+    for version in versions:
+        if version.version == twin:
+            return {"version": version.version, "status": version.status, "registered": False}
+    return None

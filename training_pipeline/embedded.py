@@ -7,6 +7,7 @@ reaches real ones, through STS AssumeRole (see aws.py); moto keeps each account'
 
 The server runs as a child process rather than a thread: moto's in-process mocks reset global
 state, and a separate process keeps the embedded AWS alive across CLI invocations (`embedded up`).
+It is moto's server with the fixes of embedded_server.py, where moto answers otherwise than AWS.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pathlib import Path
 from training_pipeline.errors import AwsAccessError
 
 STATE_FILE = Path(__file__).resolve().parent.parent / ".embedded" / "server.json"
+SERVER_MODULE = "training_pipeline.embedded_server"
 # moto accepts any credentials; fixed ones keep the base identity in moto's default account.
 CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded"}
 
@@ -55,6 +57,11 @@ class EmbeddedServer:
             return False
 
 
+def answers(endpoint_url: str | None) -> bool:
+    """Whether ``endpoint_url`` is an embedded AWS (moto's server answers its own API there)."""
+    return bool(endpoint_url) and EmbeddedServer(endpoint_url, 0).is_alive()
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -66,7 +73,7 @@ def start_server(*, port: int | None = None, log_path: Path | None = None) -> Em
     port = port or free_port()
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", SERVER_MODULE, "-H", "127.0.0.1", "-p", str(port)],
         stdout=log,
         stderr=log,
         start_new_session=True,

@@ -94,14 +94,17 @@ def run_on_sagemaker(
     pipeline_name: str,
     parameters: Mapping[str, Any],
     *,
+    description: str = "",
     log: Callable[[str], None] = print,
     poll_seconds: float = 30.0,
 ) -> dict:
-    """Start the upserted pipeline on SageMaker and wait for it, reporting step changes."""
+    """Start the upserted pipeline on SageMaker and wait for it, reporting step changes.
+    ``description`` (the commit, say) is the execution's own, shown in Studio."""
     sagemaker = session.client("sagemaker")
     arn = sagemaker.start_pipeline_execution(
         PipelineName=pipeline_name,
         PipelineParameters=[{"Name": k, "Value": str(v)} for k, v in parameters.items()],
+        **({"PipelineExecutionDescription": description[:3072]} if description else {}),
     )["PipelineExecutionArn"]
     execution_id = arn.rsplit("/", 1)[-1]
     log(f"started {arn}")

@@ -35,15 +35,18 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Required, TypedDict, Unpack
 
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 from python_terraform import IsFlagged, Terraform
 
 from training_pipeline import lambda_bundle
@@ -71,10 +74,16 @@ CONVENTIONAL_MIRRORS = (
 EMBEDDED_ASSUME_ROLE = DEFAULT_ASSUME_ROLE  # OrganizationAccountAccessRole, as aws.py uses
 EMBEDDED_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "embedded", "AWS_SECRET_ACCESS_KEY": "embedded"}
 # What the embedded AWS cannot take: the provider retries the model package group policy's
-# HTTP 500 for minutes; CreateDomain fails; and moto enforces the buckets' TLS-only Deny while
-# its endpoint is plain HTTP. None of them is needed to exercise the design offline.
+# HTTP 500 for minutes; CreateDomain fails; moto enforces the buckets' TLS-only Deny while its
+# endpoint is plain HTTP; and it applies the state bucket's Deny for every principal but a root's
+# state role without evaluating that condition (aws:PrincipalArn), denying everyone. None of them
+# is needed to exercise the design offline; the tests evaluate the policies instead.
 EMBEDDED_VARIABLES: dict[str, dict[str, Any]] = {
-    BACKEND: {"deny_insecure_transport": False, "force_destroy": True},
+    BACKEND: {
+        "deny_insecure_transport": False,
+        "force_destroy": True,
+        "restrict_state_to_its_role": False,
+    },
     OPERATIONS: {},
     MAIN: {
         "create_model_package_group_policy": False,
@@ -232,13 +241,12 @@ def cli_config(mirror: Path) -> str:
     )
 
 
-def backend_config(
-    target: Target | str, settings: Settings, *, assume_role_name: str | None
-) -> dict[str, Any] | None:
+def backend_config(target: Target | str, settings: Settings) -> dict[str, Any] | None:
     """The S3 backend settings of ``target`` (None for the backend root, whose state is local).
 
-    The state bucket is ``<project>-tfstate-<operations account>`` in the operations account;
-    ``assume_role_name`` is the role assumed there (None: the ambient credentials are used).
+    The state bucket is ``<project>-tfstate-<operations account>`` in the operations account,
+    reached through the target's own state role there (``state_role_arn``), which only the
+    principals of the account the target applies to may assume.
     """
     target = Target.parse(target)
     if target.state_key is None:
@@ -252,16 +260,22 @@ def backend_config(
     if target.root == MAIN:
         # Workspace `dev` is stored at main/dev/terraform.tfstate, and so on.
         config["workspace_key_prefix"] = MAIN
-    if assume_role_name:
-        config["assume_role"] = {
-            "role_arn": f"arn:aws:iam::{settings.accounts[OPERATIONS]}:role/{assume_role_name}",
-            "session_name": f"terraform-{settings.project}-state",
-        }
+    config["assume_role"] = {
+        "role_arn": state_role_arn(settings, target),
+        "session_name": f"terraform-{settings.project}-{target.name}",
+    }
     return config
 
 
 def state_bucket_name(settings: Settings) -> str:
     return f"{settings.project}-tfstate-{settings.accounts[OPERATIONS]}"
+
+
+def state_role_arn(settings: Settings, target: Target | str) -> str:
+    """The role of the operations account through which ``target`` reads and writes its state
+    (terraform/backend: only principals of the target's own account may assume it)."""
+    name = Target.parse(target).name
+    return f"arn:aws:iam::{settings.accounts[OPERATIONS]}:role/{settings.project}-tfstate-{name}"
 
 
 def _hcl(config: Mapping[str, Any]) -> str:
@@ -281,40 +295,30 @@ def _hcl(config: Mapping[str, Any]) -> str:
 
 
 class _Terraform(Terraform):
-    """python-terraform's wrapper, with an environment of its own for the subprocess.
+    """python-terraform's command line builder, run with an environment of its own.
 
-    python-terraform hands ``os.environ`` to every subprocess; this subclass swaps in the
-    target's variables (endpoint, credentials, TF_CLI_CONFIG_FILE) for the duration of each
-    command only, under a lock, and puts the previous values back.
+    python-terraform hands ``os.environ`` to every subprocess; here each command gets a copy
+    with the target's variables (endpoint, credentials, TF_CLI_CONFIG_FILE) instead, so that
+    several targets can run at the same time without touching the process's environment.
     """
-
-    _lock = threading.Lock()
 
     def __init__(self, *, working_dir: Path, env: Mapping[str, str | None], binary: str) -> None:
         super().__init__(working_dir=str(working_dir), terraform_bin_path=binary)
         self._env = dict(env)
 
     def cmd(self, cmd: str, *args: Any, **kwargs: Any) -> tuple[int, str, str]:
-        with self._lock, _patched_environ(self._env):
-            return super().cmd(cmd, *args, **kwargs)
-
-
-@contextmanager
-def _patched_environ(changes: Mapping[str, str | None]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in changes}
-    try:
-        for key, value in changes.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        kwargs.pop("capture_output", None)
+        command = self.generate_cmd_string(cmd, *args, **kwargs)
+        env = {**os.environ, **{k: v for k, v in self._env.items() if v is not None}}
+        for key in (k for k, v in self._env.items() if v is None):
+            env.pop(key, None)
+        try:
+            done = subprocess.run(
+                command, cwd=self.working_dir, env=env, capture_output=True, text=True
+            )
+        finally:
+            self.temp_var_files.clean_up()
+        return done.returncode, done.stdout, done.stderr
 
 
 @dataclass
@@ -363,8 +367,9 @@ def _terraform_binary() -> str:
 
 
 def default_work_dir(endpoint_url: str) -> Path:
-    """Where embedded runs keep their copy of terraform/ and the backend root's local state,
-    one directory per embedded endpoint so that runs against different servers never mix."""
+    """Where embedded runs keep their copies of terraform/ (one per target, the backend root's
+    local state in its own), one directory per embedded endpoint so that runs against
+    different servers never mix."""
     digest = hashlib.sha256(endpoint_url.encode()).hexdigest()[:12]
     return Path(tempfile.gettempdir()) / "training-pipeline-infra" / digest
 
@@ -420,19 +425,23 @@ def _session(
             "embedded runs need the embedded AWS endpoint (start it with "
             "`python -m training_pipeline embedded up`)"
         )
-    if assume_role_name is None:
-        # Embedded: the organisation role of every emulated account. Real accounts: the role
-        # named by $TP_ASSUME_ROLE_NAME (as for the CLI's boto3 sessions), else the ambient
-        # credentials as they are.
-        assume_role_name = (
-            EMBEDDED_ASSUME_ROLE if embedded else os.environ.get(ASSUME_ROLE_ENV) or None
-        )
+    # Terraform runs with credentials of the target's own account: its resources are made
+    # there, and its state role trusts that account's principals only.
+    credentials = _account_credentials(
+        settings,
+        target.account,
+        embedded=embedded,
+        endpoint_url=endpoint_url,
+        assume_role_name=assume_role_name,
+    )
     mirror = find_provider_mirror(provider_mirror)
 
     if work_dir is None and embedded:
         work_dir = default_work_dir(endpoint_url or "")
     if work_dir is not None:
-        tree = Path(work_dir) / "terraform"
+        # A copy per target: targets applied at the same time never share a .terraform
+        # directory, a selected workspace or a lambda zip.
+        tree = Path(work_dir) / target.name / "terraform"
         _sync_tree(TERRAFORM_DIR, tree)
     else:
         tree = TERRAFORM_DIR
@@ -457,15 +466,12 @@ def _session(
                     "AWS_REGION": settings.region,
                     "AWS_DEFAULT_REGION": settings.region,
                     "AWS_EC2_METADATA_DISABLED": "true",
-                    "AWS_PROFILE": None,
-                    "AWS_SESSION_TOKEN": None,
-                    **EMBEDDED_CREDENTIALS,
                 }
             )
+        if credentials is not None:
+            env.update({"AWS_PROFILE": None, **credentials})
 
         variables: dict[str, Any] = {"profiles_path": str(Path(settings.path).resolve())}
-        if assume_role_name:
-            variables["assume_role_name"] = assume_role_name
         if embedded:
             variables.update(EMBEDDED_VARIABLES[target.root])
         if target.root == MAIN:
@@ -479,7 +485,7 @@ def _session(
             terraform=_Terraform(working_dir=root_dir, env=env, binary=binary),
             log=log,
         )
-        config = backend_config(target, settings, assume_role_name=assume_role_name)
+        config = backend_config(target, settings)
         if config is not None:
             session.backend_file = Path(scratch) / "backend.hcl"
             session.backend_file.write_text(_hcl(config))
@@ -519,13 +525,15 @@ def plan(target: Target | str, **options: Unpack[Options]) -> PlanResult:
 
     ``target`` is ``backend``, ``operations``, ``dev``, ``staging`` or ``prod``. Options:
     ``settings`` (profiles.conf); ``embedded`` and ``endpoint_url`` for the embedded AWS;
-    ``assume_role_name``: role assumed in the target's account and, for the state, in the
-    operations account (embedded default: OrganizationAccountAccessRole; otherwise
-    ``$TP_ASSUME_ROLE_NAME``, else None: the ambient credentials as they are).
+    ``assume_role_name``: role assumed in the target's account, whose credentials Terraform then
+    runs with (embedded default: OrganizationAccountAccessRole; otherwise
+    ``$TP_ASSUME_ROLE_NAME``, else None: the ambient credentials, which must belong to the
+    target's account). The state is reached through the target's state role (backend_config).
     ``provider_mirror``: filesystem mirror of hashicorp/aws (default: ``$TF_PROVIDER_MIRROR``,
     then the usual places; none found means Terraform's registry). ``work_dir``: run on a copy of
-    terraform/ there (embedded default: a directory per endpoint under the system temp dir;
-    otherwise terraform/ itself). ``log`` receives each command line and its output.
+    terraform/ in ``work_dir/<target>`` (embedded default: a directory per endpoint under the
+    system temp dir; otherwise terraform/ itself). ``log`` receives each command line and its
+    output.
     """
     started = time.monotonic()
     with _session(target, **options) as session:
@@ -542,6 +550,148 @@ def apply(target: Target | str, **options: Unpack[Options]) -> ApplyResult:
         _, output = session.run("apply", auto_approve=IsFlagged, **_run_options(session))
         values = _outputs(session)
         return ApplyResult(session.target, values, output, time.monotonic() - started)
+
+
+def apply_all(
+    targets: Sequence[Target | str] = ALL_TARGETS,
+    *,
+    on_done: Callable[[ApplyResult], None] | None = None,
+    **options: Unpack[Options],
+) -> dict[str, ApplyResult]:
+    """Apply several targets at once where they allow it; results by target name.
+
+    Only the backend root must come first, and only its state bucket and state roles: every
+    other root keeps its state there, through its role, and needs nothing else of it. So they
+    start as soon as those are usable (the bucket versioned and encrypted, the roles with their
+    policies), not when the backend's apply ends, and they run side by side. That overlaps the
+    AWS provider's fixed waits: after writing an S3 lifecycle configuration it polls until ten
+    answers in a row (five seconds apart, after ten seconds) agree, about 55 s per bucket
+    whatever the service answers (terraform-provider-aws, bucket_lifecycle_configuration.go,
+    ``waitLifecycleConfigEquals``).
+
+    Every started apply runs to its end; then the first failure, if any, is raised.
+    """
+    parsed = [Target.parse(t) for t in targets]
+    if not options.get("embedded") and options.get("work_dir") is None:
+        # In place (terraform/ itself), the environments share terraform/main and its
+        # .terraform directory: one at a time.
+        return {t.name: _applied(apply(t, **options), on_done) for t in parsed}
+    backend_first = any(t.root == BACKEND for t in parsed)
+    others = [t for t in parsed if t.root != BACKEND]
+    results: dict[str, ApplyResult] = {}
+
+    def run(target: Target) -> ApplyResult:
+        return _applied(apply(target, **options), on_done)
+
+    with ThreadPoolExecutor(max_workers=max(1, len(parsed))) as pool:
+        futures = {}
+        if backend_first:
+            backend = pool.submit(run, Target(BACKEND))
+            futures[BACKEND] = backend
+            _wait_for_state_bucket(backend, options, others)
+        for target in others:
+            futures[target.name] = pool.submit(run, target)
+        wait(futures.values())
+    failures = [f.exception() for f in futures.values() if f.exception() is not None]
+    if failures:
+        raise failures[0]
+    for name, future in futures.items():
+        results[name] = future.result()
+    return results
+
+
+def _applied(result: ApplyResult, on_done: Callable[[ApplyResult], None] | None) -> ApplyResult:
+    if on_done is not None:
+        on_done(result)
+    return result
+
+
+def _wait_for_state_bucket(backend: Future, options: Options, roots: list[Target]) -> None:
+    """Block until the state bucket is versioned and encrypted and the state roles of
+    ``roots`` have their policies, or the backend apply ended."""
+    settings = options["settings"]
+    session = _operations_session(options)
+    endpoint = options.get("endpoint_url") if options.get("embedded") else None
+    s3, iam = (
+        session.client("s3", endpoint_url=endpoint),
+        session.client("iam", endpoint_url=endpoint),
+    )
+    bucket = state_bucket_name(settings)
+    while not backend.done():
+        try:
+            ready = s3.get_bucket_versioning(Bucket=bucket).get("Status") == "Enabled"
+            ready = ready and bool(s3.get_bucket_encryption(Bucket=bucket))
+            for root in roots:
+                role = state_role_arn(settings, root).rsplit("/", 1)[1]
+                iam.get_role_policy(RoleName=role, PolicyName=f"state-of-{root.name}")
+        except ClientError:
+            ready = False
+        if ready:
+            return
+        time.sleep(0.5)
+    backend.result()  # raises the backend's failure
+
+
+def _operations_session(options: Options) -> boto3.Session:
+    """A session in the operations account, as the backend root reaches it."""
+    settings = options["settings"]
+    credentials = (
+        _account_credentials(
+            settings,
+            OPERATIONS,
+            embedded=options.get("embedded", False),
+            endpoint_url=options.get("endpoint_url"),
+            assume_role_name=options.get("assume_role_name"),
+        )
+        or {}
+    )
+    return boto3.Session(
+        region_name=settings.region,
+        aws_access_key_id=credentials.get("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=credentials.get("AWS_SECRET_ACCESS_KEY"),
+        aws_session_token=credentials.get("AWS_SESSION_TOKEN"),
+    )
+
+
+def _account_credentials(
+    settings: Settings,
+    account: str,
+    *,
+    embedded: bool,
+    endpoint_url: str | None,
+    assume_role_name: str | None,
+) -> dict[str, str] | None:
+    """AWS_* variables for ``account``: from assuming ``assume_role_name`` there (embedded
+    default: the organisation role of every emulated account; else $TP_ASSUME_ROLE_NAME), or
+    None to keep the ambient credentials."""
+    role = assume_role_name or (
+        EMBEDDED_ASSUME_ROLE if embedded else os.environ.get(ASSUME_ROLE_ENV)
+    )
+    if not role:
+        return None
+    base = boto3.Session(
+        region_name=settings.region,
+        **(
+            {
+                "aws_access_key_id": EMBEDDED_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                "aws_secret_access_key": EMBEDDED_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            }
+            if embedded
+            else {}
+        ),
+    )
+    arn = f"arn:aws:iam::{settings.accounts[account]}:role/{role}"
+    try:
+        assumed = base.client("sts", endpoint_url=endpoint_url if embedded else None).assume_role(
+            RoleArn=arn, RoleSessionName=f"terraform-{settings.project}-{account}"
+        )["Credentials"]
+    except (ClientError, BotoCoreError) as error:
+        raise InfraError(f"cannot assume {arn} to run Terraform in [{account}]: {error}") from None
+    return {
+        "AWS_ACCESS_KEY_ID": assumed["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": assumed["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": assumed["SessionToken"],
+    }
 
 
 def outputs(target: Target | str, **options: Unpack[Options]) -> dict[str, Any]:

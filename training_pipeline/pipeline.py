@@ -1,9 +1,11 @@
 """The SageMaker pipeline, built with the SageMaker Python SDK (v3), the only module importing it.
 
-    PrepareData ─> TrainModel ─> EvaluateModel ─> CheckQuality ─┬─ pass ─> RegisterModel
-    (validate,     (scikit-learn  (test metrics,    (floor and    │         (own registry,
-     split,         script mode)   champion          champion)     │          metrics, lineage)
+    PrepareData ─> TrainModel ─> EvaluateModel ─> CheckQuality ─┬─ pass ─> CheckNewModel ─┐
+    (validate,     (scikit-learn  (test metrics,    (floor and    │          (not identical  │
+     split,         script mode)   champion          champion)     │           to a version) │
      fingerprint)                  re-scored)                      └─ fail ─> QualityGateFailed
+                                                                                             │
+                                    RegisterModel (own registry, metrics, lineage) <─ new ───┘
 
 `build_pipeline(config)` takes every account-specific name as an argument, so the same code builds
 the pipeline of dev, staging and prod; `definition(config)` is the JSON that is upserted to
@@ -38,7 +40,10 @@ from sagemaker.core.shapes import (  # noqa: E402
     ProcessingS3Input,
     ProcessingS3Output,
 )
-from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo  # noqa: E402
+from sagemaker.core.workflow.conditions import (  # noqa: E402
+    ConditionEquals,
+    ConditionGreaterThanOrEqualTo,
+)
 from sagemaker.core.workflow.execution_variables import ExecutionVariables  # noqa: E402
 from sagemaker.core.workflow.functions import Join, JsonGet  # noqa: E402
 from sagemaker.core.workflow.parameters import (  # noqa: E402
@@ -274,6 +279,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 ),
                 "input_data_url": p["InputDataUrl"],
                 "evaluation_url": evaluation_url,
+                "model_digest": metric("registration.model_digest"),
             },
         ),
         retry_policies=API_RETRIES,
@@ -295,6 +301,15 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
             ],
         ),
     )
+    only_new = ConditionStep(
+        name="CheckNewModel",
+        description="Register nothing when the model is identical to a registered version",
+        # EvaluateModel found no version with this model's content digest: the same code on the
+        # same data (a tag pushed again) trains the same model, which is already registered.
+        conditions=[ConditionEquals(left=metric("registration.duplicate_of_version"), right=0)],
+        if_steps=[register],
+        else_steps=[],
+    )
     gate = ConditionStep(
         name="CheckQuality",
         description="Absolute floor and no regression against the approved champion",
@@ -304,7 +319,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
             ConditionGreaterThanOrEqualTo(left=challenger_auc, right=p["MinAuc"]),
             ConditionGreaterThanOrEqualTo(left=auc_delta, right=p["MinAucDelta"]),
         ],
-        if_steps=[register],
+        if_steps=[only_new],
         else_steps=[fail],
     )
 

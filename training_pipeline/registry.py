@@ -75,6 +75,30 @@ def set_status(
     return _describe(session, target.arn)
 
 
+def validation_problem(versions: list[ModelVersion], records: list[dict], sha: str) -> str | None:
+    """None if this environment validated commit ``sha``: an Approved version has it as its
+    lineage, or a run of it succeeded with a model identical to an Approved version (a run
+    that registers nothing new). Otherwise what is missing."""
+    by_number = {v.version: v for v in versions}
+    if any(v.git_sha == sha and v.status == "Approved" for v in versions):
+        return None
+    for record in records:
+        model = record.get("model") or {}
+        twin = by_number.get(model.get("version", 0))
+        if (
+            record.get("git_sha") == sha
+            and record.get("status") == "Succeeded"
+            and not model.get("registered")
+            and twin is not None
+            and twin.status == "Approved"
+        ):
+            return None
+    from_sha = [f"v{v.version} {v.status}" for v in versions if v.git_sha == sha]
+    if from_sha:
+        return f"its version(s) from that commit are {', '.join(from_sha)}, none Approved"
+    return "no version was registered from that commit, and no run of it succeeded"
+
+
 def _describe(session: boto3.Session, arn: str) -> ModelVersion:
     package = session.client("sagemaker").describe_model_package(ModelPackageName=arn)
     statistics = (

@@ -27,15 +27,30 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
 _ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
 _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
+_BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
+_GITHUB_IDS = re.compile(r"^\d+/\d+$")
+# A GitHub user login or an ORG/TEAM slug.
+_REVIEWER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(/[A-Za-z0-9._-]+)?$")
 
 _KEYS = {
     "project": ("name", "region", "github_repository"),
     "operations": ("account_id",),
     **{
-        env: ("account_id", "approval", "retrain_schedule", "instance_type", "min_auc", "endpoint")
+        env: (
+            "account_id",
+            "deploy_ref",
+            "reviewers",
+            "approval",
+            "retrain_schedule",
+            "instance_type",
+            "min_auc",
+            "endpoint",
+        )
         for env in ENVIRONMENTS
     },
 }
+# Keys that may be left out.
+_OPTIONAL = {"project": ("github_ids",)}
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,8 @@ class EnvironmentSettings:
 
     name: str
     account_id: str
+    deploy_ref: str  # refs/heads/<main> for the first environment, refs/tags/<name> after it
+    reviewers: tuple[str, ...]  # GitHub users or ORG/TEAMs who approve each deployment
     approval: str
     retrain_schedule: str
     instance_type: str
@@ -64,8 +81,18 @@ class Settings:
     project: str
     region: str
     github_repository: str
+    github_ids: str | None  # OWNER_ID/REPO_ID where GitHub puts them in OIDC subjects
     accounts: dict[str, str]
     environments: dict[str, EnvironmentSettings]
+
+    @property
+    def main_branch(self) -> str:
+        """The branch every environment's code comes from (the first environment's ref)."""
+        return self.environments[ENVIRONMENTS[0]].deploy_ref.removeprefix("refs/heads/")
+
+    def environment_for_ref(self, ref: str) -> str | None:
+        """The environment that pushes of `ref` deploy to, if any."""
+        return next((e.name for e in self.environments.values() if e.deploy_ref == ref), None)
 
     def environment(self, name: str) -> EnvironmentSettings:
         """The named environment, or a ProfilesError listing the valid names."""
@@ -92,6 +119,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
         if section not in sections:
             raise ProfilesError(f"{path}: missing section [{section}]")
         for key in keys:
+            if key in _OPTIONAL.get(section, ()):
+                continue
             if key not in sections[section]:
                 raise ProfilesError(
                     f"{path}:{lines[section, None]}: section [{section}] lacks {key!r}"
@@ -119,7 +148,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
         seen[account] = name
 
     environments = {}
-    for env in ENVIRONMENTS:
+    for position, env in enumerate(ENVIRONMENTS):
+        deploy_ref = _deploy_ref(path, lines, env, sections[env]["deploy_ref"], position)
+        reviewers = _reviewers(path, lines, env, sections[env]["reviewers"])
         approval = sections[env]["approval"]
         if approval not in APPROVAL_MODES:
             raise ProfilesError(
@@ -139,6 +170,8 @@ def load_settings(path: Path | str | None = None) -> Settings:
         environments[env] = EnvironmentSettings(
             name=env,
             account_id=accounts[env],
+            deploy_ref=deploy_ref,
+            reviewers=reviewers,
             approval=approval,
             retrain_schedule=check(
                 env, "retrain_schedule", _SCHEDULE, "off, cron(...) or rate(...)"
@@ -159,9 +192,46 @@ def load_settings(path: Path | str | None = None) -> Settings:
             _REPOSITORY,
             "OWNER/REPO of your GitHub repository",
         ),
+        github_ids=(
+            check("project", "github_ids", _GITHUB_IDS, "OWNER_ID/REPO_ID (two numbers)")
+            if "github_ids" in sections["project"]
+            else None
+        ),
         accounts=accounts,
         environments=environments,
     )
+
+
+def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int) -> str:
+    """The first environment deploys from a branch (main), every later one from the tag named
+    after it: the workflows pass a tag's name as the environment to deploy."""
+    where = f"{path}:{lines[env, 'deploy_ref']}: [{env}] deploy_ref = {value!r}"
+    if position == 0:
+        if not _BRANCH_REF.match(value):
+            raise ProfilesError(
+                f"{where} must be the branch every environment is promoted from, "
+                "such as refs/heads/main"
+            )
+    elif value != f"refs/tags/{env}":
+        raise ProfilesError(
+            f"{where} must be refs/tags/{env}: after [{ENVIRONMENTS[0]}], an environment is "
+            f"deployed by moving the tag named after it (git tag -f {env} SHA)"
+        )
+    return value
+
+
+def _reviewers(path: Path, lines: dict, env: str, value: str) -> tuple[str, ...]:
+    if value == "none":
+        return ()
+    names = tuple(name.strip() for name in value.split(","))
+    bad = [name for name in names if not _REVIEWER.match(name)]
+    if bad:
+        raise ProfilesError(
+            f"{path}:{lines[env, 'reviewers']}: [{env}] reviewers = {value!r}: "
+            f"{', '.join(repr(b) for b in bad)} is not a GitHub user or ORG/TEAM; "
+            "write none or names separated by commas"
+        )
+    return names
 
 
 def _parse(
@@ -196,10 +266,11 @@ def _parse(
         if current is None:
             raise ProfilesError(f"{path}:{number}: {match['key']!r} is outside any [section]")
         key, value = match["key"], match["value"].strip()
-        if key not in _KEYS[current]:
+        allowed = _KEYS[current] + _OPTIONAL.get(current, ())
+        if key not in allowed:
             raise ProfilesError(
                 f"{path}:{number}: unknown key {key!r} in [{current}]; expected one of "
-                + ", ".join(_KEYS[current])
+                + ", ".join(allowed)
             )
         if key in sections[current]:
             raise ProfilesError(

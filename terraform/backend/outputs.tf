@@ -25,3 +25,17 @@ output "backend_config" {
     use_lockfile = true
   }
 }
+
+################################################################################
+# Who may read and write each root's state
+################################################################################
+
+output "state_role_arns" {
+  description = "Map of root (`operations`, `dev`, `staging`, `prod`) to the ARN of the role its backend assumes to reach its state."
+  value       = { for root, role in aws_iam_role.state : root => role.arn }
+}
+
+output "state_bucket_policy" {
+  description = "The bucket policy that keeps each root's state to its own role (attached where `restrict_state_to_its_role` is true)."
+  value       = data.aws_iam_policy_document.state_bucket.json
+}

@@ -40,3 +40,35 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+################################################################################
+# Who may read and write each root's state
+################################################################################
+
+variable "restrict_state_to_its_role" {
+  description = "Whether the bucket policy denies each root's state object to every principal but that root's state role (and `state_break_glass_principals`). Keep `true`; only runs against the embedded AWS set `false`: moto applies such a Deny without evaluating its `aws:PrincipalArn` condition, so it would refuse every state access there (the tests evaluate the policy instead)."
+  type        = bool
+  default     = true
+}
+
+variable "state_appliers" {
+  description = "Extra principal ARNs that may assume a root's state role, in `{'root' = ['arn', ...]}` format (roots: `operations`, `dev`, `staging`, `prod`); by default only principals of the account that root applies to may, which is how `python -m training_pipeline infra` applies it."
+  type        = map(list(string))
+  default     = {}
+
+  validation {
+    condition     = alltrue([for arns in values(var.state_appliers) : alltrue([for arn in arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/", arn))])])
+    error_message = "state_appliers must list IAM role or user ARNs, without wildcards."
+  }
+}
+
+variable "state_break_glass_principals" {
+  description = "Role ARNs of the operations account that may read and write every root's state (an incident's break-glass role, say); empty means none."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.state_break_glass_principals : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", arn))])
+    error_message = "state_break_glass_principals must be IAM role ARNs, without wildcards."
+  }
+}

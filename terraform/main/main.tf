@@ -81,6 +81,13 @@ data "aws_iam_policy_document" "sagemaker_assume_role" {
       type        = "Service"
       identifiers = ["sagemaker.amazonaws.com"]
     }
+
+    # Only SageMaker acting for this account (the confused-deputy guard).
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
   }
 }
 
@@ -144,11 +151,35 @@ data "aws_iam_policy_document" "sagemaker_execution" {
   }
 
   statement {
+    sid = "StartJobsOnAllowedInstances"
+    actions = [
+      "sagemaker:CreateProcessingJob",
+      "sagemaker:CreateTrainingJob",
+    ]
+    resources = [
+      "${local.sagemaker_arn_prefix}:processing-job/*",
+      "${local.sagemaker_arn_prefix}:training-job/*",
+    ]
+
+    # Only the instance type profiles.conf gives this environment: starting the pipeline with
+    # another ProcessingInstanceType or TrainingInstanceType fails at the job, not the bill.
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "sagemaker:InstanceTypes"
+      values   = [local.settings.instance_type]
+    }
+
+    condition {
+      test     = "Null"
+      variable = "sagemaker:InstanceTypes"
+      values   = ["false"]
+    }
+  }
+
+  statement {
     sid = "RunJobs"
     actions = [
       "sagemaker:AddTags",
-      "sagemaker:CreateProcessingJob",
-      "sagemaker:CreateTrainingJob",
       "sagemaker:DescribeProcessingJob",
       "sagemaker:DescribeTrainingJob",
       "sagemaker:StopProcessingJob",
@@ -303,19 +334,49 @@ data "aws_iam_policy_document" "github_deploy" {
   }
 
   statement {
-    sid       = "ListBuckets"
+    sid       = "ListArtifacts"
     actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
-    resources = local.bucket_arns
+    resources = [local.bucket_arns[1]]
   }
 
   statement {
-    sid = "ReadWriteObjects"
+    # Whether training data is there at all (the CLI's early "no training data" error): the
+    # keys under training/, never their content.
+    sid       = "SeeThatTrainingDataExists"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arns[0]]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:prefix"
+      values   = ["training/"]
+    }
+  }
+
+  statement {
+    # Exactly where the CLI writes: the step scripts (content-addressed), the execution
+    # records, and a CSV passed with --data.
+    sid = "UploadCodeRecordsAndGivenData"
     actions = [
       "s3:AbortMultipartUpload",
-      "s3:GetObject",
       "s3:PutObject",
     ]
-    resources = [for arn in local.bucket_arns : "${arn}/*"]
+    resources = [
+      "${local.bucket_arns[1]}/code/*",
+      "${local.bucket_arns[1]}/executions/*",
+      "${local.bucket_arns[0]}/uploads/*",
+    ]
+  }
+
+  statement {
+    # What the CLI reads back: records, and the evaluation each execution wrote (its report,
+    # metrics and plots). Not the splits that PrepareData publishes, nor any training data.
+    sid     = "ReadRecordsAndEvaluations"
+    actions = ["s3:GetObject"]
+    resources = [
+      "${local.bucket_arns[1]}/executions/*",
+      "${local.bucket_arns[1]}/pipelines/${local.pipeline_name}/*/evaluate/*",
+    ]
   }
 
   statement {
@@ -327,6 +388,13 @@ data "aws_iam_policy_document" "github_deploy" {
       "kms:GenerateDataKey",
     ]
     resources = [module.kms.key_arn]
+  }
+
+  statement {
+    # The job summary links to the environment's Studio domain, when there is one.
+    sid       = "FindStudioDomain"
+    actions   = ["sagemaker:ListDomains"]
+    resources = ["*"] # ListDomains has no resource-level permissions: AWS requires "*".
   }
 
   statement {
@@ -380,8 +448,13 @@ module "github_deploy_role" {
   oidc_provider_arn = module.github_oidc_provider.arn
   oidc_issuer       = module.github_oidc_provider.issuer
   github_repository = local.github_repository
-  subjects          = var.github_oidc_subjects
-  inline_policies   = { deploy = data.aws_iam_policy_document.github_deploy.json }
+  github_ids        = module.profiles.github_ids
+  # The deploy job of .github/workflows/deploy.yml, as the main branch has it, running in this
+  # environment's GitHub Environment: a workflow changed on any other ref gets no role, and
+  # deploy.yml only asks for credentials once the commit is known to be on main.
+  subjects         = ["environment:${local.environment}"]
+  job_workflow_ref = "${local.github_repository}/.github/workflows/deploy.yml@refs/heads/${module.profiles.main_branch}"
+  inline_policies  = { deploy = data.aws_iam_policy_document.github_deploy.json }
   # A deploy job waits for its pipeline execution (on_tag.yml allows 180 minutes).
   max_session_duration = 10800
 }

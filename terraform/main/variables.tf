@@ -44,26 +44,6 @@ variable "create_github_oidc_provider" {
   default     = true
 }
 
-variable "github_oidc_subjects" {
-  description = "What follows `repo:OWNER/REPO:` in the `sub` claims the deploy role accepts, matched exactly: `ref:refs/heads/main` (dev), `ref:refs/tags/staging` (staging), `environment:prod` (prod, whose GitHub environment allows only the tag `prod`). OWNER/REPO comes from profiles.conf."
-  type        = list(string)
-
-  validation {
-    condition     = length(var.github_oidc_subjects) > 0
-    error_message = "github_oidc_subjects must not be empty: an empty list would trust every workflow of the repository."
-  }
-
-  validation {
-    condition     = alltrue([for s in var.github_oidc_subjects : trimspace(s) != "" && !strcontains(s, "*") && !strcontains(s, "?")])
-    error_message = "github_oidc_subjects are matched exactly: empty strings, \"*\" and \"?\" are not allowed."
-  }
-
-  validation {
-    condition     = alltrue([for s in var.github_oidc_subjects : can(regex("^(ref:refs/heads/[^:\\s]+|ref:refs/tags/[^:\\s]+|environment:[^:\\s]+)$", s))])
-    error_message = "Each subject must be ref:refs/heads/<branch>, ref:refs/tags/<tag> or environment:<name>, without the repo:OWNER/REPO: prefix."
-  }
-}
-
 ################################################################################
 # Model registry
 ################################################################################

@@ -25,9 +25,8 @@ module "ecr" {
   source   = "../modules/ecr-repository"
   for_each = toset(var.images)
 
-  name              = "${local.project}-${each.key}"
-  kms_key_arn       = module.kms.key_arn
-  max_tagged_images = var.max_tagged_images
+  name        = "${local.project}-${each.key}"
+  kms_key_arn = module.kms.key_arn
   # Only the three environment accounts (and SageMaker acting for them) may pull.
   pull_account_ids     = local.environment_account_ids
   allow_sagemaker_pull = true
@@ -69,6 +68,9 @@ module "ci_role" {
   oidc_provider_arn = module.github_oidc_provider.arn
   oidc_issuer       = module.github_oidc_provider.issuer
   github_repository = local.github_repository
-  subjects          = var.ci_github_subjects
-  inline_policies   = { push-images = data.aws_iam_policy_document.ci.json }
+  github_ids        = module.profiles.github_ids
+  # The images job of on_merge.yml, on pushes to main only.
+  subjects         = ["ref:refs/heads/${module.profiles.main_branch}"]
+  job_workflow_ref = "${local.github_repository}/.github/workflows/on_merge.yml@refs/heads/${module.profiles.main_branch}"
+  inline_policies  = { push-images = data.aws_iam_policy_document.ci.json }
 }

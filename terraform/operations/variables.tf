@@ -29,17 +29,6 @@ variable "create_github_oidc_provider" {
   default     = true
 }
 
-variable "ci_github_subjects" {
-  description = "What follows `repo:OWNER/REPO:` in the `sub` claims the CI role accepts, matched exactly. The default lets only pushes to `main` build and push images."
-  type        = list(string)
-  default     = ["ref:refs/heads/main"]
-
-  validation {
-    condition     = length(var.ci_github_subjects) > 0 && alltrue([for s in var.ci_github_subjects : s != "" && !strcontains(s, "*") && !strcontains(s, "?")])
-    error_message = "ci_github_subjects must list at least one exact subject such as ref:refs/heads/main; \"*\" and \"?\" are not allowed."
-  }
-}
-
 ################################################################################
 # ECR
 ################################################################################
@@ -50,8 +39,3 @@ variable "images" {
   default     = ["training", "inference"]
 }
 
-variable "max_tagged_images" {
-  description = "Most recent tagged images kept per repository (older commits' images are deleted)."
-  type        = number
-  default     = 500
-}

@@ -50,6 +50,8 @@ def test_dev_run_trains_evaluates_and_registers(aws):
     ]
     [model] = versions("dev")
     assert model.version == 1 and model.status == "Approved"
+    assert record["model"] == {"version": 1, "status": "Approved", "registered": True}
+    assert model.metadata["model_digest"].startswith("sha256:")
     assert model.metrics["auc"] > 0.95
     assert model.git_sha == current_revision().sha
     assert model.metadata["data_fingerprint"].startswith("sha256:")
@@ -143,8 +145,11 @@ def test_a_rerun_on_unchanged_data_reuses_the_trained_model(aws):
     # the same content-addressed split, so TrainModel is a cache hit.
     assert not cached["PrepareData"] and cached["TrainModel"]
     assert not cached["EvaluateModel"]
-    # Same data, same code: the challenger equals the champion, which "not worse" admits.
-    assert [v.version for v in versions("dev")] == [2, 1]
+    # Same data, same code: the same model, byte for byte. It passes the gate ("not worse")
+    # and is registered no second time.
+    assert [v.version for v in versions("dev")] == [1]
+    assert "RegisterModel" not in [s["name"] for s in record["steps"]]
+    assert record["model"] == {"version": 1, "status": "Approved", "registered": False}
 
 
 def test_new_data_under_the_same_prefix_is_trained_on(aws):
@@ -212,7 +217,7 @@ def test_ci_refuses_an_environment_its_ref_does_not_promote_to(aws, monkeypatch,
     monkeypatch.setenv("GITHUB_ACTIONS", "true")
     monkeypatch.setenv("GITHUB_REF", "refs/tags/staging")
     assert cli.main(["run", "--env", "prod"]) == 1
-    assert "refs/tags/staging deploys to staging, not prod" in capsys.readouterr().err
+    assert "refs/tags/staging does not deploy prod" in capsys.readouterr().err
     assert len(versions("prod")) == 1
 
 

@@ -15,23 +15,9 @@ REPO = Path(__file__).resolve().parents[2]
 INFERENCE = REPO / "inference" / "Dockerfile"
 TRAINING = REPO / "training_pipeline" / "Dockerfile"
 DOCKERFILES = [INFERENCE, TRAINING]
-# pip options that take a value as the next token (when not written --option=value).
-VALUE_OPTIONS = {
-    "-c",
-    "--constraint",
-    "-f",
-    "--find-links",
-    "-i",
-    "--index-url",
-    "-r",
-    "--requirement",
-    "-t",
-    "--target",
-    "-w",
-    "--wheel-dir",
-    "--only-binary",
-}
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([0-9][0-9A-Za-z.+!-]*)$")
+LOCKED = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+) \\$", re.M)
+DIGEST = re.compile(r"^python:[^@\s]+@sha256:[0-9a-f]{64}$")
 ROOT_USERS = {"root", "0"}
 
 
@@ -67,35 +53,39 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def pip_requirements(steps: list[tuple[str, str]]) -> list[str]:
-    """The requirement arguments of every `pip install` / `pip wheel` in RUN instructions."""
-    requirements = []
-    for keyword, arguments in steps:
-        if keyword != "RUN":
-            continue
-        for command in arguments.split("&&"):
-            tokens = shlex.split(command)
-            verb = next((i for i, t in enumerate(tokens) if t in ("install", "wheel")), None)
-            if "pip" not in tokens or verb is None or tokens.index("pip") > verb:
-                continue
-            skip = False
-            for token in tokens[verb + 1 :]:
-                if skip:
-                    skip = False
-                elif token.startswith("-"):
-                    skip = "=" not in token and token in VALUE_OPTIONS
-                else:
-                    requirements.append(token)
-    return requirements
-
-
-def pins(steps: list[tuple[str, str]]) -> dict[str, str]:
+def locked(path: Path) -> dict[str, str]:
+    """name -> version of a hash-locked requirements file; every entry must carry a hash."""
+    text = path.read_text(encoding="utf-8")
+    entries = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n\n", 1)[-1] if "#" in text else text)
     found = {}
-    for requirement in pip_requirements(steps):
-        match = PIN.match(requirement)
-        assert match, f"pip requirement {requirement!r} is not pinned as name==version"
+    for match in LOCKED.finditer(text):
         found[canonical(match.group(1))] = match.group(2)
+    for entry in entries:
+        if PIN.match(entry.split(" ", 1)[0]):
+            assert "--hash=sha256:" in entry, f"{path.name}: {entry.split()[0]} has no hash"
     return found
+
+
+def installed_lock(path: Path) -> Path:
+    """The requirements file the final stage installs, which must be hash-checked."""
+    stage = final_stage(path)
+    copies = {}
+    for keyword, arguments in stage:
+        if keyword == "COPY" and not arguments.startswith("--"):
+            *sources, destination = arguments.split()
+            copies[destination] = sources[0]
+    installs = [
+        command
+        for keyword, arguments in stage
+        if keyword == "RUN"
+        for command in arguments.split("&&")
+        if "pip install" in command
+    ]
+    assert len(installs) == 1, f"{path}: one pip install of a lock file, not {installs}"
+    tokens = shlex.split(installs[0])
+    assert "--require-hashes" in tokens, f"{path}: pip install without --require-hashes"
+    assert not [t for t in tokens if PIN.match(t)], f"{path}: packages named outside the lock"
+    return REPO / copies[tokens[tokens.index("-r") + 1]]
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +117,7 @@ def test_base_images_are_pinned_to_a_python_patch_release(path: Path, pyproject:
         if image in stages:
             continue  # a build stage of this file
         assert not image.endswith(":latest") and ":" in image, f"{image} is not pinned"
+        assert DIGEST.match(image), f"{path}: base {image} is not pinned by digest as well"
         tag = image.split("@")[0].partition(":")[2]
         assert re.fullmatch(rf"{re.escape(minor)}\.\d+-slim-\w+", tag), (
             f"{path}: base {image} should be python:{minor}.<patch>-slim-<debian release>"
@@ -135,7 +126,7 @@ def test_base_images_are_pinned_to_a_python_patch_release(path: Path, pyproject:
 
 def test_both_images_share_their_base() -> None:
     def bases(path: Path) -> set[str]:
-        return {args.split()[0] for kw, args in instructions(path) if kw == "FROM"} - {"toolkit"}
+        return {args.split()[0] for kw, args in instructions(path) if kw == "FROM"}
 
     assert bases(INFERENCE) == bases(TRAINING)
 
@@ -143,7 +134,7 @@ def test_both_images_share_their_base() -> None:
 @pytest.mark.parametrize(
     ("path", "needed"),
     [
-        (INFERENCE, {"scikit-learn", "numpy", "pandas", "joblib"}),
+        (INFERENCE, {"scikit-learn", "numpy", "pandas", "joblib", "scipy"}),
         (
             TRAINING,
             {
@@ -151,6 +142,7 @@ def test_both_images_share_their_base() -> None:
                 "numpy",
                 "pandas",
                 "joblib",
+                "scipy",
                 "matplotlib",
                 "boto3",
                 "sagemaker-training",
@@ -159,8 +151,8 @@ def test_both_images_share_their_base() -> None:
     ],
     ids=["inference", "training_pipeline"],
 )
-def test_packages_are_pinned_like_pyproject(path, needed, project_pins) -> None:
-    pinned = pins(final_stage(path))
+def test_packages_are_hash_locked_like_pyproject(path, needed, project_pins) -> None:
+    pinned = locked(installed_lock(path))
     assert needed <= pinned.keys(), f"{path} does not install {needed - pinned.keys()}"
     # The libraries the pickled model depends on must be pinned in pyproject.toml as well,
     # otherwise this comparison would check nothing for them.
@@ -170,18 +162,16 @@ def test_packages_are_pinned_like_pyproject(path, needed, project_pins) -> None:
 
 
 def test_the_two_images_agree_on_every_shared_package() -> None:
-    serving, training = pins(final_stage(INFERENCE)), pins(final_stage(TRAINING))
+    serving, training = locked(installed_lock(INFERENCE)), locked(installed_lock(TRAINING))
     shared = serving.keys() & training.keys()
     assert {"scikit-learn", "numpy", "scipy", "joblib"} <= shared
     assert {name: serving[name] for name in shared} == {name: training[name] for name in shared}
 
 
-def test_toolkit_wheel_is_the_version_installed() -> None:
-    built, installed = (
-        pins(instructions(TRAINING)[: -len(final_stage(TRAINING))]),
-        pins(final_stage(TRAINING)),
-    )
-    assert built["sagemaker-training"] == installed["sagemaker-training"]
+@pytest.mark.parametrize("lock", ["cli.txt", "dev.txt"])
+def test_the_cli_locks_agree_with_pyproject(lock: str, project_pins: dict[str, str]) -> None:
+    pinned = locked(REPO / "requirements" / lock)
+    assert {name: pinned.get(name) for name in project_pins} == project_pins
 
 
 def test_inference_image_runs_as_a_non_root_user() -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,22 +129,17 @@ class AppliedInfra:
 
 
 @pytest.fixture(scope="session")
-def applied(
-    provider_mirror: Path, settings: Settings, provision_all: Callable
-) -> Iterator[AppliedInfra]:
-    """A dedicated embedded AWS (not the shared one: the tests assert on everything in each
-    account) with backend, operations, dev, staging and prod applied through infra.apply."""
-    server, results = provision_all()
+def applied(provider_mirror: Path, settings: Settings, estate: tuple) -> AppliedInfra:
+    """The session's embedded AWS with backend, operations, dev, staging and prod applied
+    through infra.apply_all (tests/conftest.py)."""
+    server, results = estate
     result = AppliedInfra(server, settings, infra.default_work_dir(server.endpoint_url))
-    try:
-        for target, applied_target in results.items():
-            result.seconds[target] = applied_target.seconds
-            result.outputs[target] = applied_target.outputs
-        print(
-            "\nembedded apply: "
-            + ", ".join(f"{t} {s:.0f}s" for t, s in result.seconds.items())
-            + f", total {sum(result.seconds.values()):.0f}s"
-        )
-        yield result
-    finally:
-        embedded.stop_server(server)
+    for target, applied_target in results.items():
+        result.seconds[target] = applied_target.seconds
+        result.outputs[target] = applied_target.outputs
+    print(
+        "\nembedded apply: "
+        + ", ".join(f"{t} {s:.0f}s" for t, s in result.seconds.items())
+        + f", longest {max(result.seconds.values()):.0f}s (applied side by side)"
+    )
+    return result

@@ -1,54 +1,82 @@
 """The deploy roles' and the CI role's trust policies, read back from the embedded AWS and
-evaluated against the tokens GitHub Actions really issues (default claim template):
+evaluated against the tokens GitHub Actions issues to each kind of job, with the repository's
+subject template customised to ["repo", "context", "job_workflow_ref"] (github_oidc.py):
 
-    push, job without environment    sub = repo:OWNER/REPO:ref:refs/heads/<b> (or refs/tags/<t>)
-    pull_request                     sub = repo:OWNER/REPO:pull_request
-    job with `environment: NAME`     sub = repo:OWNER/REPO:environment:NAME (whatever the ref)
+    sub = repo:OWNER/REPO:<context>:job_workflow_ref:<workflow file>@<ref it was read at>
 
-Only these (role, token) pairs may assume: CI and dev on a push to main, staging on the tag
-staging, prod on a job with environment prod (whose GitHub deployment rule admits only the tag
-prod, see terraform/README.md).
+Only these (role, job) pairs may assume: the CI role for the images job of on_merge.yml on main;
+each deploy role for the deploy job of deploy.yml as main has it, in that role's environment.
+A workflow changed on a branch or a tag's commit, a pull request, another repository, GitHub's
+default template and a wrong audience get nothing.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
 
+from training_pipeline import github_oidc, iam_policy
+from training_pipeline.github_oidc import JobToken
+
 from .conftest import AppliedInfra
-from .oidc_policy import Claims, UnsupportedPolicy, allows, oidc_provider_arn
 
 pytestmark = [pytest.mark.terraform, pytest.mark.e2e]
 
 ROLES = ("ci", "dev", "staging", "prod")
+SHA = "0123456789abcdef0123456789abcdef01234567"
 
 
-def tokens(repository: str) -> dict[str, Claims]:
+def jobs(repository: str) -> dict[str, JobToken]:
+    def workflow(name: str, ref: str = "refs/heads/main", repo: str = repository) -> str:
+        return f"{repo}/.github/workflows/{name}@{ref}"
+
+    def token(ref: str, job_workflow: str, environment: str | None = None, **kwargs) -> JobToken:
+        fields = {
+            "repository": repository,
+            "ref": ref,
+            "sha": SHA,
+            "event_name": "push",
+            "job_workflow_ref": job_workflow,
+            "workflow_ref": job_workflow,
+            "environment": environment,
+        }
+        return JobToken(**{**fields, **kwargs})
+
+    main, staging, prod = "refs/heads/main", "refs/tags/staging", "refs/tags/prod"
     other = "someone-else/" + repository.split("/")[1]
     return {
-        "push main": Claims(f"repo:{repository}:ref:refs/heads/main"),
-        "push feature branch": Claims(f"repo:{repository}:ref:refs/heads/feature/x"),
-        "push branch named like main": Claims(f"repo:{repository}:ref:refs/heads/main-hotfix"),
-        "pull_request": Claims(f"repo:{repository}:pull_request"),
-        "push tag staging": Claims(f"repo:{repository}:ref:refs/tags/staging"),
-        "push tag prod, no environment": Claims(f"repo:{repository}:ref:refs/tags/prod"),
-        "job with environment prod": Claims(f"repo:{repository}:environment:prod"),
-        "job with environment staging": Claims(f"repo:{repository}:environment:staging"),
-        "other repository, push main": Claims(f"repo:{other}:ref:refs/heads/main"),
-        "other repository, environment prod": Claims(f"repo:{other}:environment:prod"),
-        "push main, wrong audience": Claims(
-            f"repo:{repository}:ref:refs/heads/main", aud="https://github.com/someone-else"
+        "images job, push to main": token(main, workflow("on_merge.yml")),
+        "images job, push to a branch": token(
+            "refs/heads/feature", workflow("on_merge.yml", "refs/heads/feature")
+        ),
+        "deploy.yml@main, dev": token(main, workflow("deploy.yml"), "dev"),
+        "deploy.yml@main, staging": token(staging, workflow("deploy.yml"), "staging"),
+        "deploy.yml@main, prod": token(prod, workflow("deploy.yml"), "prod"),
+        # The tag's commit changed its workflows: a local call reads them from that commit.
+        "deploy.yml of the tagged commit, prod": token(prod, workflow("deploy.yml", prod), "prod"),
+        "a job of on_tag.yml itself, prod": token(prod, workflow("on_tag.yml", prod), "prod"),
+        "deploy.yml of a branch, staging": token(
+            "refs/heads/feature", workflow("deploy.yml", "refs/heads/feature"), "staging"
+        ),
+        "deploy.yml@main, pull request": token(
+            "refs/pull/1/merge", workflow("deploy.yml"), event_name="pull_request"
+        ),
+        "deploy.yml@main, no environment": token(prod, workflow("deploy.yml")),
+        "another repository, prod": token(
+            prod, workflow("deploy.yml", repo=other), "prod", repository=other
+        ),
+        "deploy.yml@main, prod, wrong audience": token(
+            prod, workflow("deploy.yml"), "prod", aud="https://github.com/my-org"
         ),
     }
 
 
 EXPECTED_ALLOWED = {
-    ("ci", "push main"),
-    ("dev", "push main"),
-    ("staging", "push tag staging"),
-    ("prod", "job with environment prod"),
+    ("ci", "images job, push to main"),
+    ("dev", "deploy.yml@main, dev"),
+    ("staging", "deploy.yml@main, staging"),
+    ("prod", "deploy.yml@main, prod"),
 }
 
 
@@ -65,165 +93,74 @@ def role_of(applied: AppliedInfra, role: str) -> tuple[str, str, dict]:
     return account, found["Arn"], json.loads(document) if isinstance(document, str) else document
 
 
-def test_trust_policies_admit_only_the_expected_tokens(applied: AppliedInfra) -> None:
-    allowed = set()
+def allowed(policy: dict, claims: dict, account_id: str) -> bool:
+    return iam_policy.allows([policy], github_oidc.web_identity_request(claims, account_id))
+
+
+def test_trust_policies_admit_only_the_reviewed_jobs(applied: AppliedInfra) -> None:
+    found = set()
     for role in ROLES:
         account, _, policy = role_of(applied, role)
-        provider = oidc_provider_arn(applied.settings.accounts[account])
-        for token_name, claims in tokens(applied.settings.github_repository).items():
-            if allows(policy, provider_arn=provider, claims=claims):
-                allowed.add((role, token_name))
-    assert allowed == EXPECTED_ALLOWED
+        account_id = applied.settings.accounts[account]
+        for name, job in jobs(applied.settings.github_repository).items():
+            if allowed(policy, job.claims(), account_id):
+                found.add((role, name))
+    assert found == EXPECTED_ALLOWED
+
+
+def test_without_the_customised_template_no_token_is_accepted(applied: AppliedInfra) -> None:
+    """Before `github settings` is applied, GitHub issues default subjects: every role refuses."""
+    for role, name in EXPECTED_ALLOWED:
+        account, _, policy = role_of(applied, role)
+        job = jobs(applied.settings.github_repository)[name]
+        assert not allowed(policy, job.claims(None), applied.settings.accounts[account])
 
 
 def test_trust_policies_accept_only_their_own_accounts_provider(applied: AppliedInfra) -> None:
-    """A token presented through another account's OIDC provider is refused."""
-    repository = applied.settings.github_repository
-    for role, token_name in EXPECTED_ALLOWED:
+    for role, name in EXPECTED_ALLOWED:
         account, _, policy = role_of(applied, role)
-        claims = tokens(repository)[token_name]
+        claims = jobs(applied.settings.github_repository)[name].claims()
         for other, other_id in applied.settings.accounts.items():
-            expected = other == account
-            assert (
-                allows(policy, provider_arn=oidc_provider_arn(other_id), claims=claims) is expected
-            )
+            assert allowed(policy, claims, other_id) is (other == account)
 
 
-def test_trust_policies_pin_audience_and_exact_subjects(applied: AppliedInfra) -> None:
+def test_trust_policies_hold_exactly_the_subjects_of_profiles_conf(applied: AppliedInfra) -> None:
+    settings = applied.settings
     for role in ROLES:
         _, _, policy = role_of(applied, role)
-        for statement in policy["Statement"]:
-            assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
-            condition = statement["Condition"]
-            assert set(condition) == {"StringEquals"}, "no StringLike, no wildcards"
-            assert condition["StringEquals"]["token.actions.githubusercontent.com:aud"] == (
-                "sts.amazonaws.com"
-            )
-            subjects = condition["StringEquals"]["token.actions.githubusercontent.com:sub"]
-            assert "*" not in json.dumps(subjects)
-
-
-################################################################################
-# The evaluator itself: it must refuse and accept what IAM would
-################################################################################
-
-PROVIDER = oidc_provider_arn("222222222222")
-
-
-def _trust(condition: dict, principal: object = None) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": principal or {"Federated": PROVIDER},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": condition,
-            }
-        ],
-    }
-
-
-def test_evaluator_wildcard_subject_admits_every_branch() -> None:
-    """The mistake of earlier templates (`repo:org/repo:*`) is caught as too permissive."""
-    policy = _trust({"StringLike": {"token.actions.githubusercontent.com:sub": "repo:o/r:*"}})
-    assert allows(policy, provider_arn=PROVIDER, claims=Claims("repo:o/r:ref:refs/heads/x"))
-    assert not allows(policy, provider_arn=PROVIDER, claims=Claims("repo:o/other:pull_request"))
-
-
-def test_evaluator_string_equals_is_exact_and_keys_are_anded() -> None:
-    policy = _trust(
-        {
-            "StringEquals": {
-                "token.actions.githubusercontent.com:sub": ["repo:o/r:ref:refs/tags/prod"],
-                "token.actions.githubusercontent.com:aud": "sts.amazonaws.com",
-            }
-        }
-    )
-    assert allows(policy, provider_arn=PROVIDER, claims=Claims("repo:o/r:ref:refs/tags/prod"))
-    assert not allows(policy, provider_arn=PROVIDER, claims=Claims("repo:o/r:ref:refs/tags/prod2"))
-    assert not allows(
-        policy, provider_arn=PROVIDER, claims=Claims("repo:o/r:ref:refs/tags/prod", aud="x")
-    )
-
-
-def test_evaluator_no_condition_trusts_the_provider_alone() -> None:
-    policy = _trust({})
-    assert allows(policy, provider_arn=PROVIDER, claims=Claims("repo:anyone/anything:pull_request"))
-    assert not allows(policy, provider_arn=oidc_provider_arn("333333333333"), claims=Claims("x"))
-
-
-def test_evaluator_explicit_deny_wins_and_unknown_operators_raise() -> None:
-    policy = _trust({})
-    policy["Statement"].append(
-        {
-            "Effect": "Deny",
-            "Principal": "*",
-            "Action": "sts:*",
-            "Condition": {
-                "StringLike": {"token.actions.githubusercontent.com:sub": "*:pull_request"}
-            },
-        }
-    )
-    assert not allows(policy, provider_arn=PROVIDER, claims=Claims("repo:o/r:pull_request"))
-    assert allows(policy, provider_arn=PROVIDER, claims=Claims("repo:o/r:ref:refs/heads/main"))
-    with pytest.raises(UnsupportedPolicy):
-        allows(
-            _trust({"ForAnyValue:StringLike": {"token.actions.githubusercontent.com:sub": "*"}}),
-            provider_arn=PROVIDER,
-            claims=Claims("x"),
+        [statement] = policy["Statement"]
+        assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
+        condition = statement["Condition"]
+        assert set(condition) == {"StringEquals"}, "no StringLike, no wildcards"
+        keys = condition["StringEquals"]
+        assert keys["token.actions.githubusercontent.com:aud"] == "sts.amazonaws.com"
+        subjects = keys["token.actions.githubusercontent.com:sub"]
+        subjects = [subjects] if isinstance(subjects, str) else subjects
+        expected = (
+            github_oidc.images_subject(settings)
+            if role == "ci"
+            else github_oidc.deploy_subject(settings, role)
         )
+        assert subjects == [expected]
 
 
-################################################################################
-# moto's STS
-################################################################################
+def test_moto_sts_hands_out_credentials_without_checking(applied: AppliedInfra) -> None:
+    """moto 5.2 verifies neither the token nor the trust policy: it also assumes a role for a
+    forbidden token. That is why the offline credentials stand-in evaluates the trust policy
+    itself before it calls STS; if a future moto starts refusing, this test says so."""
+    _, arn, _ = role_of(applied, "prod")
+    sts = applied.client("prod", "sts")
+    forbidden = jobs(applied.settings.github_repository)["a job of on_tag.yml itself, prod"]
+    credentials = sts.assume_role_with_web_identity(
+        RoleArn=arn, RoleSessionName="github-actions", WebIdentityToken=_unsigned(forbidden)
+    )["Credentials"]
+    assert credentials["AccessKeyId"]
 
 
-def _unsigned_jwt(claims: Claims, repository: str) -> str:
+def _unsigned(job: JobToken) -> str:
+    import base64
+
     def part(data: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
-    payload = {
-        "iss": "https://token.actions.githubusercontent.com",
-        "sub": claims.sub,
-        "aud": claims.aud,
-        "repository": repository,
-    }
-    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
-
-
-def test_moto_sts_web_identity(applied: AppliedInfra) -> None:
-    """AssumeRoleWithWebIdentity through moto's STS.
-
-    Every expected pair must succeed there. moto 5.2 does not evaluate trust policies (nor verify
-    the token): it also hands out credentials for a forbidden token, which this test records, so
-    the policy evaluator above is what actually checks the trust policies offline. If a future
-    moto starts enforcing trust, this test then requires that it refuses the forbidden pairs.
-    """
-    repository = applied.settings.github_repository
-    all_tokens = tokens(repository)
-    enforced_refusals, accepted_forbidden = 0, []
-    for role in ROLES:
-        account, arn, _ = role_of(applied, role)
-        sts = applied.client(account, "sts")
-        for token_name, claims in all_tokens.items():
-            try:
-                sts.assume_role_with_web_identity(
-                    RoleArn=arn,
-                    RoleSessionName="github-actions",
-                    WebIdentityToken=_unsigned_jwt(claims, repository),
-                )
-                ok = True
-            except sts.exceptions.ClientError:
-                ok = False
-            if (role, token_name) in EXPECTED_ALLOWED:
-                assert ok, f"moto refused the expected pair ({role}, {token_name})"
-            elif ok:
-                accepted_forbidden.append((role, token_name))
-            else:
-                enforced_refusals += 1
-    if enforced_refusals:
-        assert not accepted_forbidden, f"moto enforced trust only partly: {accepted_forbidden}"
-    else:
-        assert accepted_forbidden, "moto neither accepted nor refused the forbidden tokens"
+    return f"{part({'alg': 'none'})}.{part(job.claims())}."

@@ -21,8 +21,8 @@ def test_targets_in_bootstrapping_order() -> None:
         infra.Target.parse("production")
 
 
-def test_backend_config_of_an_environment(settings: Settings) -> None:
-    config = infra.backend_config("dev", settings, assume_role_name="OrganizationAccountAccessRole")
+def test_backend_config_reaches_each_roots_state_through_its_own_role(settings: Settings) -> None:
+    config = infra.backend_config("dev", settings)
     ops = settings.accounts["operations"]
     assert config == {
         "bucket": f"{settings.project}-tfstate-{ops}",
@@ -31,17 +31,20 @@ def test_backend_config_of_an_environment(settings: Settings) -> None:
         "use_lockfile": True,
         "workspace_key_prefix": "main",
         "assume_role": {
-            "role_arn": f"arn:aws:iam::{ops}:role/OrganizationAccountAccessRole",
-            "session_name": f"terraform-{settings.project}-state",
+            "role_arn": f"arn:aws:iam::{ops}:role/{settings.project}-tfstate-dev",
+            "session_name": f"terraform-{settings.project}-dev",
         },
     }
-    assert infra.backend_config("backend", settings, assume_role_name=None) is None
-    operations = infra.backend_config("operations", settings, assume_role_name=None)
-    assert "assume_role" not in operations and "workspace_key_prefix" not in operations
+    assert infra.backend_config("backend", settings) is None
+    operations = infra.backend_config("operations", settings)
+    assert "workspace_key_prefix" not in operations
+    assert operations["assume_role"]["role_arn"].endswith(
+        f"role/{settings.project}-tfstate-operations"
+    )
 
 
 def test_backend_config_renders_as_hcl(settings: Settings) -> None:
-    text = infra._hcl(infra.backend_config("prod", settings, assume_role_name="Admin"))
+    text = infra._hcl(infra.backend_config("prod", settings))
     assert "use_lockfile = true\n" in text
     assert 'assume_role = { role_arn = "arn:aws:iam::' in text
 

@@ -69,6 +69,11 @@ def test_terraform_and_python_read_the_same_values(
         assert parsed["instance_type"] == env.instance_type
         assert float(parsed["min_auc"]) == env.min_auc
         assert parsed["endpoint"] == env.endpoint
+        assert parsed["deploy_ref"] == env.deploy_ref
+        assert parsed["reviewers"] == (", ".join(env.reviewers) or "none")
+    assert value["main_branch"] == settings.main_branch
+    assert value["github_ids"] == settings.github_ids
+    assert value["environment_names"] == list(settings.environments)
 
 
 def test_a_shared_account_id_is_refused(
@@ -82,3 +87,49 @@ def test_a_shared_account_id_is_refused(
     assert "the four account ids must be distinct" in " ".join(
         (result.stdout + result.stderr).split()
     )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "terraform_says", "python_says"),
+    [
+        (
+            "deploy_ref       = refs/tags/prod",
+            "deploy_ref       = refs/heads/release",
+            "must be the tag named after it",
+            "must be refs/tags/prod",
+        ),
+        (
+            "deploy_ref       = refs/heads/main",
+            "deploy_ref       = refs/tags/dev",
+            "must be the branch every environment is promoted from",
+            "must be the branch every environment is promoted from",
+        ),
+        (
+            "reviewers        = my-org/ml-leads",
+            "reviewers        = my-org/ml leads",
+            "reviewers must be none or GitHub users",
+            "is not a GitHub user or ORG/TEAM",
+        ),
+    ],
+)
+def test_both_parsers_refuse_the_same_promotion_settings(
+    terraform_bin: str,
+    cli_config_env: dict[str, str],
+    tmp_path: Path,
+    old: str,
+    new: str,
+    terraform_says: str,
+    python_says: str,
+) -> None:
+    from training_pipeline.errors import ProfilesError
+    from training_pipeline.settings import load_settings
+
+    text = (REPO_ROOT / "profiles.conf").read_text()
+    assert old in text
+    broken = tmp_path / "profiles.conf"
+    broken.write_text(text.replace(old, new))
+    result = evaluate(terraform_bin, cli_config_env, tmp_path, broken)
+    assert result.returncode != 0
+    assert terraform_says in " ".join((result.stdout + result.stderr).split())
+    with pytest.raises(ProfilesError, match=python_says):
+        load_settings(broken)

@@ -189,13 +189,14 @@ def test_script_runs_by_absolute_path_from_elsewhere(pipeline_run, tmp_path) -> 
 # --- champion (moto) ------------------------------------------------------------------
 
 
-def register(model_file, key: str, status: str) -> str:
+def register(model_file, key: str, status: str, metadata: dict | None = None) -> str:
     """Upload a packed model and register it in GROUP with ``status``; returns its ARN."""
     archive = pack_model(model_file, model_file.parent / "packed" / "model.tar.gz")
     boto3.client("s3").upload_file(str(archive), BUCKET, key)
     return boto3.client("sagemaker").create_model_package(
         ModelPackageGroupName=GROUP,
         ModelApprovalStatus=status,
+        **({"CustomerMetadataProperties": metadata} if metadata else {}),
         InferenceSpecification={
             "Containers": [
                 {
@@ -294,3 +295,55 @@ def test_a_model_data_url_that_is_not_s3_is_refused(tmp_path) -> None:
     bad = champion.Champion("arn:aws:sagemaker:eu-west-1:1:model-package/g/1", 1, "https://x/y")
     with pytest.raises(ChampionError, match="not an s3://bucket/key URL"):
         champion.download_model(object(), bad, tmp_path)
+
+
+# --- registration: a model identical to a registered version is not registered again -------
+
+
+def register_with_digest(model_file, key: str, status: str, digest: str) -> str:
+    return register(model_file, key, status, {"model_digest": digest})
+
+
+def test_the_content_digest_ignores_how_the_model_was_packed(pipeline_run, tmp_path) -> None:
+    model_file = tmp_path / "model.joblib"
+    model_file.write_bytes(pipeline_run["model_file"].read_bytes())
+    packed = pack_model(model_file, tmp_path / "a" / "model.tar.gz")
+    os.utime(model_file, (1, 1))  # another mtime in the archive, the same model
+    repacked = pack_model(model_file, tmp_path / "b" / "model.tar.gz")
+    assert packed.read_bytes() != repacked.read_bytes()
+    assert artifacts.content_digest(packed.parent) == artifacts.content_digest(repacked.parent)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    (bare / "model.joblib").write_bytes(model_file.read_bytes())
+    assert artifacts.content_digest(bare) == artifacts.content_digest(packed.parent)
+    (bare / "model.joblib").write_bytes(model_file.read_bytes() + b"\0")
+    assert artifacts.content_digest(bare) != artifacts.content_digest(packed.parent)
+    with pytest.raises(ModelArtifactError, match="no model.tar.gz or model.joblib"):
+        artifacts.content_digest(tmp_path / "empty")
+
+
+def test_a_new_model_is_flagged_for_registration(registry, pipeline_run, tmp_path) -> None:
+    result = run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
+    digest = artifacts.content_digest(pipeline_run["model_dir"])
+    assert result["registration"] == {
+        "model_digest": digest,
+        "duplicate_of_version": 0,
+        "duplicate_of_status": "",
+    }
+
+
+@pytest.mark.parametrize("status", ["Approved", "PendingManualApproval", "Rejected"])
+def test_a_model_identical_to_any_registered_version_names_that_version(
+    registry, pipeline_run, tmp_path, status: str
+) -> None:
+    digest = artifacts.content_digest(pipeline_run["model_dir"])
+    register_with_digest(
+        pipeline_run["model_file"], "v1/model.tar.gz", "Approved", "sha256:" + "0" * 64
+    )
+    register_with_digest(pipeline_run["model_file"], "v2/model.tar.gz", status, digest)
+    result = run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
+    assert result["registration"] == {
+        "model_digest": digest,
+        "duplicate_of_version": 2,
+        "duplicate_of_status": status,
+    }

@@ -7,6 +7,7 @@ The dict (a plain dict, so unpickling needs scikit-learn but none of our modules
      "sklearn_version": "1.9.1"}
 """
 
+import hashlib
 import tarfile
 from pathlib import Path
 
@@ -63,6 +64,35 @@ def load_model_dir(model_dir: str | Path, scratch: str | Path) -> dict:
     found = sorted(p.name for p in folder.iterdir())[:5] if folder.is_dir() else None
     where = "does not exist" if found is None else f"holds {', '.join(found) or 'nothing'}"
     raise ModelArtifactError(f"no {MODEL_ARCHIVE} or {MODEL_FILE} in {folder} (it {where})")
+
+
+def content_digest(model_dir: str | Path) -> str:
+    """``sha256:...`` of the model itself: each file's name and bytes, in name order.
+
+    Computed over what ``model.tar.gz`` holds rather than over the archive, whose bytes also
+    carry times and owners, so the same model has the same digest however it was packed.
+    """
+    folder = Path(model_dir)
+    digest = hashlib.sha256()
+    archive = folder / MODEL_ARCHIVE
+    try:
+        if archive.is_file():
+            with tarfile.open(archive) as tar:
+                members = sorted((m for m in tar.getmembers() if m.isfile()), key=lambda m: m.name)
+                for member in members:
+                    content = tar.extractfile(member).read()
+                    _add(digest, member.name.removeprefix("./"), content)
+        elif (folder / MODEL_FILE).is_file():
+            _add(digest, MODEL_FILE, (folder / MODEL_FILE).read_bytes())
+        else:
+            raise ModelArtifactError(f"no {MODEL_ARCHIVE} or {MODEL_FILE} in {folder}")
+    except (tarfile.TarError, OSError) as error:
+        raise ModelArtifactError(f"cannot read {archive}: {error}") from error
+    return f"sha256:{digest.hexdigest()}"
+
+
+def _add(digest, name: str, content: bytes) -> None:
+    digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())
 
 
 def extract_tar(archive: str | Path, destination: str | Path) -> None:

@@ -65,6 +65,48 @@ def find_champion(sagemaker_client: object, group_name: str) -> Champion | None:
     return Champion(arn, int(latest.get("ModelPackageVersion", 0)), url)
 
 
+@dataclass(frozen=True)
+class RegisteredModel:
+    """A model package of the group, whatever its status."""
+
+    model_package_arn: str
+    version: int
+    status: str
+
+
+def find_by_digest(
+    sagemaker_client: object, group_name: str, digest: str
+) -> RegisteredModel | None:
+    """The newest package of ``group_name`` whose recorded ``model_digest`` is ``digest``.
+
+    Any status counts: a model identical to a rejected one is not registered again either.
+
+    Raises:
+        ChampionError: if the registry cannot be read.
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        paginator = sagemaker_client.get_paginator("list_model_packages")
+        pages = paginator.paginate(
+            ModelPackageGroupName=group_name, SortBy="CreationTime", SortOrder="Descending"
+        )
+        summaries = [s for page in pages for s in page["ModelPackageSummaryList"]]
+        for summary in sorted(summaries, key=lambda s: -s.get("ModelPackageVersion", 0)):
+            arn = summary["ModelPackageArn"]
+            package = sagemaker_client.describe_model_package(ModelPackageName=arn)
+            if (package.get("CustomerMetadataProperties") or {}).get("model_digest") == digest:
+                version = int(package.get("ModelPackageVersion", 0))
+                return RegisteredModel(arn, version, package.get("ModelApprovalStatus", ""))
+    except ClientError as error:
+        if _is_missing_group(error):
+            return None
+        raise ChampionError(
+            f"cannot read the model packages of group '{group_name}': {error}"
+        ) from error
+    return None
+
+
 def download_model(s3_client: object, champion: Champion, destination: str | Path) -> Path:
     """Download the champion's model.tar.gz into ``destination``; returns the file."""
     from botocore.exceptions import BotoCoreError, ClientError

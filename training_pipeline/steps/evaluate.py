@@ -10,7 +10,8 @@ split. The champion is the latest Approved package of ``--model-package-group`` 
 ``MODEL_PACKAGE_GROUP_NAME`` variable; none given, no champion); its model is downloaded and
 re-scored on the same test rows. Writes to ``--output-dir``:
 
-    evaluation.json     the gate's input (shape in ``build_evaluation``; read with JsonGet)
+    evaluation.json     the gate's input (shape in ``build_evaluation``; read with JsonGet),
+                        with the model's digest and any registered version it is identical to
     model_quality.json  SageMaker model-quality statistics, attached to the model package
     confusion_matrix.png, roc_curve.png
 """
@@ -136,6 +137,23 @@ def build_evaluation(
     }
 
 
+def build_registration(digest: str, duplicate: champion.RegisteredModel | None) -> dict:
+    """The ``registration`` section of ``evaluation.json``: the model's content digest (recorded
+    with the package) and the newest registered version with the same digest, if any::
+
+        {"model_digest": "sha256:...", "duplicate_of_version": <version, 0 if none>,
+         "duplicate_of_status": "<its approval status, empty if none>"}
+
+    The pipeline registers a model only when ``duplicate_of_version`` is 0, so re-running the
+    same code on the same data (the same tag pushed again) adds no version.
+    """
+    return {
+        "model_digest": digest,
+        "duplicate_of_version": duplicate.version if duplicate else 0,
+        "duplicate_of_status": duplicate.status if duplicate else "",
+    }
+
+
 def build_model_quality(scores: Scores) -> dict:
     """SageMaker model-quality statistics (binary classification) for the model package."""
 
@@ -180,9 +198,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
         bundle = artifacts.load_model_dir(args.model_dir, Path(scratch) / "challenger")
         challenger = score(bundle, test)
         found, champion_scores = _champion(args, test, Path(scratch) / "champion")
+    digest = artifacts.content_digest(args.model_dir)
+    duplicate = _registered_twin(args, digest)
 
     arn = found.model_package_arn if found else ""
     evaluation = build_evaluation(challenger, len(test), arn, champion_scores)
+    evaluation["registration"] = build_registration(digest, duplicate)
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "evaluation.json", evaluation)
@@ -206,7 +227,21 @@ def main(argv: Sequence[str] | None = None) -> dict:
         )
     else:
         print("no champion: no Approved model package in the group")
+    if duplicate:
+        print(
+            f"model {digest} is identical to registered version {duplicate.version} "
+            f"({duplicate.status}): nothing new to register"
+        )
     return evaluation
+
+
+def _registered_twin(args: argparse.Namespace, digest: str) -> champion.RegisteredModel | None:
+    if not args.model_package_group:
+        return None
+    import boto3
+
+    session = boto3.Session(region_name=args.region)
+    return champion.find_by_digest(session.client("sagemaker"), args.model_package_group, digest)
 
 
 def _champion(

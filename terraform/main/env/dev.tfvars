@@ -1,5 +1,3 @@
 # Workspace `dev`: terraform workspace select -or-create dev && terraform apply -var-file=env/dev.tfvars
+# Everything else about dev (account, deploy ref, approval, schedule, endpoint) is in profiles.conf.
 environment = "dev"
-
-# The dev deploy role accepts only pushes to main (a job without `environment:`).
-github_oidc_subjects = ["ref:refs/heads/main"]

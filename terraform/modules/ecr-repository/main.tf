@@ -25,6 +25,11 @@ resource "aws_ecr_repository" "this" {
   tags = var.tags
 }
 
+# Only untagged images expire. Every tagged image is a commit's (`:<git sha>`), and a registered
+# model names its image by digest: a prod model approved a year ago, or the version a rollback
+# returns to, still runs that image. An image count or age rule would delete images that
+# registered models and running pipelines reference, so none is set; the storage of old commits'
+# images is small (their layers are shared) against a model that cannot be served.
 resource "aws_ecr_lifecycle_policy" "this" {
   count = var.create ? 1 : 0
 
@@ -39,16 +44,6 @@ resource "aws_ecr_lifecycle_policy" "this" {
           countType   = "sinceImagePushed"
           countUnit   = "days"
           countNumber = var.untagged_image_expiry_days
-        }
-        action = { type = "expire" }
-      },
-      {
-        rulePriority = 2
-        description  = "Keep the ${var.max_tagged_images} most recent tagged images"
-        selection = {
-          tagStatus   = "any"
-          countType   = "imageCountMoreThan"
-          countNumber = var.max_tagged_images
         }
         action = { type = "expire" }
       },

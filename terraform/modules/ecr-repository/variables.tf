@@ -46,12 +46,6 @@ variable "untagged_image_expiry_days" {
   default     = 7
 }
 
-variable "max_tagged_images" {
-  description = "Number of most recent tagged images kept; older ones are deleted. Keep it well above the number of commits between a build and its promotion to prod."
-  type        = number
-  default     = 500
-}
-
 variable "force_delete" {
   description = "Whether `terraform destroy` may delete the repository while it still holds images."
   type        = bool

@@ -3,10 +3,18 @@
 ################################################################################
 # Only tokens from this account's GitHub provider, with the pinned audience and one of the exact
 # subjects, may assume the role. `sub` is matched with StringEquals, never StringLike.
+#
+# With `job_workflow_ref`, the subjects are those of the repository's customised claim template
+# ["repo", "context", "job_workflow_ref"]: `repo:OWNER/REPO:<context>:job_workflow_ref:<ref>`, so
+# only jobs of that one workflow file, at that one ref, get the role.
 
 locals {
   repository = trimprefix(var.github_repository, "repo:")
-  subjects   = [for s in var.subjects : "repo:${local.repository}:${s}"]
+  # Repositories created after 2026-07-15 carry the owner and repository ids in the subject.
+  ids        = var.github_ids == null ? null : split("/", var.github_ids)
+  repo_claim = local.ids == null ? local.repository : format("%s@%s/%s@%s", split("/", local.repository)[0], local.ids[0], split("/", local.repository)[1], local.ids[1])
+  suffix     = var.job_workflow_ref == null ? "" : ":job_workflow_ref:${var.job_workflow_ref}"
+  subjects   = [for s in var.subjects : "repo:${local.repo_claim}:${s}${local.suffix}"]
 }
 
 data "aws_iam_policy_document" "assume_role" {

@@ -74,8 +74,30 @@ variable "github_repository" {
   }
 }
 
+variable "github_ids" {
+  description = "`OWNER_ID/REPO_ID` of the repository where GitHub names it `OWNER@OWNER_ID/REPO@REPO_ID` in subjects (repositories created after 2026-07-15); null for `OWNER/REPO`."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.github_ids == null || can(regex("^[0-9]+/[0-9]+$", coalesce(var.github_ids, "x")))
+    error_message = "github_ids must be OWNER_ID/REPO_ID, two numbers."
+  }
+}
+
+variable "job_workflow_ref" {
+  description = "The only workflow whose jobs may assume the role, as `OWNER/REPO/.github/workflows/FILE.yml@refs/heads/BRANCH`, for a repository whose OIDC subject template is customised to `[\"repo\", \"context\", \"job_workflow_ref\"]`; null for GitHub's default template (then every workflow on a matching ref or environment may assume it)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.job_workflow_ref == null || can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+/\\.github/workflows/[A-Za-z0-9_.-]+\\.ya?ml@refs/heads/[A-Za-z0-9._/-]+$", coalesce(var.job_workflow_ref, "x")))
+    error_message = "job_workflow_ref must be OWNER/REPO/.github/workflows/FILE.yml@refs/heads/BRANCH: one workflow file on one branch, without wildcards."
+  }
+}
+
 variable "subjects" {
-  description = "What follows `repo:OWNER/REPO:` in the accepted `sub` claims, matched exactly (StringEquals): `ref:refs/heads/<branch>`, `ref:refs/tags/<tag>` or `environment:<name>`. With GitHub's default claim template a job that names an `environment:` gets the `environment:` form whatever its ref."
+  description = "The `context` part of the accepted `sub` claims (what follows `repo:OWNER/REPO:`), matched exactly (StringEquals): `ref:refs/heads/<branch>`, `ref:refs/tags/<tag>` or `environment:<name>`. A job that names an `environment:` gets the `environment:` form whatever its ref."
   type        = list(string)
 
   validation {

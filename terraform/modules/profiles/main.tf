@@ -23,6 +23,7 @@ locals {
   project           = lookup(lookup(local.sections, "project", {}), "name", "")
   region            = lookup(lookup(local.sections, "project", {}), "region", "")
   github_repository = lookup(lookup(local.sections, "project", {}), "github_repository", "")
+  github_ids        = lookup(lookup(local.sections, "project", {}), "github_ids", null)
 
   accounts = {
     for name in concat(["operations"], local.environment_names) :
@@ -32,6 +33,8 @@ locals {
   environments = {
     for name in local.environment_names : name => {
       account_id       = local.accounts[name]
+      deploy_ref       = lookup(lookup(local.sections, name, {}), "deploy_ref", "")
+      reviewers        = lookup(lookup(local.sections, name, {}), "reviewers", "")
       approval         = lookup(lookup(local.sections, name, {}), "approval", "")
       retrain_schedule = lookup(lookup(local.sections, name, {}), "retrain_schedule", "off")
       instance_type    = lookup(lookup(local.sections, name, {}), "instance_type", "")
@@ -39,4 +42,10 @@ locals {
       endpoint         = lookup(lookup(local.sections, name, {}), "endpoint", "off")
     }
   }
+}
+
+locals {
+  # The first environment deploys merges to its branch; that branch holds the reviewed deploy
+  # workflow that every environment's deployment runs (see the github-oidc-role module).
+  main_branch = trimprefix(local.environments[local.environment_names[0]].deploy_ref, "refs/heads/")
 }

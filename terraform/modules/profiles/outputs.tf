@@ -32,6 +32,31 @@ output "github_repository" {
   }
 }
 
+output "github_ids" {
+  description = "`OWNER_ID/REPO_ID` from the optional `[project] github_ids`, or null: where set, GitHub's OIDC subjects name the repository as `OWNER@OWNER_ID/REPO@REPO_ID`."
+  value       = local.github_ids
+
+  precondition {
+    condition     = local.github_ids == null || can(regex("^[0-9]+/[0-9]+$", coalesce(local.github_ids, "x")))
+    error_message = "profiles.conf: [project] github_ids must be OWNER_ID/REPO_ID (two numbers)."
+  }
+}
+
+output "main_branch" {
+  description = "The branch every environment's code is promoted from: the first environment's `deploy_ref` without `refs/heads/`."
+  value       = local.main_branch
+
+  precondition {
+    condition     = can(regex("^refs/heads/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", local.environments[local.environment_names[0]].deploy_ref))
+    error_message = "profiles.conf: deploy_ref of the first environment must be the branch every environment is promoted from, such as refs/heads/main."
+  }
+}
+
+output "environment_names" {
+  description = "The environment sections of profiles.conf, in promotion order (`[\"dev\", \"staging\", \"prod\"]`)."
+  value       = local.environment_names
+}
+
 output "accounts" {
   description = "Map of account name (`operations`, `dev`, `staging`, `prod`) to its 12-digit AWS account id."
   value       = local.accounts
@@ -48,8 +73,18 @@ output "accounts" {
 }
 
 output "environments" {
-  description = "Map of environment name (`dev`, `staging`, `prod`) to an object with `account_id`, `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `min_auc` (string) and `endpoint` (`off` or the endpoint's instance type)."
+  description = "Map of environment name (`dev`, `staging`, `prod`) to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `min_auc` (string) and `endpoint` (`off` or the endpoint's instance type)."
   value       = local.environments
+
+  precondition {
+    condition     = alltrue([for name in slice(local.environment_names, 1, length(local.environment_names)) : local.environments[name].deploy_ref == "refs/tags/${name}"])
+    error_message = "profiles.conf: after the first environment, each environment's deploy_ref must be the tag named after it (refs/tags/staging, refs/tags/prod)."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : env.reviewers == "none" || alltrue([for r in split(",", env.reviewers) : can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9._-]+)?$", trimspace(r)))])])
+    error_message = "profiles.conf: reviewers must be none or GitHub users / ORG/TEAMs separated by commas."
+  }
 
   precondition {
     condition     = alltrue([for env in values(local.environments) : contains(["auto", "manual"], env.approval)])

@@ -1,0 +1,153 @@
+"""Least privilege, evaluated on the policies read back from the embedded AWS (moto enforces
+none of them): who may read which Terraform state, what the deploy role may read, which
+instance types the jobs may use, who may act as the execution role, what ECR may expire."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from training_pipeline import iam_policy
+from training_pipeline.iam_policy import Request
+
+from .conftest import AppliedInfra
+
+pytestmark = [pytest.mark.terraform, pytest.mark.e2e]
+ENVIRONMENTS = ("dev", "staging", "prod")
+ROOTS = ("operations", *ENVIRONMENTS)
+
+
+def role_policies(applied: AppliedInfra, account: str, role: str) -> list[dict]:
+    iam = applied.client(account, "iam")
+    documents = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        documents.append(json.loads(document) if isinstance(document, str) else document)
+    return documents
+
+
+def trust(applied: AppliedInfra, account: str, role: str) -> dict:
+    document = applied.client(account, "iam").get_role(RoleName=role)["Role"]
+    document = document["AssumeRolePolicyDocument"]
+    return json.loads(document) if isinstance(document, str) else document
+
+
+def state_key(root: str) -> str:
+    return (
+        "operations/terraform.tfstate" if root == "operations" else f"main/{root}/terraform.tfstate"
+    )
+
+
+def test_each_roots_state_is_readable_and_writable_only_through_its_own_role(
+    applied: AppliedInfra,
+) -> None:
+    s = applied.settings
+    bucket = applied.outputs["backend"]["state_bucket_arn"]
+    bucket_policy = json.loads(applied.outputs["backend"]["state_bucket_policy"])
+    roles = applied.outputs["backend"]["state_role_arns"]
+    admin = ("AWS", f"arn:aws:iam::{s.accounts['operations']}:role/OrganizationAccountAccessRole")
+    for root in ROOTS:
+        name = roles[root].rsplit("/", 1)[1]
+        policies = role_policies(applied, "operations", name)
+        for other in ROOTS:
+            for action in ("s3:GetObject", "s3:PutObject"):
+                for suffix in ("", ".tflock"):
+                    request = Request(action, f"{bucket}/{state_key(other)}{suffix}")
+                    assert iam_policy.allows(policies, request) is (other == root), (root, other)
+            # The bucket policy lets no other principal at this root's state, admins included.
+            principal = ("AWS", roles[other])
+            context = {"aws:PrincipalArn": roles[other]}
+            request = Request("s3:GetObject", f"{bucket}/{state_key(root)}", principal, context)
+            decision = iam_policy.decide([bucket_policy], request)
+            assert (decision != iam_policy.EXPLICIT_DENY) is (other == root), (root, other)
+        request = Request(
+            "s3:PutObject", f"{bucket}/{state_key(root)}", admin, {"aws:PrincipalArn": admin[1]}
+        )
+        assert iam_policy.decide([bucket_policy], request) == iam_policy.EXPLICIT_DENY
+        # Only principals of the account the root applies to may assume its role.
+        for account, account_id in s.accounts.items():
+            caller = ("AWS", f"arn:aws:iam::{account_id}:role/OrganizationAccountAccessRole")
+            allowed = iam_policy.allows(
+                [trust(applied, "operations", name)], Request("sts:AssumeRole", principal=caller)
+            )
+            assert allowed is (account == root), (root, account)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_deploy_role_uploads_where_the_cli_does_and_reads_no_training_data(
+    applied: AppliedInfra, env: str
+) -> None:
+    s = applied.settings
+    account = s.accounts[env]
+    data = f"arn:aws:s3:::{s.project}-{env}-data-{account}"
+    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{account}"
+    pipeline = f"{s.project}-{env}-training"
+    policies = role_policies(applied, env, f"{s.project}-{env}-github-deploy")
+
+    def can(action: str, resource: str, **context) -> bool:
+        return iam_policy.allows(policies, Request(action, resource, context=context))
+
+    assert not can("s3:GetObject", f"{data}/training/breast_cancer.csv")
+    assert not can("s3:GetObject", f"{data}/uploads/abc/my.csv")
+    # The splits PrepareData publishes are training data too.
+    assert not can("s3:GetObject", f"{artifacts}/datasets/0a1b/train/train.csv")
+    assert not can("s3:GetObject", f"{artifacts}/pipelines/{pipeline}/x1/prepare/train/a.csv")
+    assert can(
+        "s3:GetObject", f"{artifacts}/pipelines/{pipeline}/x1/evaluate/evaluation/evaluation.json"
+    )
+    assert can("s3:GetObject", f"{artifacts}/executions/x1.json")
+    assert can("s3:PutObject", f"{artifacts}/code/0a1b/steps/train.py")
+    assert can("s3:PutObject", f"{artifacts}/executions/x1.json")
+    assert can("s3:PutObject", f"{data}/uploads/abc/my.csv")
+    assert not can("s3:PutObject", f"{data}/training/breast_cancer.csv")
+    assert not can("s3:PutObject", f"{artifacts}/pipelines/{pipeline}/x1/train/model/model.tar.gz")
+    # It may see that training data exists (the keys under training/), not list the rest.
+    assert can("s3:ListBucket", data, **{"s3:prefix": "training/"})
+    assert not can("s3:ListBucket", data, **{"s3:prefix": "uploads/"})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_jobs_start_only_on_the_instance_type_of_profiles_conf(
+    applied: AppliedInfra, env: str
+) -> None:
+    s = applied.settings
+    allowed = s.environment(env).instance_type
+    policies = role_policies(applied, env, f"{s.project}-{env}-sagemaker-execution")
+    job = f"arn:aws:sagemaker:{s.region}:{s.accounts[env]}:training-job/x"
+    processing = job.replace("training-job", "processing-job")
+    for action, resource in (
+        ("sagemaker:CreateTrainingJob", job),
+        ("sagemaker:CreateProcessingJob", processing),
+    ):
+        assert iam_policy.allows(
+            policies, Request(action, resource, context={"sagemaker:InstanceTypes": [allowed]})
+        )
+        assert not iam_policy.allows(
+            policies,
+            Request(action, resource, context={"sagemaker:InstanceTypes": ["ml.p4d.24xlarge"]}),
+        )
+        assert not iam_policy.allows(policies, Request(action, resource))
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_only_sagemaker_acting_for_this_account_assumes_the_execution_role(
+    applied: AppliedInfra, env: str
+) -> None:
+    s = applied.settings
+    policy = trust(applied, env, f"{s.project}-{env}-sagemaker-execution")
+    sagemaker = ("Service", "sagemaker.amazonaws.com")
+    for account_id in s.accounts.values():
+        request = Request(
+            "sts:AssumeRole", principal=sagemaker, context={"aws:SourceAccount": account_id}
+        )
+        assert iam_policy.allows([policy], request) is (account_id == s.accounts[env])
+    assert not iam_policy.allows([policy], Request("sts:AssumeRole", principal=sagemaker))
+
+
+def test_ecr_expires_untagged_images_only(applied: AppliedInfra) -> None:
+    ecr = applied.client("operations", "ecr")
+    for image in ("training", "inference"):
+        policy = ecr.get_lifecycle_policy(repositoryName=f"{applied.settings.project}-{image}")
+        rules = json.loads(policy["lifecyclePolicyText"])["rules"]
+        assert [rule["selection"]["tagStatus"] for rule in rules] == ["untagged"]
