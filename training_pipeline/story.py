@@ -61,11 +61,19 @@ class Story:
         return result
 
 
-def play(work_dir: Path | None = None, *, log: Log = print) -> Story:
-    """Play the whole story; the Story holds each chapter's time."""
+def play(
+    work_dir: Path | None = None,
+    *,
+    server: embedded.EmbeddedServer | None = None,
+    log: Log = print,
+) -> Story:
+    """Play the whole story on ``server`` (default: the persistent embedded AWS, started if
+    needed and left running for what you try next); the Story holds each chapter's time."""
     settings = load_settings()
     story = Story(settings, Path(work_dir or REPO_ROOT / ".work" / "story").resolve(), log)
-    server, started = embedded.ensure_server()
+    started = False
+    if server is None:
+        server, started = embedded.ensure_server()
     os.environ.update(server.environ(settings.region))
     log(f"embedded AWS {'started' if started else 'running'} at {server.endpoint_url}")
 

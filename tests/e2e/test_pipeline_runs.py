@@ -46,6 +46,7 @@ def test_dev_run_trains_evaluates_and_registers(aws):
         "TrainModel",
         "EvaluateModel",
         "CheckQuality",
+        "CheckNewModel",
         "RegisterModel",
     ]
     [model] = versions("dev")

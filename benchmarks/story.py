@@ -1,0 +1,80 @@
+"""The whole story and its Terraform, cold and warm, on a fresh embedded AWS.
+
+    .venv/bin/python benchmarks/story.py [--repeat 1]
+
+Cold: a fresh moto server, then `story.play` (what `make demo` runs): Terraform for the five
+roots, each environment's data, a throwaway GitHub, merge to main, promote staging, promote prod,
+the prod approval. Warm: the same story again on the same server (Terraform is skipped, images
+are found by digest, the models are found identical). Then Terraform's five roots again on that
+server (an apply with no changes). Targets: the five roots in at most 60 s, the whole story in
+at most 3 minutes cold on 2 cores. The server is stopped at the end, even on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from _common import load_average, log, median, table, wait_for_quiet
+
+TERRAFORM = "Terraform: backend, operations, dev, staging, prod"
+TARGETS = {"Terraform, five roots": 60.0, "whole story": 180.0}
+
+
+def measure(quiet_wait_s: float) -> dict[str, tuple[float, float]]:
+    from training_pipeline import embedded, infra, story
+    from training_pipeline.settings import load_settings
+
+    settings = load_settings()
+    log(f"before: {wait_for_quiet(quiet_wait_s)}")
+    server = embedded.start_server()
+    saved = dict(os.environ)
+    quiet = lambda line: None  # noqa: E731
+    try:
+        with tempfile.TemporaryDirectory(prefix="story-bench-") as work:
+            cold = story.play(Path(work) / "cold", server=server, log=quiet)
+            log(f"  cold story {sum(cold.seconds.values()):.0f}s")
+            warm = story.play(Path(work) / "warm", server=server, log=quiet)
+            log(f"  warm story {sum(warm.seconds.values()):.0f}s")
+            started = time.monotonic()
+            infra.apply_all(
+                settings=settings,
+                embedded=True,
+                endpoint_url=server.endpoint_url,
+                log=quiet,
+            )
+            again = time.monotonic() - started
+            log(f"  Terraform again (no changes) {again:.0f}s")
+        return {
+            "Terraform, five roots": (cold.seconds[TERRAFORM], again),
+            "whole story": (sum(cold.seconds.values()), sum(warm.seconds.values())),
+        }
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+        embedded.stop_server(server)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=1, help="fresh servers to measure on")
+    parser.add_argument("--quiet-wait", type=float, default=120, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    log(f"{os.cpu_count()} cores, load average {load_average()} at start")
+    runs = [measure(args.quiet_wait) for _ in range(args.repeat)]
+    rows = []
+    for name, target in TARGETS.items():
+        cold = median([run[name][0] for run in runs])
+        warm = median([run[name][1] for run in runs])
+        rows.append([name, cold, warm, target, f"{cold / target:.2f}x"])
+    print()
+    print(f"The promotion story on the embedded AWS (seconds, median of {args.repeat})")
+    print(table(["", "cold", "warm", "target", "cold / target"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
