@@ -403,20 +403,7 @@ def _metrics_table(report: dict) -> str:
 
 
 def _versions_table(versions: list[registry.ModelVersion]) -> str:
-    rows = [
-        (
-            v.version,
-            v.status,
-            f"{v.metrics['auc']:.4f}" if "auc" in v.metrics else "",
-            f"{v.metrics['accuracy']:.4f}" if "accuracy" in v.metrics else "",
-            v.git_sha[:12],
-            v.metadata.get("data_fingerprint", "")[:19],
-            v.created.strftime("%Y-%m-%d %H:%M"),
-        )
-        for v in versions
-    ]
-    headers = ("version", "status", "auc", "accuracy", "git sha", "data", "created")
-    return format_table(headers, rows)
+    return format_table(registry.VERSION_COLUMNS, [registry.version_row(v) for v in versions])
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -34,6 +34,22 @@ class ModelVersion:
         return self.metadata.get("git_sha", "")
 
 
+VERSION_COLUMNS = ("version", "status", "auc", "accuracy", "git sha", "data", "created")
+
+
+def version_row(v: ModelVersion) -> tuple[object, ...]:
+    """A version as the tables print it (VERSION_COLUMNS)."""
+    return (
+        v.version,
+        v.status,
+        f"{v.metrics['auc']:.4f}" if "auc" in v.metrics else "",
+        f"{v.metrics['accuracy']:.4f}" if "accuracy" in v.metrics else "",
+        v.git_sha[:12],
+        v.metadata.get("data_fingerprint", "")[:19],
+        v.created.strftime("%Y-%m-%d %H:%M"),
+    )
+
+
 def list_versions(session: boto3.Session, group: str) -> list[ModelVersion]:
     """Every version in the group, newest first."""
     sagemaker = session.client("sagemaker")

@@ -174,19 +174,8 @@ def registries_table(settings: Settings) -> str:
     for env in ENVIRONMENTS:
         target = deployment.connect(env, embedded_aws=True, log=lambda line: None)
         for v in registry.list_versions(target.session, target.names.model_package_group):
-            rows.append(
-                (
-                    env,
-                    target.names.account_id,
-                    v.version,
-                    v.status,
-                    f"{v.metrics['auc']:.4f}" if "auc" in v.metrics else "",
-                    f"{v.metrics['accuracy']:.4f}" if "accuracy" in v.metrics else "",
-                    v.git_sha[:12],
-                    v.metadata.get("data_fingerprint", "")[:19],
-                )
-            )
-    headers = ("env", "account", "version", "status", "auc", "accuracy", "git sha", "data")
+            rows.append((env, target.names.account_id, *registry.version_row(v)))
+    headers = ("env", "account", *registry.VERSION_COLUMNS)
     return "Model registries, one per account:\n" + format_table(headers, rows)
 
 

@@ -31,7 +31,7 @@ from botocore.exceptions import ClientError
 
 from training_pipeline import embedded, github_oidc, iam_policy
 from training_pipeline.aws import DEFAULT_ASSUME_ROLE
-from training_pipeline.offline_github import jobs
+from training_pipeline.offline_github import jobs, records
 
 # The real action's message when STS refuses (as it prints it before failing the step).
 REFUSED = "Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -151,7 +151,7 @@ def main() -> int:
         record["claims"] = claims
         check_sts(role_arn, claims, region)
     except (Refused, jobs.JobResolutionError) as error:
-        _record({**record, "granted": False, "reason": str(error)})
+        records.append("tokens", {**record, "granted": False, "reason": str(error)})
         print(f"::error::{error}")
         return 1
     credentials = assume(
@@ -161,7 +161,7 @@ def main() -> int:
         int(environ.get("INPUT_ROLE_DURATION_SECONDS") or 3600),
         region,
     )
-    _record({**record, "granted": True})
+    records.append("tokens", {**record, "granted": True})
     for secret in (credentials["SecretAccessKey"], credentials["SessionToken"]):
         print(f"::add-mask::{secret}")
     with open(environ["GITHUB_ENV"], "a", encoding="utf-8") as env_file:
@@ -200,13 +200,6 @@ def _admin_session(account: str, region: str) -> boto3.Session:
 
 def _b64(part: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(part).encode()).decode().rstrip("=")
-
-
-def _record(entry: dict) -> None:
-    folder = os.environ.get("OFFLINE_GITHUB_RECORD")
-    if folder:
-        with open(Path(folder) / "tokens.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(entry) + "\n")
 
 
 if __name__ == "__main__":

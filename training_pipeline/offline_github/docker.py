@@ -28,6 +28,8 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import ClientError
 
+from training_pipeline.offline_github import records
+
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
 _REGISTRY = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com$")
 
@@ -138,7 +140,9 @@ def _login(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if not sys.stdin.read().strip():
         raise DockerError("Cannot perform an interactive login from a non TTY device")
-    _record({"action": "login", "registry": args.registry, "username": args.username})
+    records.append(
+        "docker", {"action": "login", "registry": args.registry, "username": args.username}
+    )
     # Like docker's own config file, a login lasts for the job (a fresh runner each time).
     logins = _logins() | {args.registry}
     _logins_file().write_text(json.dumps(sorted(logins)))
@@ -164,12 +168,15 @@ def _build(argv: list[str]) -> int:
     labels = dict(item.split("=", 1) for item in args.label)
     annotations = dict(item.removeprefix("manifest:").split("=", 1) for item in args.annotation)
     body = manifest(layer, labels, annotations, args.platform)
-    _record({"action": "build", "dockerfile": str(dockerfile), "tags": args.tag, "layer": layer})
+    records.append(
+        "docker",
+        {"action": "build", "dockerfile": str(dockerfile), "tags": args.tag, "layer": layer},
+    )
     digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
     if args.push:
         for tag in args.tag:
             digest = push(tag, body)
-            _record({"action": "push", "tag": tag, "digest": digest})
+            records.append("docker", {"action": "push", "tag": tag, "digest": digest})
             print(f"pushed {tag}@{digest}")
     if args.metadata_file:
         args.metadata_file.write_text(
@@ -185,13 +192,6 @@ def _logins_file() -> Path:
 def _logins() -> set[str]:
     path = _logins_file()
     return set(json.loads(path.read_text())) if path.exists() else set()
-
-
-def _record(entry: dict) -> None:
-    folder = os.environ.get("OFFLINE_GITHUB_RECORD")
-    if folder:
-        with open(Path(folder) / "docker.jsonl", "a", encoding="utf-8") as log:
-            log.write(json.dumps(entry) + "\n")
 
 
 if __name__ == "__main__":
