@@ -218,3 +218,47 @@ def test_a_single_valued_operator_on_several_values_raises() -> None:
     )
     with pytest.raises(UnsupportedPolicy, match="ForAllValues"):
         decide([policy], Request("x:Y", context={"k": ["a", "b"]}))
+
+
+def test_arn_operators_match_part_by_part_with_wildcards() -> None:
+    role = "arn:aws:iam::111111111111:role/mlops-demo-tfstate-dev"
+    policy = identity(
+        {
+            "Effect": "Deny",
+            "Action": "s3:GetObject",
+            "Resource": "*",
+            "Condition": {
+                "ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::111111111111:role/*-dev"]}
+            },
+        }
+    )
+    assert decide([policy], Request("s3:GetObject", context={"aws:PrincipalArn": role})) == (
+        IMPLICIT_DENY
+    )
+    other = role.replace("-dev", "-prod")
+    assert decide([policy], Request("s3:GetObject", context={"aws:PrincipalArn": other})) == (
+        EXPLICIT_DENY
+    )
+    # A wildcard never crosses the colon between an ARN's parts.
+    like = identity(
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:sagemaker:*"}},
+        }
+    )
+    assert not allows(
+        [like], Request("x:Y", context={"aws:SourceArn": "arn:aws:sagemaker:eu-west-1"})
+    )
+    arn = "arn:aws:sagemaker:eu-west-1:222222222222:pipeline/p"
+    assert not allows([like], Request("x:Y", context={"aws:SourceArn": arn}))
+    ok = identity(
+        {
+            "Effect": "Allow",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"ArnLike": {"aws:SourceArn": "arn:aws:sagemaker:*:222222222222:*"}},
+        }
+    )
+    assert allows([ok], Request("x:Y", context={"aws:SourceArn": arn}))

@@ -27,9 +27,9 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.strip()
 
 
-def commit(repo: Path, message: str) -> str:
-    (repo / "file.txt").write_text(message)
-    git(repo, "add", "file.txt")
+def commit(repo: Path, message: str, file: str = "file.txt") -> str:
+    (repo / file).write_text(message)
+    git(repo, "add", file)
     git(repo, "commit", "-qm", message)
     return git(repo, "rev-parse", "HEAD")
 
@@ -83,6 +83,23 @@ def test_a_commit_not_on_main_is_refused_even_with_force(repo: Path) -> None:
             promotion.plan(
                 repo, SETTINGS, "staging", side, validated=validated_by([]), force_reason=force
             )
+
+
+def test_a_merged_branch_commit_main_never_was_at_is_refused(repo: Path) -> None:
+    git(repo, "checkout", "-qb", "feature", "HEAD~1")
+    inside = commit(repo, "work in progress", "feature.txt")
+    commit(repo, "ready", "feature.txt")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    git(repo, "push", "-q", "origin", "main")
+    assert git(repo, "merge-base", "--is-ancestor", inside, "main") == ""  # an ancestor, yet
+    with pytest.raises(PromotionRefused, match=f"{inside[:12]}.* is not on main"):
+        promotion.plan(repo, SETTINGS, "staging", inside, validated=validated_by([]))
+    merge = git(repo, "rev-parse", "HEAD")
+    assert (
+        promotion.plan(repo, SETTINGS, "staging", merge, validated=validated_by([])).new_sha
+        == merge
+    )
 
 
 def test_dev_is_not_promoted(repo: Path) -> None:
@@ -159,8 +176,18 @@ def test_rollback_and_same_commit_again(repo: Path) -> None:
     assert git(Path(origin), "rev-parse", "refs/tags/staging") == first
     again = promotion.plan(repo, SETTINGS, "staging", first, validated=validated_by([]))
     assert "already at" in again.describe(repo) and "re-runs the deployment" in again.describe(repo)
-    promotion.push(repo, again)  # deletes and pushes the tag: a new push event on GitHub
-    assert git(Path(origin), "rev-parse", "refs/tags/staging") == first
+    pushes = Path(origin) / "pushes.log"
+    hook = Path(origin) / "hooks" / "post-receive"
+    hook.write_text(f"#!/bin/sh\ncat >> {pushes}\n")
+    hook.chmod(0o755)
+    promotion.push(repo, again)
+    # GitHub starts a workflow for a push that creates the tag, so the same commit goes out as a
+    # deletion, then a creation: two pushes, never a no-op update.
+    zero = "0" * 40
+    assert pushes.read_text().splitlines() == [
+        f"{first} {zero} refs/tags/staging",
+        f"{zero} {first} refs/tags/staging",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -44,8 +44,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.embedded:
         _provision_embedded(target)
     # The embedded AWS runs no pipeline itself (moto's executions never start a job).
-    on_embedded = args.embedded or embedded.answers(os.environ.get("AWS_ENDPOINT_URL"))
-    on = args.on or ("local" if on_embedded else "sagemaker")
+    on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
     record = deployment.run(target, on=on, parameters=_params(args.param), data=args.data)
     _print_record(record)
     report = executions.evaluation_report(target.session, record)
@@ -272,7 +271,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     settings = load_settings()
     repo = Path(args.repo).resolve()
     if args.force and not args.reason:
-        raise TemplateError("--force needs --reason '...': it is recorded with the promotion")
+        raise TemplateError("--force needs --reason '...': say why the guards are skipped")
 
     planned = promotion.plan(
         repo,

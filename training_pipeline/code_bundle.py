@@ -43,13 +43,10 @@ class CodeBundle:
         return gzip.compress(raw.getvalue(), mtime=0)
 
     def upload(self, s3_client, bucket: str) -> None:
-        """Upload once: a prefix that already holds this digest is left alone."""
+        """Write every script and the tarball, every time: the keys name the content, so what
+        is there already is rewritten with the same bytes, and whatever else put objects
+        there (an interrupted upload, a hand) is replaced by what the digest says."""
         key_prefix = self.prefix(bucket).removeprefix(f"s3://{bucket}/")
-        root = key_prefix.removesuffix("steps/")
-        listed = s3_client.list_objects_v2(Bucket=bucket, Prefix=root)
-        # Complete means every script and the tarball: an interrupted upload is redone.
-        if listed.get("KeyCount", 0) == len(self.files) + 1:
-            return
         for name, content in self.files.items():
             s3_client.put_object(Bucket=bucket, Key=key_prefix + name, Body=content)
         tar_key = self.tarball_url(bucket).removeprefix(f"s3://{bucket}/")

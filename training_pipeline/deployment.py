@@ -59,6 +59,11 @@ def connect(env: str, *, embedded_aws: bool, log: Log = print) -> Target:
     )
 
 
+def on_embedded_aws(target: Target) -> bool:
+    """Whether the target is on the embedded AWS (asked for, or what AWS_ENDPOINT_URL names)."""
+    return target.embedded or embedded.answers(os.environ.get("AWS_ENDPOINT_URL"))
+
+
 def require_provisioned(target: Target) -> None:
     """Fail early, and say what to do, when Terraform has not created the environment yet."""
     try:
@@ -195,8 +200,10 @@ def run(
     require_provisioned(target)
     revision = current_revision()
     # Before anything is uploaded or upserted: a pipeline pointing at missing images would
-    # replace the environment's working one (and its scheduled retrains would fail).
-    image_uris = commit_images(target, revision, required=on == "sagemaker", log=log)
+    # replace the environment's working one (and its scheduled retrains would fail). Only the
+    # embedded AWS, which runs no image, takes a pipeline without them.
+    required = on == "sagemaker" or not on_embedded_aws(target)
+    image_uris = commit_images(target, revision, required=required, log=log)
     params = dict(parameters or {})
     data_url = training_data_url(target, data, log=log)
     if data is not None:

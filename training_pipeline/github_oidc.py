@@ -12,8 +12,8 @@ roles trust only the deploy job of ``deploy.yml`` on the main branch, in their e
 CI role only the images job of ``on_merge.yml`` on the main branch. A workflow changed on a
 branch, a tag's commit or a pull request has another ``job_workflow_ref`` and gets no role.
 
-Repositories created after 2026-07-15 name themselves ``OWNER@OWNER_ID/REPO@REPO_ID`` in the
-subject; ``[project] github_ids`` in profiles.conf says so.
+Repositories created or renamed after 2026-07-15 name themselves
+``OWNER@OWNER_ID/REPO@REPO_ID`` in the subject; ``[project] github_ids`` in profiles.conf says so.
 """
 
 from __future__ import annotations

@@ -13,10 +13,11 @@ than guessing:
   ``Service``); ``NotPrincipal`` raises;
 - ``Condition`` operators ``String*`` (``Equals``, ``NotEquals``, ``EqualsIgnoreCase``,
   ``NotEqualsIgnoreCase``, ``Like``, ``NotLike``), ``Arn*`` (``Equals``, ``Like``,
-  ``NotEquals``, ``NotLike``), ``Bool``, ``Null`` and ``Numeric*``, each with the ``IfExists``
-  suffix and the ``ForAllValues:``/``ForAnyValue:`` prefixes. Values are ORed within a key,
-  keys and operators ANDed. A missing key fails a positive operator and passes a negated one,
-  as in IAM; condition keys are matched case-insensitively.
+  ``NotEquals``, ``NotLike``: the same in IAM, wildcards within each of the ARN's parts),
+  ``Bool``, ``Null`` and ``Numeric*``, each with the ``IfExists`` suffix and the
+  ``ForAllValues:``/``ForAnyValue:`` prefixes. Values are ORed within a key, keys and
+  operators ANDed. A missing key fails a positive operator and passes a negated one, as in
+  IAM; condition keys are matched case-insensitively.
 
 Policy variables (``${aws:username}``) raise, since nothing here resolves them.
 """
@@ -160,11 +161,10 @@ _STRING = {
     "stringnotequalsignorecase": (False, True, True),
     "stringlike": (True, False, False),
     "stringnotlike": (True, True, False),
-    "arnequals": (False, False, False),
-    "arnnotequals": (False, True, False),
-    "arnlike": (True, False, False),
-    "arnnotlike": (True, True, False),
 }
+# ArnEquals and ArnLike are the same operator in IAM: each of an ARN's six colon-separated
+# parts is matched on its own, with wildcards that do not cross a colon.
+_ARN = {"arnequals": False, "arnlike": False, "arnnotequals": True, "arnnotlike": True}
 _NUMERIC = {
     "numericequals": lambda a, b: a == b,
     "numericnotequals": lambda a, b: a != b,
@@ -183,7 +183,7 @@ def _condition_holds(operator: str, tests: Mapping[str, Any], context: dict[str,
             set_operator, name = prefix[:-1], name[len(prefix) :]
     if_exists = name.endswith("ifexists")
     name = name.removesuffix("ifexists")
-    if name not in _STRING and name not in _NUMERIC and name not in ("bool", "null"):
+    if name not in {*_STRING, *_ARN, *_NUMERIC, "bool", "null"}:
         raise UnsupportedPolicy(f"condition operator {operator!r}")
     for key, expected in tests.items():
         actual = context.get(key.lower())
@@ -206,7 +206,15 @@ def _condition_holds(operator: str, tests: Mapping[str, Any], context: dict[str,
 def _negated(name: str) -> bool:
     if name in _STRING:
         return _STRING[name][1]
-    return name == "numericnotequals"
+    return _ARN.get(name, False) or name == "numericnotequals"
+
+
+def arn_match(pattern: str, arn: str) -> bool:
+    """IAM's ARN matching: part by part (partition, service, region, account, resource)."""
+    patterns, parts = pattern.split(":", 5), arn.split(":", 5)
+    return len(patterns) == len(parts) == 6 and all(
+        wildcard_match(p, v) for p, v in zip(patterns, parts, strict=True)
+    )
 
 
 def _values_hold(
@@ -223,6 +231,9 @@ def _values_hold(
                 for e in expected
             )
             return not found if negated else found
+        if name in _ARN:
+            found = any(arn_match(str(e), str(value)) for e in expected)
+            return not found if _ARN[name] else found
         if name == "bool":
             return any(str(e).lower() == str(value).lower() for e in expected)
         if name in _NUMERIC:

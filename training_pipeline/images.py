@@ -168,12 +168,13 @@ def _build_and_push(
                 f"manifest:{REVISION}={sha}",
                 "--annotation",
                 f"manifest:{SOURCE}={source}",
-                # One image manifest, not an index with an attestation: its digest is the one
-                # that the annotations are checked in.
+                # One OCI image manifest (not Docker's, which has no annotations; not an index
+                # with an attestation): its digest is the one the annotations are checked in.
                 "--provenance=false",
+                "--output",
+                "type=image,push=true,oci-mediatypes=true",
                 "--metadata-file",
                 str(metadata),
-                "--push",
                 str(context),
             ],
         )

@@ -226,6 +226,8 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 f"{PROCESSING_ROOT}/test",
                 "--output-dir",
                 f"{PROCESSING_ROOT}/evaluation",
+                "--inference-image",
+                config.inference_image,
             ],
         ),
         property_files=[report],
@@ -304,8 +306,8 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
     only_new = ConditionStep(
         name="CheckNewModel",
         description="Register nothing when the model is identical to a registered version",
-        # EvaluateModel found no version with this model's content digest: the same code on the
-        # same data (a tag pushed again) trains the same model, which is already registered.
+        # EvaluateModel found no version with this model (content digest) in this inference
+        # image: the same code on the same data (a tag pushed again) makes the same package.
         conditions=[ConditionEquals(left=metric("registration.duplicate_of_version"), right=0)],
         if_steps=[register],
         else_steps=[],

@@ -4,8 +4,8 @@ profiles.conf gives each environment its ``deploy_ref``: merges to main deploy t
 (dev); every later one is deployed by moving the tag named after it onto a commit of main
 (``promote staging SHA``). Promoting checks, before it moves anything:
 
-- the commit is on main (the deploy workflow refuses any other commit too, before it asks
-  for credentials);
+- the commit is on main: main has been at it (its first-parent history; the deploy workflow
+  refuses any other commit too, before it asks for credentials);
 - for an environment after a tag-deployed one (prod after staging): that environment already
   runs the commit (its tag points there) and validated it: its registry holds an Approved
   version whose lineage is that commit, or a run of that commit succeeded with a model
@@ -93,7 +93,7 @@ def plan(
     branch = f"+refs/heads/{settings.main_branch}:{main}"
     _git(repo, "fetch", "--quiet", "--force", "--tags", "origin", branch)
     sha = _resolve(repo, rev or main)
-    if not _is_ancestor(repo, sha, main):
+    if not _on_first_parent_history(repo, sha, main):
         raise PromotionRefused(
             f"{rev or sha} ({sha[:12]}) is not on {settings.main_branch}: only commits merged "
             f"to {settings.main_branch} are promoted (the deploy workflow refuses any other)"
@@ -161,13 +161,11 @@ def _resolve(repo: Path, rev: str) -> str:
     return found.stdout.strip()
 
 
-def _is_ancestor(repo: Path, sha: str, ref: str) -> bool:
-    return (
-        subprocess.run(
-            ["git", "-C", str(repo), "merge-base", "--is-ancestor", sha, ref], capture_output=True
-        ).returncode
-        == 0
-    )
+def _on_first_parent_history(repo: Path, sha: str, ref: str) -> bool:
+    """Whether ``ref`` has been at ``sha``: not any ancestor (the commits of a merged branch
+    were never main, nor reviewed as main), a commit of its first-parent history."""
+    history = _git(repo, "rev-list", "--first-parent", ref)
+    return sha in history.splitlines()
 
 
 def _subject(repo: Path, sha: str) -> str:

@@ -41,8 +41,9 @@ module "state_bucket" {
 # a role of its own, `<project>-tfstate-<root>`, that only the principals of the account that
 # root applies to (and the extra appliers listed per root) may assume, and that may touch only
 # that root's state and lock file. The bucket policy then denies those objects to every other
-# principal, the operations account's own admins included: dev's appliers cannot read prod's
-# state, which holds prod's resource names and outputs.
+# principal, the operations account's own roles included: dev's appliers cannot read prod's
+# state, which holds prod's resource names and outputs. (Whoever may rewrite this bucket policy
+# can lift that; keep s3:PutBucketPolicy here to a few people, e.g. with an SCP.)
 
 locals {
   # root name => (account its resources live in, key of its state object)

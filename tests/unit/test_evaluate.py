@@ -189,6 +189,9 @@ def test_script_runs_by_absolute_path_from_elsewhere(pipeline_run, tmp_path) -> 
 # --- champion (moto) ------------------------------------------------------------------
 
 
+IMAGE = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sklearn:1"
+
+
 def register(model_file, key: str, status: str, metadata: dict | None = None) -> str:
     """Upload a packed model and register it in GROUP with ``status``; returns its ARN."""
     archive = pack_model(model_file, model_file.parent / "packed" / "model.tar.gz")
@@ -200,7 +203,7 @@ def register(model_file, key: str, status: str, metadata: dict | None = None) ->
         InferenceSpecification={
             "Containers": [
                 {
-                    "Image": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/sklearn:1",
+                    "Image": IMAGE,
                     "ModelDataUrl": f"s3://{BUCKET}/{key}",
                 }
             ],
@@ -341,9 +344,22 @@ def test_a_model_identical_to_any_registered_version_names_that_version(
         pipeline_run["model_file"], "v1/model.tar.gz", "Approved", "sha256:" + "0" * 64
     )
     register_with_digest(pipeline_run["model_file"], "v2/model.tar.gz", status, digest)
-    result = run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
+    same_image = ("--model-package-group", GROUP, "--inference-image", IMAGE)
+    result = run_evaluate(pipeline_run, tmp_path / "eval", *same_image)
     assert result["registration"] == {
         "model_digest": digest,
         "duplicate_of_version": 2,
         "duplicate_of_status": status,
     }
+
+
+def test_the_same_model_in_another_inference_image_is_a_new_package(
+    registry, pipeline_run, tmp_path
+) -> None:
+    """A commit that changes only how the model is served still registers, so it ships."""
+    digest = artifacts.content_digest(pipeline_run["model_dir"])
+    register_with_digest(pipeline_run["model_file"], "v1/model.tar.gz", "Approved", digest)
+    other_image = IMAGE.replace(":1", ":2")
+    args = ("--model-package-group", GROUP, "--inference-image", other_image)
+    result = run_evaluate(pipeline_run, tmp_path / "eval", *args)
+    assert result["registration"]["duplicate_of_version"] == 0

@@ -37,11 +37,13 @@ import yaml
 from training_pipeline.errors import TemplateError
 
 PLATFORM = "ubuntu-24.04=-self-hosted"
+RUN_FILE = "offline-github-run.json"  # read by credentials.py
 SKIPPED_WORKFLOWS = {"ci.yml": "runs `make test`, the test suite that runs these workflows"}
 # Remote actions and the folder of .github/offline/ that stands in for each.
 STAND_INS = {
     "actions/setup-python": "setup-python",
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
+    "docker/setup-buildx-action": "setup-buildx",
 }
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?([^\s'\"#]+)", re.M)
 # Variables of the caller that steps may see (everything else, credentials first, stays out).
@@ -233,6 +235,20 @@ def run_event(
             texts += [p.read_text() for p in _called_workflows(texts[0], workflows_dir, export)]
             local_repositories = stand_in_repositories(texts, repository, stand_ins_dir, export)
             workflow_ref = f"{repository}/.github/workflows/{path.name}@{ref}"
+            cache = Path(scratch) / f"act-{path.stem}"
+            cache.mkdir()
+            # The run's facts for the credentials stand-in, where no step can change them.
+            (cache / RUN_FILE).write_text(
+                json.dumps(
+                    {
+                        "workflow_ref": workflow_ref,
+                        "origin": str(origin),
+                        "records": environ.get("OFFLINE_GITHUB_RECORD", ""),
+                        "subject_claim_keys": environ.get("OFFLINE_GITHUB_SUBJECT_CLAIM_KEYS"),
+                        "repository_ids": environ.get("OFFLINE_GITHUB_REPOSITORY_IDS"),
+                    }
+                )
+            )
             run = _act(
                 event_name=event_name,
                 workflow=path,
@@ -241,7 +257,7 @@ def run_event(
                 local_repositories=local_repositories,
                 environ={**environ, "GITHUB_WORKFLOW_REF": workflow_ref},
                 log_path=log_dir / f"{path.stem}.jsonl",
-                cache=Path(scratch) / "act-cache",
+                cache=cache,
                 log=log,
             )
             if run.jobs or run.returncode:

@@ -13,8 +13,10 @@ honestly against the embedded AWS.
    verifies neither the token nor the trust, which is why the check happens here).
 3. As the action: it exports the credentials to ``$GITHUB_ENV``.
 
-Every decision is appended to ``$OFFLINE_GITHUB_RECORD/tokens.jsonl``, so that tests can say
-which jobs got which role, and which got none.
+Every decision is appended to ``tokens.jsonl`` in the run's records folder, so that tests can
+say which jobs got which role, and which got none. What it knows of the job comes from act's own
+context and the harness's record of the run (``Run``), never from variables a workflow can set,
+and it runs the template's code (``python -I``), never the checked-out commit's.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import boto3
@@ -32,6 +35,7 @@ from botocore.exceptions import ClientError
 from training_pipeline import embedded, github_oidc, iam_policy
 from training_pipeline.aws import DEFAULT_ASSUME_ROLE
 from training_pipeline.offline_github import jobs, records
+from training_pipeline.offline_github.act import RUN_FILE
 
 # The real action's message when STS refuses (as it prints it before failing the step).
 REFUSED = "Could not assume role with OIDC: Not authorized to perform sts:AssumeRoleWithWebIdentity"
@@ -46,55 +50,88 @@ class Refused(Exception):
     """GitHub would issue no token, or STS would not assume the role."""
 
 
-def claim_keys() -> tuple[str, ...] | None:
-    """The repository's subject claim template (its setting, as the harness was given it)."""
-    setting = os.environ.get("OFFLINE_GITHUB_SUBJECT_CLAIM_KEYS", "default")
-    return None if setting == "default" else tuple(setting.split(","))
+@dataclass(frozen=True)
+class Run:
+    """What GitHub knows of a run and a workflow cannot change: the facts act's own context
+    gives the action (expressions, not variables a step may set), and the harness's record of
+    the run, next to act's copy of the action (act.py writes it)."""
+
+    repository: str
+    ref: str
+    sha: str
+    event_name: str
+    event: dict
+    job: str
+    workflow_ref: str
+    origin: str
+    subject_claim_keys: tuple[str, ...] | None
+    repository_ids: str | None
+    records: str
+
+    @classmethod
+    def from_action(cls, environ: dict[str, str]) -> Run:
+        # ISSUER_ACTION_PATH is <action cache>/<run>/act/actions/<action>.
+        harness = json.loads(
+            (Path(environ["ISSUER_ACTION_PATH"]).parents[3] / RUN_FILE).read_text()
+        )
+        keys = harness["subject_claim_keys"]
+        return cls(
+            repository=environ["ISSUER_REPOSITORY"],
+            ref=environ["ISSUER_REF"],
+            sha=environ["ISSUER_SHA"],
+            event_name=environ["ISSUER_EVENT_NAME"],
+            event=json.loads(Path(environ["ISSUER_EVENT_PATH"]).read_text()),
+            job=environ["ISSUER_JOB"],
+            workflow_ref=harness["workflow_ref"],
+            origin=harness["origin"],
+            subject_claim_keys=None if keys == "default" else tuple(keys.split(",")),
+            repository_ids=harness.get("repository_ids") or None,
+            records=harness["records"],
+        )
+
+    def read_origin(self, revision: str, path: str) -> str | None:
+        """A file of the repository as GitHub holds it (the throwaway origin)."""
+        result = subprocess.run(
+            ["git", "--git-dir", self.origin, "show", f"{revision}:{path}"],
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout if result.returncode == 0 else None
 
 
-def read_origin(revision: str, path: str) -> str | None:
-    """A file of the repository as GitHub holds it (the throwaway origin)."""
-    result = subprocess.run(
-        ["git", "--git-dir", os.environ["OFFLINE_GITHUB_ORIGIN"], "show", f"{revision}:{path}"],
-        capture_output=True,
-        text=True,
-    )
-    return result.stdout if result.returncode == 0 else None
-
-
-def issue_token(environ: dict[str, str], audience: str) -> github_oidc.JobToken:
+def issue_token(run: Run, audience: str) -> github_oidc.JobToken:
     """What GitHub's issuer hands this job, or Refused where it hands nothing."""
-    event = json.loads(Path(environ["GITHUB_EVENT_PATH"]).read_text())
-    repository = environ["GITHUB_REPOSITORY"]
     github = {
-        "ref": environ["GITHUB_REF"],
-        "ref_name": environ.get("GITHUB_REF_NAME", ""),
-        "sha": environ["GITHUB_SHA"],
-        "event_name": environ["GITHUB_EVENT_NAME"],
-        "repository": repository,
+        "ref": run.ref,
+        "ref_name": run.ref.rsplit("/", 1)[-1],
+        "sha": run.sha,
+        "event_name": run.event_name,
+        "repository": run.repository,
     }
     job = jobs.resolve(
-        workflow_ref=environ["GITHUB_WORKFLOW_REF"],
-        job_id=environ["GITHUB_JOB"],
-        sha=environ["GITHUB_SHA"],
-        repository=repository,
+        workflow_ref=run.workflow_ref,
+        job_id=run.job,
+        sha=run.sha,
+        repository=run.repository,
         github=github,
-        read_file=read_origin,
+        read_file=run.read_origin,
     )
     if job.id_token_permission != "write":
         raise Refused(f"the job has no id-token: write permission. {NO_TOKEN}")
-    head = (event.get("pull_request") or {}).get("head", {}).get("repo", {}).get("full_name")
-    if head and head != repository:
+    head = (run.event.get("pull_request") or {}).get("head", {}).get("repo", {}).get("full_name")
+    if run.event_name == "pull_request" and head and head != run.repository:
+        # pull_request_target runs the base's workflow, with a token; pull_request from a fork
+        # runs the fork's, without one.
         raise Refused(f"a pull request from the fork {head} gets no OIDC token. {NO_TOKEN}")
     return github_oidc.JobToken(
-        repository=repository,
-        ref=environ["GITHUB_REF"],
-        sha=environ["GITHUB_SHA"],
-        event_name=environ["GITHUB_EVENT_NAME"],
+        repository=run.repository,
+        ref=run.ref,
+        sha=run.sha,
+        event_name=run.event_name,
         job_workflow_ref=job.job_workflow_ref,
-        workflow_ref=environ["GITHUB_WORKFLOW_REF"],
+        workflow_ref=run.workflow_ref,
         environment=job.environment,
-        repository_ids=os.environ.get("OFFLINE_GITHUB_REPOSITORY_IDS") or None,
+        repository_ids=run.repository_ids,
         aud=audience,
     )
 
@@ -144,14 +181,15 @@ def main() -> int:
     role_arn = environ["INPUT_ROLE_TO_ASSUME"]
     region = environ["INPUT_AWS_REGION"]
     audience = environ.get("INPUT_AUDIENCE") or github_oidc.AUDIENCE
-    record = {"job": environ.get("GITHUB_JOB"), "ref": environ.get("GITHUB_REF"), "role": role_arn}
+    run = Run.from_action(environ)
+    record = {"job": run.job, "ref": run.ref, "role": role_arn}
     try:
-        token = issue_token(environ, audience)
-        claims = token.claims(claim_keys())
+        token = issue_token(run, audience)
+        claims = token.claims(run.subject_claim_keys)
         record["claims"] = claims
         check_sts(role_arn, claims, region)
     except (Refused, jobs.JobResolutionError) as error:
-        records.append("tokens", {**record, "granted": False, "reason": str(error)})
+        records.append("tokens", {**record, "granted": False, "reason": str(error)}, run.records)
         print(f"::error::{error}")
         return 1
     credentials = assume(
@@ -161,7 +199,7 @@ def main() -> int:
         int(environ.get("INPUT_ROLE_DURATION_SECONDS") or 3600),
         region,
     )
-    records.append("tokens", {**record, "granted": True})
+    records.append("tokens", {**record, "granted": True}, run.records)
     for secret in (credentials["SecretAccessKey"], credentials["SessionToken"]):
         print(f"::add-mask::{secret}")
     with open(environ["GITHUB_ENV"], "a", encoding="utf-8") as env_file:

@@ -2,7 +2,8 @@
 
     docker login --username AWS --password-stdin REGISTRY
     docker buildx build --file F --tag REPO:TAG [--label K=V]... [--annotation manifest:K=V]...
-                        [--platform P] [--provenance=false] [--metadata-file M] --push CONTEXT
+                        [--platform P] [--provenance=false] [--metadata-file M]
+                        (--push | --output type=image,push=true[,oci-mediatypes=true]) CONTEXT
 
 ``build`` does not run the Dockerfile. It checks what docker would check before running
 anything (the Dockerfile exists, every ``COPY`` source is in the context), and describes the
@@ -160,6 +161,7 @@ def _build(argv: list[str]) -> int:
     parser.add_argument("--provenance", default="true")
     parser.add_argument("--metadata-file", type=Path)
     parser.add_argument("--push", action="store_true")
+    parser.add_argument("--output", default="")
     parser.add_argument("context", type=Path)
     args = parser.parse_args(argv)
     context = args.context.resolve()
@@ -173,7 +175,8 @@ def _build(argv: list[str]) -> int:
         {"action": "build", "dockerfile": str(dockerfile), "tags": args.tag, "layer": layer},
     )
     digest = f"sha256:{hashlib.sha256(body).hexdigest()}"
-    if args.push:
+    output = dict(item.split("=", 1) for item in args.output.split(",") if "=" in item)
+    if args.push or output.get("push") == "true":
         for tag in args.tag:
             digest = push(tag, body)
             records.append("docker", {"action": "push", "tag": tag, "digest": digest})

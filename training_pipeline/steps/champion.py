@@ -75,11 +75,13 @@ class RegisteredModel:
 
 
 def find_by_digest(
-    sagemaker_client: object, group_name: str, digest: str
+    sagemaker_client: object, group_name: str, digest: str, image: str
 ) -> RegisteredModel | None:
-    """The newest package of ``group_name`` whose recorded ``model_digest`` is ``digest``.
+    """The newest package of ``group_name`` that serves the same model (recorded
+    ``model_digest`` is ``digest``) from the same inference ``image``.
 
-    Any status counts: a model identical to a rejected one is not registered again either.
+    Any status counts: what is identical to a rejected package is not registered again either.
+    The same model in another image (a serving fix) is a new package.
 
     Raises:
         ChampionError: if the registry cannot be read.
@@ -95,7 +97,9 @@ def find_by_digest(
         for summary in sorted(summaries, key=lambda s: -s.get("ModelPackageVersion", 0)):
             arn = summary["ModelPackageArn"]
             package = sagemaker_client.describe_model_package(ModelPackageName=arn)
-            if (package.get("CustomerMetadataProperties") or {}).get("model_digest") == digest:
+            containers = (package.get("InferenceSpecification") or {}).get("Containers") or [{}]
+            same_model = (package.get("CustomerMetadataProperties") or {}).get("model_digest")
+            if same_model == digest and containers[0].get("Image") == image:
                 version = int(package.get("ModelPackageVersion", 0))
                 return RegisteredModel(arn, version, package.get("ModelApprovalStatus", ""))
     except ClientError as error:

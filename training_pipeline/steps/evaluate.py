@@ -3,7 +3,8 @@
     python3 evaluate.py [--model-dir /opt/ml/processing/model]
                         [--test-dir /opt/ml/processing/test]
                         [--output-dir /opt/ml/processing/evaluation]
-                        [--model-package-group NAME] [--region REGION]
+                        [--model-package-group NAME] [--inference-image URI]
+                        [--region REGION]
 
 ``--model-dir`` holds the training job's ``model.tar.gz``; ``--test-dir`` the ``*.csv`` test
 split. The champion is the latest Approved package of ``--model-package-group`` (default: the
@@ -139,13 +140,15 @@ def build_evaluation(
 
 def build_registration(digest: str, duplicate: champion.RegisteredModel | None) -> dict:
     """The ``registration`` section of ``evaluation.json``: the model's content digest (recorded
-    with the package) and the newest registered version with the same digest, if any::
+    with the package) and the newest registered version with the same digest and inference
+    image, if any::
 
         {"model_digest": "sha256:...", "duplicate_of_version": <version, 0 if none>,
          "duplicate_of_status": "<its approval status, empty if none>"}
 
     The pipeline registers a model only when ``duplicate_of_version`` is 0, so re-running the
-    same code on the same data (the same tag pushed again) adds no version.
+    same code on the same data (the same tag pushed again) adds no version, while a commit that
+    changes only how the model is served (a new inference image) does.
     """
     return {
         "model_digest": digest,
@@ -184,6 +187,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--model-package-group",
         default=os.environ.get("MODEL_PACKAGE_GROUP_NAME", ""),
         help="group whose latest Approved package is the champion (empty: no champion)",
+    )
+    parser.add_argument(
+        "--inference-image",
+        default="",
+        help="image the model would be served from: a registered package is the same only "
+        "with the same model and the same image",
     )
     parser.add_argument("--region", default=None, help="default: the AWS_REGION variables")
     return parser.parse_args(argv)
@@ -241,7 +250,9 @@ def _registered_twin(args: argparse.Namespace, digest: str) -> champion.Register
     import boto3
 
     session = boto3.Session(region_name=args.region)
-    return champion.find_by_digest(session.client("sagemaker"), args.model_package_group, digest)
+    return champion.find_by_digest(
+        session.client("sagemaker"), args.model_package_group, digest, args.inference_image
+    )
 
 
 def _champion(

@@ -10,7 +10,7 @@
 
 locals {
   repository = trimprefix(var.github_repository, "repo:")
-  # Repositories created after 2026-07-15 carry the owner and repository ids in the subject.
+  # Repositories created or renamed after 2026-07-15 carry the owner and repository ids in the subject.
   ids        = var.github_ids == null ? null : split("/", var.github_ids)
   repo_claim = local.ids == null ? local.repository : format("%s@%s/%s@%s", split("/", local.repository)[0], local.ids[0], split("/", local.repository)[1], local.ids[1])
   suffix     = var.job_workflow_ref == null ? "" : ":job_workflow_ref:${var.job_workflow_ref}"

@@ -75,7 +75,7 @@ variable "github_repository" {
 }
 
 variable "github_ids" {
-  description = "`OWNER_ID/REPO_ID` of the repository where GitHub names it `OWNER@OWNER_ID/REPO@REPO_ID` in subjects (repositories created after 2026-07-15); null for `OWNER/REPO`."
+  description = "`OWNER_ID/REPO_ID` of the repository where GitHub names it `OWNER@OWNER_ID/REPO@REPO_ID` in subjects (repositories created or renamed after 2026-07-15); null for `OWNER/REPO`."
   type        = string
   default     = null
 
