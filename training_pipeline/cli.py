@@ -13,6 +13,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import boto3
+
 from training_pipeline import deployment, embedded, executions, promotion, registry, summary
 from training_pipeline.errors import TemplateError
 from training_pipeline.settings import ENVIRONMENTS, load_settings
@@ -63,6 +65,51 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"Model registry {target.names.model_package_group} ({target.names.account_id}):")
         print(_versions_table(versions[:5]))
     return 0 if record["status"] == "Succeeded" else 1
+
+
+def cmd_local_run(args: argparse.Namespace) -> int:
+    """Run any SageMaker pipeline definition (JSON) with the local runner.
+
+    The jobs run as local processes (each sees /opt/ml as in a container where the machine
+    allows it); S3 and the SageMaker APIs are those of the account the session reaches: your
+    credentials' account, the embedded AWS with --embedded, or an environment's account with
+    --env. It need not be this template's pipeline: any definition built from the SDK's
+    Processing, Training, Model, RegisterModel, Condition and Fail steps runs.
+
+    Example: python -m training_pipeline local-run pipeline.json --param Epochs=3 --embedded
+    """
+    from training_pipeline.local import DefinitionError, LocalRunner
+
+    try:
+        definition = json.loads(args.definition.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise TemplateError(f"{args.definition}: cannot read it ({error.strerror})") from None
+    except json.JSONDecodeError as error:
+        raise TemplateError(f"{args.definition}:{error.lineno}: not JSON: {error.msg}") from None
+    settings = load_settings()
+    if args.env:
+        session = deployment.connect(args.env, embedded_aws=args.embedded).session
+    else:
+        if args.embedded:
+            server, _ = embedded.ensure_server()
+            os.environ.update(server.environ(settings.region))
+        session = boto3.Session()
+        if not session.region_name:
+            session = boto3.Session(region_name=settings.region)
+    runner = LocalRunner(
+        session, work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")) / "local-run"
+    )
+    try:
+        result = runner.run(
+            definition,
+            parameters=_params(args.param),
+            pipeline_name=args.name or args.definition.stem,
+        )
+    except (DefinitionError, ValueError) as error:
+        raise TemplateError(f"{args.definition}: {error}") from None
+    print()
+    _print_record(result.to_dict())
+    return 0 if result.status == "Succeeded" else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -155,22 +202,6 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
     config = deployment.pipeline_config(load_settings(), args.env, current_revision())
     print(json.dumps(json.loads(definitions.load_or_build(config)), indent=2, sort_keys=True))
-    return 0
-
-
-def cmd_templates(args: argparse.Namespace) -> int:
-    """Rebuild the committed definition templates, after a change to pipeline.py or profiles.conf.
-
-    Example: python -m training_pipeline templates && git add training_pipeline/definition_templates
-    """
-    from training_pipeline import definitions
-    from training_pipeline.source import current_revision
-
-    settings, revision = load_settings(), current_revision()
-    configs = {env: deployment.pipeline_config(settings, env, revision) for env in ENVIRONMENTS}
-    definitions.write_committed(configs)
-    for env in configs:
-        print(f"wrote {definitions.COMMITTED / env}.json")
     return 0
 
 
@@ -444,6 +475,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--data", type=Path, help="train on this CSV instead of the environment's")
 
+    local_run = command("local-run", cmd_local_run)
+    local_run.add_argument("definition", type=Path, help="the pipeline definition, a JSON file")
+    local_run.add_argument(
+        "--param", action="append", default=[], metavar="NAME=VALUE", help="pipeline parameter"
+    )
+    local_run.add_argument("--name", help="pipeline name (default: the file's name)")
+    local_run.add_argument(
+        "--env", choices=ENVIRONMENTS, help="run in this environment's account (profiles.conf)"
+    )
+    local_run.add_argument(
+        "--embedded", action="store_true", help="use the embedded AWS (moto) instead of AWS"
+    )
+
     status = command("status", cmd_status)
     env_options(status)
     status.add_argument("--execution", help="execution id or ARN to show in detail")
@@ -470,7 +514,6 @@ def _parser() -> argparse.ArgumentParser:
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")
-    command("templates", cmd_templates)
 
     emb = command("embedded", cmd_embedded)
     emb.add_argument("action", choices=("up", "down", "status"))

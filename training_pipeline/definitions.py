@@ -9,11 +9,11 @@ and a run fills the markers in with its own. Only what shapes the definition bey
 and the SDK's own config files make the template's key; tests/test_definitions.py proves a
 filled template byte-identical to what the SDK builds.
 
-Templates are looked up, by key, first in the work directory's cache, then among the committed
-ones (training_pipeline/definition_templates/, one per environment, so that a fresh clone runs
-without the SDK and a change to the pipeline's shape shows in code review). A miss builds with
-the SDK and keeps the template in the work directory. `python -m training_pipeline templates`
-rewrites the committed ones; a test fails while they are stale.
+Templates live in the work directory (`.work/definitions/`, git-ignored), by key: a miss builds
+with the SDK and keeps the template, so the first run after a change to the pipeline's shape
+pays the SDK's 2 s once and later runs none. Nothing is committed, so editing the pipeline never
+asks anyone to regenerate a file; `python -m training_pipeline definition --env ENV` prints the
+definition for review.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -32,7 +31,6 @@ from typing import Any
 from training_pipeline.pipeline_config import PipelineConfig
 
 BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("pipeline.py", "pipeline_config.py"))
-COMMITTED = Path(__file__).with_name("definition_templates")
 SDK_PACKAGES = (
     "sagemaker",
     "sagemaker-core",
@@ -101,28 +99,6 @@ def fill(template: str, config: PipelineConfig) -> str:
     return _MARKER.sub(lambda match: values[match.group()], template)
 
 
-def write_committed(configs: Mapping[str, PipelineConfig], directory: Path = COMMITTED) -> None:
-    """Build and write the committed template of each environment (name -> config)."""
-    # Committed templates serve everyone, so nobody's SageMaker config file may shape them.
-    if _sdk_config_files() != []:
-        raise RuntimeError(
-            "a SageMaker config file sets defaults that would go into the committed templates "
-            "(SAGEMAKER_ADMIN_CONFIG_OVERRIDE, SAGEMAKER_USER_CONFIG_OVERRIDE or the default "
-            "config.yaml paths): run `templates` without it"
-        )
-    directory.mkdir(parents=True, exist_ok=True)
-    for env, config in configs.items():
-        key = template_key(config)
-        assert key is not None  # no config file: nothing left to make it unknowable
-        _store(directory / f"{env}.json", key, _build(template_config(config)), required=True)
-
-
-def committed_key(env: str, directory: Path = COMMITTED) -> str | None:
-    """The key of the committed template of `env`, None when there is none."""
-    path = directory / f"{env}.json"
-    return json.loads(path.read_text(encoding="utf-8"))["key"] if path.is_file() else None
-
-
 def _build(config: PipelineConfig) -> str:
     from training_pipeline.pipeline import build_pipeline
 
@@ -142,27 +118,23 @@ def _fillable(config: PipelineConfig) -> bool:
 
 
 def _find_template(key: str, cache_dir: Path) -> str | None:
-    candidates = [cache_dir / f"{key}.json", *sorted(COMMITTED.glob("*.json"))]
-    for path in candidates:
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-            if stored["key"] == key:
-                return json.dumps(stored["definition"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # missing or damaged: a miss, rebuilt and rewritten
+    try:
+        stored = json.loads((cache_dir / f"{key}.json").read_text(encoding="utf-8"))
+        if stored["key"] == key:
+            return json.dumps(stored["definition"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass  # missing or damaged: a miss, rebuilt and rewritten
     return None
 
 
-def _store(path: Path, key: str, template: str, *, required: bool = False) -> None:
-    """Keep `template` pretty-printed (readable in a diff) if it reads back byte for byte."""
+def _store(path: Path, key: str, template: str) -> None:
+    """Keep `template` pretty-printed (readable) if it reads back byte for byte."""
     definition: Any = json.loads(template)
     if json.dumps(definition) != template:
-        if required:
-            raise RuntimeError(f"the SDK's definition does not read back exactly; {path} kept")
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "about": "Written by `python -m training_pipeline templates`: do not edit by hand.",
+        "about": "A cache of training_pipeline/definitions.py; safe to delete.",
         "key": key,
         "definition": definition,
     }

@@ -153,6 +153,7 @@ def _output(name: str, uri: Any, local_path: str) -> Any:
 def churn_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
     """Ingest -> Fit -> Score -> QualityGate -> (Publish, MakeModel) | Reject."""
     from sagemaker.core.shapes import MetricDefinition, MetricsSource, ModelMetrics, ModelQuality
+    from sagemaker.core.training.configs import Compute, InputData, OutputDataConfig
     from sagemaker.core.workflow.conditions import (
         ConditionEquals,
         ConditionGreaterThan,
@@ -181,7 +182,6 @@ def churn_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
     from sagemaker.mlops.workflow.retry import StepExceptionTypeEnum, StepRetryPolicy
     from sagemaker.serve.model_builder import ModelBuilder
     from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import Compute, InputData, OutputDataConfig
 
     session = _session(bucket)
     data_bucket = ParameterString("DataBucket", default_value=bucket)
@@ -386,8 +386,8 @@ def failing_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
 
 
 def _trainer(bucket: str, **kwargs: Any) -> Any:
+    from sagemaker.core.training.configs import Compute, OutputDataConfig
     from sagemaker.train import ModelTrainer
-    from sagemaker.train.configs import Compute, OutputDataConfig
 
     return ModelTrainer(
         training_image="example.com/train:1",
@@ -401,8 +401,8 @@ def _trainer(bucket: str, **kwargs: Any) -> Any:
 
 
 def _training_only(bucket: str, trainer: Any, channels: dict[str, str]) -> dict[str, Any]:
+    from sagemaker.core.training.configs import InputData
     from sagemaker.mlops.workflow import Pipeline, TrainingStep
-    from sagemaker.train.configs import InputData
 
     step = TrainingStep(
         name="Learn",
@@ -438,15 +438,138 @@ def entrypoint_training_pipeline(session: boto3.Session, bucket: str) -> dict[st
     return definition
 
 
-def source_code_training_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:
-    """ModelTrainer with `source_code`: its drivers need a real container."""
-    from sagemaker.train.configs import SourceCode
+SOURCE_CODE_SCRIPT = """
+    import argparse, json, os, pathlib
 
-    (source_dir / "train.py").write_text(textwrap.dedent(TRAIN_SCRIPT))
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--label")
+    args = parser.parse_args()
+    # Container paths written out, as SageMaker examples do: only an isolated /opt/ml takes them.
+    rows = pathlib.Path("/opt/ml/input/data/train/train.csv").read_text().splitlines()
+    model = {
+        "rows": len(rows) - 1,
+        "epochs": args.epochs,
+        "label": args.label,
+        "train_channel": os.environ["SM_CHANNEL_TRAIN"],
+        "cwd": os.getcwd(),
+    }
+    pathlib.Path("/opt/ml/model/model.json").write_text(json.dumps(model))
+"""
+
+
+def source_code_training_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:
+    """SDK v3's ordinary way to train: ModelTrainer with `source_code` (the sm_drivers contract)."""
+    from sagemaker.core.training.configs import SourceCode
+
+    (source_dir / "fit.py").write_text(textwrap.dedent(SOURCE_CODE_SCRIPT))
     trainer = _trainer(
-        bucket, source_code=SourceCode(source_dir=str(source_dir), entry_script="train.py")
+        bucket,
+        source_code=SourceCode(source_dir=str(source_dir), entry_script="fit.py"),
+        hyperparameters={"epochs": 3, "label": "sc"},
     )
     return _training_only(bucket, trainer, {"train": f"s3://{bucket}/ep/train/"})
+
+
+def hard_coded_paths_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
+    """A processing script that writes to /opt/ml/processing/... without being told where."""
+    from sagemaker.mlops.workflow import Pipeline, ProcessingStep
+
+    script = scripts / "hard_coded.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import pathlib
+
+            rows = pathlib.Path("/opt/ml/processing/input/part-1.csv").read_text().splitlines()
+            out = pathlib.Path("/opt/ml/processing/output/count.txt")
+            out.write_text(str(len(rows) - 1))
+            """
+        )
+    )
+    session = _session(bucket)
+    step_args = _script_processor(session, "example.com/prep:1").run(
+        code=str(script),
+        inputs=[_input("raw", f"s3://{bucket}/raw/part-1.csv", "/opt/ml/processing/input")],
+        outputs=[_output("count", f"s3://{bucket}/hard-coded", "/opt/ml/processing/output")],
+    )
+    pipeline = Pipeline(
+        name="hard-coded",
+        steps=[ProcessingStep(name="Count", step_args=step_args)],
+        sagemaker_session=session,
+    )
+    return json.loads(pipeline.definition())
+
+
+def container_style_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:
+    """Prepare -> Learn -> Publish, written as for SageMaker's containers: the processing
+    script uses hard-coded /opt/ml/processing paths, the trainer is ModelTrainer with
+    `source_code`, and the model is registered in the group the `Group` parameter names."""
+    from sagemaker.core.training.configs import InputData, SourceCode
+    from sagemaker.core.workflow.parameters import ParameterString
+    from sagemaker.mlops.workflow import Pipeline, ProcessingStep, TrainingStep
+    from sagemaker.mlops.workflow.model_step import ModelStep
+    from sagemaker.serve.model_builder import ModelBuilder
+
+    (source_dir / "prepare.py").write_text(
+        textwrap.dedent(
+            """
+            import pathlib
+
+            raw = pathlib.Path("/opt/ml/processing/input/part-1.csv").read_text()
+            pathlib.Path("/opt/ml/processing/train/train.csv").write_text(raw)
+            """
+        )
+    )
+    code = source_dir / "code"
+    code.mkdir(exist_ok=True)
+    (code / "fit.py").write_text(textwrap.dedent(SOURCE_CODE_SCRIPT))
+    session = _session(bucket)
+    label = ParameterString("Label", default_value="container")
+    group = ParameterString("Group", default_value="container-style")
+    prepare = ProcessingStep(
+        name="Prepare",
+        step_args=_script_processor(session, "example.com/prep:1").run(
+            code=str(source_dir / "prepare.py"),
+            inputs=[_input("raw", f"s3://{bucket}/raw/part-1.csv", "/opt/ml/processing/input")],
+            outputs=[_output("train", f"s3://{bucket}/prepared", "/opt/ml/processing/train")],
+        ),
+    )
+    trainer = _trainer(
+        bucket,
+        source_code=SourceCode(source_dir=str(code), entry_script="fit.py"),
+        hyperparameters={"epochs": 2, "label": label},
+    )
+    train_uri = prepare.properties.ProcessingOutputConfig.Outputs["train"].S3Output.S3Uri
+    learn = TrainingStep(
+        name="Learn",
+        step_args=trainer.train(
+            input_data_config=[InputData(channel_name="train", data_source=train_uri)]
+        ),
+    )
+    publish = ModelStep(
+        name="Publish",
+        step_args=ModelBuilder(
+            image_uri="example.com/serve:1",
+            s3_model_data_url=learn.properties.ModelArtifacts.S3ModelArtifacts,
+            sagemaker_session=session,
+            role_arn=ROLE,
+        ).register(
+            model_package_group_name=group,
+            content_types=["text/csv"],
+            response_types=["text/csv"],
+            inference_instances=["ml.m5.large"],
+            transform_instances=["ml.m5.large"],
+            approval_status="PendingManualApproval",
+        ),
+    )
+    pipeline = Pipeline(
+        name="container-style",
+        parameters=[label, group],
+        steps=[prepare, learn, publish],
+        sagemaker_session=session,
+    )
+    return json.loads(pipeline.definition())
 
 
 def framework_processor_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:

@@ -11,7 +11,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from training_pipeline.local import DefinitionError, LocalRunner
+from tooling import require
+from training_pipeline.local import DefinitionError, LocalRunner, isolation
 
 from . import sdk_pipelines
 
@@ -174,6 +175,9 @@ def test_a_failing_script_fails_its_step_with_the_last_error_line(
     job_log = Path(result.step("Explode").log_path).read_text()
     assert "starting" in job_log and "a warning on stderr" in job_log
     assert f"log: {result.step('Explode').log_path}" in log.text
+    # Said once as it happens; the execution's last line points at the step.
+    assert log.text.count("bad value in row 3") == 1
+    assert re.fullmatch(r"Execution Failed in [\d.]+s at step 'Explode'", log[-1])
 
 
 def test_a_training_job_given_as_container_entrypoint(session, bucket, runner):
@@ -187,11 +191,68 @@ def test_a_training_job_given_as_container_entrypoint(session, bucket, runner):
     assert model["channels"] == ["code", "train"]
 
 
-def test_model_trainer_source_code_is_refused_with_a_clear_error(bucket, runner, tmp_path, log):
+@pytest.fixture
+def isolation_off(monkeypatch):
+    """What a machine without user namespaces gets: the documented switch, then a fresh probe."""
+    monkeypatch.setenv(isolation.SWITCH, "off")
+    isolation.available.cache_clear()
+    yield
+    monkeypatch.undo()
+    isolation.available.cache_clear()
+
+
+def require_isolation() -> None:
+    require(isolation.available(), "jobs cannot be isolated here (util-linux unshare)")
+
+
+def test_model_trainer_source_code_runs_the_sdk_drivers(session, bucket, runner, tmp_path, log):
+    require_isolation()
+    session.client("s3").put_object(Bucket=bucket, Key="ep/train/train.csv", Body=b"x,y\n1,0\n")
     definition = sdk_pipelines.source_code_training_pipeline(bucket, tmp_path)
-    with pytest.raises(DefinitionError, match="'Learn'.*source_code"):
+    channels = definition["Steps"][0]["Arguments"]["InputDataConfig"]
+    assert {c["ChannelName"] for c in channels} == {"code", "sm_drivers", "train"}
+
+    result = runner.run(definition, pipeline_name="learn")
+
+    assert result.status == "Succeeded", result.failure_reason
+    artifact = result.step("Learn").properties["ModelArtifacts"]["S3ModelArtifacts"]
+    model = json.loads(tar_member(read(session, artifact), "model.json"))
+    # The hyperparameters reached the script as the driver passes them, from /opt/ml paths.
+    assert model == {
+        "rows": 1,
+        "epochs": 3,
+        "label": "sc",
+        "train_channel": "/opt/ml/input/data/train",
+        "cwd": "/opt/ml/input/data/code",
+    }
+    assert "Running Basic Script driver" in Path(result.step("Learn").log_path).read_text()
+    assert "mount namespace" in log.text
+    assert not Path("/opt/ml").exists()
+
+
+def test_hard_coded_container_paths_stay_in_the_jobs_tree(session, bucket, runner, tmp_path):
+    require_isolation()
+    session.client("s3").put_object(Bucket=bucket, Key="raw/part-1.csv", Body=b"x,y\n1,0\n2,1\n")
+    definition = sdk_pipelines.hard_coded_paths_pipeline(bucket, tmp_path)
+
+    result = runner.run(definition)
+
+    assert result.status == "Succeeded", result.failure_reason
+    assert read(session, f"s3://{bucket}/hard-coded/count.txt") == b"2"
+    assert not Path("/opt/ml").exists()
+
+
+def test_without_isolation_source_code_is_refused_and_paths_are_mapped(
+    isolation_off, session, bucket, runner, tmp_path, log
+):
+    definition = sdk_pipelines.source_code_training_pipeline(bucket, tmp_path)
+    with pytest.raises(DefinitionError, match=f"'Learn'.*source_code.*{isolation.SWITCH}=off"):
         runner.run(definition)
     assert not log
+    # Paths given in the definition are still mapped, and the run says what is not isolated.
+    result = runner.run(sdk_pipelines.framework_processor_pipeline(bucket, tmp_path))
+    assert result.status == "Succeeded", result.failure_reason
+    assert "a path hard-coded in a script is not isolated" in log.text
 
 
 def test_a_framework_processor_runs_its_shell_wrapper_with_the_runner_python(

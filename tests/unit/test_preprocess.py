@@ -177,9 +177,12 @@ def test_too_few_rows_to_split_says_how_many_and_why() -> None:
     )
 
 
-def test_a_single_label_cannot_be_split() -> None:
-    with pytest.raises(DataValidationError, match="train needs both labels"):
-        preprocess.split_indices(np.zeros(100, dtype=int), 0.2, 0.2, seed=0)
+def test_a_single_label_class_says_so() -> None:
+    with pytest.raises(DataValidationError) as caught:
+        preprocess.split_indices(np.zeros(569, dtype=int), 0.2, 0.2, seed=0)
+    assert str(caught.value) == (
+        "label column 'malignant' is 0 in all 569 rows: a classifier needs examples of each of 0, 1"
+    )
 
 
 def test_split_frames_keep_the_schema(raw) -> None:
@@ -210,6 +213,69 @@ def test_header_problems_are_named_per_file(tmp_path) -> None:
         "a.csv is missing column(s) 'mean_radius'; b.csv has unexpected column(s) 'extra'; "
         "c.csv is empty (no header row)"
     )
+
+
+# A corpus of broken files as a new user makes them, each with the message it must get.
+
+
+def test_a_repeated_column_is_named_as_repeated(tmp_path) -> None:
+    path = tmp_path / "a.csv"
+    frame = small()
+    path.write_text(
+        ",".join([*schema.COLUMNS, "mean_radius"])
+        + "\n"
+        + "\n".join(",".join(f"{v:g}" for v in [*row, row[0]]) for row in frame.to_numpy())
+        + "\n"
+    )
+    with pytest.raises(DataValidationError) as caught:
+        csvio.read_csvs([path])
+    assert str(caught.value) == "a.csv has column(s) 'mean_radius' more than once"
+
+
+def test_a_file_without_its_header_row_says_so(tmp_path) -> None:
+    path = write_csv(small(), tmp_path / "a.csv")
+    path.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")
+    with pytest.raises(DataValidationError) as caught:
+        csvio.read_csvs([path])
+    assert str(caught.value) == "a.csv has no header row (its first line is numbers)"
+
+
+def test_another_tables_header_gives_a_short_message(tmp_path) -> None:
+    other = pd.DataFrame({f"feature_{i}": [1.0, 2.0] for i in range(40)})
+    write_csv(other, tmp_path / "a.csv")
+    with pytest.raises(DataValidationError) as caught:
+        csvio.read_csvs([tmp_path / "a.csv"])
+    assert str(caught.value) == (
+        "a.csv is missing column(s) 'mean_radius', 'mean_texture', 'mean_perimeter', "
+        "'mean_area', 'mean_smoothness' and 26 more; a.csv has unexpected column(s) "
+        "'feature_0', 'feature_1', 'feature_2', 'feature_3', 'feature_4' and 35 more"
+    )
+
+
+def test_short_rows_are_reported_as_short_rows(tmp_path) -> None:
+    path = write_csv(small(), tmp_path / "a.csv")
+    lines = path.read_text().splitlines()
+    lines[2] = ",".join(lines[2].split(",")[:20])  # line 3: 20 of 31 fields
+    lines[5] = lines[5].rsplit(",", 1)[0]  # line 6: the label left out
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataValidationError) as caught:
+        csvio.read_csvs([path])
+    assert str(caught.value) == (
+        "a.csv has 2 short row(s), with fewer fields than its header's 31 "
+        "(first at a.csv:3 (20 fields), a.csv:6 (30 fields))"
+    )
+
+
+def test_an_empty_label_cell_is_still_a_missing_label(tmp_path) -> None:
+    path = write_csv(small(), tmp_path / "a.csv")
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].rsplit(",", 1)[0] + ","
+    path.write_text("\n".join(lines) + "\n")
+    frame, locator = csvio.read_csvs([path])
+    with pytest.raises(
+        DataValidationError, match=r"'malignant' has 1 missing value \(first at a\.csv:3\)"
+    ):
+        preprocess.validate(frame, 0.0, locate=locator.describe)
 
 
 def test_header_only_input_is_empty_data(tmp_path) -> None:

@@ -1,7 +1,8 @@
-"""The job's "container" on the local disk: /opt/ml mapped to a per-job tree.
+"""The job's "container" on the local disk: a per-job tree standing for /opt/ml.
 
-A job's entrypoint, arguments and environment refer to container paths (`/opt/ml/...`);
-every occurrence is rewritten to the job's own directory, so jobs never touch the real
+Where jobs run isolated (isolation.py), the tree is bound at /opt/ml and container paths stay
+as written. Elsewhere every occurrence of `/opt/ml` in a job's entrypoint, arguments and
+environment is rewritten to the job's own directory; either way jobs never touch the host's
 /opt/ml and never see each other's files.
 """
 
@@ -41,11 +42,15 @@ _HOST_AWS_VARIABLES = (
 class ContainerRoot:
     """A job's private tree standing in for the container's `/opt/ml`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, isolated: bool = False) -> None:
         self.root = root
+        # Bound at /opt/ml in the job's own mount namespace: container paths need no rewriting.
+        self.isolated = isolated
 
     def map(self, text: str) -> str:
         """`text` with every container path in it pointing into this job's tree."""
+        if self.isolated:
+            return text
         return _CONTAINER_PATH.sub(lambda _: str(self.root / "opt" / "ml"), text)
 
     def path(self, container_path: str) -> Path:
@@ -60,6 +65,8 @@ class ContainerRoot:
         Helper scripts such as FrameworkProcessor's `runproc.sh` `cd` into container paths;
         they are downloaded copies inside the job tree, so editing them is safe.
         """
+        if self.isolated:
+            return
         for token in command:
             script = Path(token)
             if token.endswith(".sh") and script.is_file() and self.root in script.parents:
@@ -77,15 +84,22 @@ def local_command(
 
 
 def python_shim(directory: Path, python: str) -> Path:
-    """A directory of `python`/`python3` wrappers around the runner's interpreter.
+    """A directory of `python`/`python3` (and `pip`/`pip3`) wrappers around the runner's
+    interpreter.
 
     Put first on PATH, it makes scripts that call `python3` themselves (shell helpers,
-    `subprocess`) use the same interpreter and virtualenv as the runner.
+    `subprocess`, the SDK's training drivers, which also insist on a `pip`) use the same
+    interpreter and virtualenv as the runner.
     """
     directory.mkdir(parents=True, exist_ok=True)
-    for name in ("python", "python3"):
+    for name, arguments in (
+        ("python", ""),
+        ("python3", ""),
+        ("pip", " -m pip"),
+        ("pip3", " -m pip"),
+    ):
         shim = directory / name
-        shim.write_text(f'#!/bin/sh\nexec {shlex.quote(python)} "$@"\n')
+        shim.write_text(f'#!/bin/sh\nexec {shlex.quote(python)}{arguments} "$@"\n')
         shim.chmod(0o755)
     return directory
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 
+from . import isolation
 from .container import ContainerRoot, job_environment, python_shim
 from .errors import DefinitionError, StepFailure
 from .expressions import is_expression
@@ -73,7 +74,7 @@ class JobContext:
 
     @property
     def root(self) -> ContainerRoot:
-        return ContainerRoot(self.job_dir)
+        return ContainerRoot(self.job_dir, isolated=isolation.available())
 
     @functools.cached_property
     def s3(self) -> S3:
@@ -98,6 +99,8 @@ class JobContext:
         environment = job_environment(
             self.session, variables, self.root, python_shim(self.job_dir / "bin", self.python)
         )
+        if self.root.isolated:
+            command = isolation.wrap(command, self.job_dir)
         outcome = run_process(
             command,
             env=environment,

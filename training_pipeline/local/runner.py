@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import processing, registry_steps, training
+from . import isolation, processing, registry_steps, training
 from .cache import StepCache, cache_key
 from .conditions import evaluate_all
 from .errors import DefinitionError, StepFailure
@@ -153,6 +153,8 @@ class _Execution:
 
     def run(self) -> ExecutionResult:
         self.log(f"Execution {self.result.execution_arn}")
+        if any(node.type in JOB_TYPES for node in self.nodes):
+            self.log(f"  {isolation.describe()}")
         for position, node in enumerate(self.nodes, 1):
             if not self._reached(node):
                 self.not_reached.add(node.name)
@@ -173,8 +175,9 @@ class _Execution:
         summary = f"Execution {self.result.status} in {self.result.duration_s:.1f}s"
         if self.not_reached:
             summary += f"; not executed: {', '.join(sorted(self.not_reached))}"
-        if self.result.failure_reason:
-            summary += f": {self.result.failure_reason}"
+        if self.result.status == "Failed":
+            # The step's own line above already gave the reason; the result carries it too.
+            summary += f" at step '{self.result.steps[-1].name}'"
         self.log(summary)
         return self.result
 

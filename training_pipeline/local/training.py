@@ -1,8 +1,10 @@
 """Training steps: a CreateTrainingJob request run as a local process.
 
-Two ways to say what runs: `AlgorithmSpecification.ContainerEntrypoint`/`ContainerArguments`,
-or the SageMaker training toolkit's script mode, where the hyperparameters
-`sagemaker_program` and `sagemaker_submit_directory` name an entry script and its code.
+Three ways to say what runs: `AlgorithmSpecification.ContainerEntrypoint`/`ContainerArguments`;
+SDK v3's ModelTrainer with `source_code`, which is that entrypoint running the SDK's drivers from
+the `sm_drivers` channel on the code of the `code` channel; or the SageMaker training toolkit's
+script mode, where the hyperparameters `sagemaker_program` and `sagemaker_submit_directory`
+name an entry script and its code.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from . import toolkit
+from . import isolation, toolkit
 from .container import local_command
 from .errors import DefinitionError, StepFailure
 from .expressions import to_text
@@ -69,8 +71,9 @@ _CHANNEL = {
     "InputMode",
 }
 _S3_SOURCE = {"S3DataType", "S3Uri", "S3DataDistributionType", "InstanceGroupNames"}
-# ModelTrainer's `source_code` runs SDK driver scripts whose /opt/ml paths are
-# compiled into Python modules; only a real container has them.
+# ModelTrainer's `source_code` jobs run the SDK's driver scripts from this channel
+# (sm_train.sh, then the drivers, reading sourcecode.json and distributed.json beside them);
+# their /opt/ml paths are compiled in, so they run only where jobs see a real /opt/ml.
 _MODEL_TRAINER_DRIVERS = "sm_drivers"
 
 
@@ -86,11 +89,12 @@ def validate(step: str, arguments: Mapping[str, Any]) -> None:
     for i, channel in enumerate(arguments.get("InputDataConfig", [])):
         name = channel.get("ChannelName")
         check_keys(f"{where} InputDataConfig[{i}]", channel, _CHANNEL)
-        if name == _MODEL_TRAINER_DRIVERS:
+        if name == _MODEL_TRAINER_DRIVERS and not isolation.available():
             raise DefinitionError(
-                f"{where}: ModelTrainer source_code jobs run SDK drivers that need a real "
-                "container; use script mode (hyperparameters sagemaker_program and "
-                "sagemaker_submit_directory) or ContainerEntrypoint instead"
+                f"{where}: ModelTrainer source_code jobs run SDK drivers with /opt/ml paths "
+                "compiled in, and jobs cannot be isolated here (util-linux unshare with user "
+                f"namespaces, not {isolation.SWITCH}=off); use script mode (hyperparameters "
+                "sagemaker_program and sagemaker_submit_directory) or ContainerEntrypoint"
             )
         check_keys(
             f"{where} channel {name} DataSource", channel.get("DataSource"), {"S3DataSource"}

@@ -4,6 +4,8 @@ Rows are located as ``file:line`` (the header is line 1), so that a validation m
 at the place to fix in the input file.
 """
 
+import csv
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,16 +52,27 @@ def list_csv_files(directory: str | Path) -> list[Path]:
 
 
 def column_problems(columns: Sequence[str], where: str) -> list[str]:
-    """Missing and unexpected columns, compared with the schema."""
+    """Duplicated, missing and unexpected columns, compared with the schema."""
+    if columns and all(_is_number(c) for c in columns):
+        return [f"{where} has no header row (its first line is numbers)"]
     problems = []
-    present = set(columns)
-    missing = [c for c in schema.COLUMNS if c not in present]
-    extra = [c for c in columns if c not in schema.COLUMNS]
+    counts = Counter(columns)
+    twice = [c for c, n in counts.items() if n > 1]
+    if twice:
+        problems.append(f"{where} has column(s) {_quoted(twice)} more than once")
+    missing = [c for c in schema.COLUMNS if c not in counts]
+    extra = [c for c in counts if c not in schema.COLUMNS]
     if missing:
         problems.append(f"{where} is missing column(s) {_quoted(missing)}")
     if extra:
         problems.append(f"{where} has unexpected column(s) {_quoted(extra)}")
     return problems
+
+
+def header(path: Path) -> list[str]:
+    """The names of a CSV's first line exactly as written (pandas renames a repeated one)."""
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        return next(csv.reader(handle), [])
 
 
 def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
@@ -72,14 +85,14 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
     problems = []
     for path in paths:
         try:
-            header = pd.read_csv(path, nrows=0).columns
-        except pd.errors.EmptyDataError:
-            problems.append(f"{path.name} is empty (no header row)")
-            continue
+            names = header(path)
         except UnicodeDecodeError:
             problems.append(f"{path.name} is not UTF-8 text")
             continue
-        problems += column_problems(list(header), path.name)
+        if not names:
+            problems.append(f"{path.name} is empty (no header row)")
+            continue
+        problems += column_problems(names, path.name)
     if problems:
         raise DataValidationError("; ".join(problems))
 
@@ -111,9 +124,34 @@ def _read_one(path: Path) -> pd.DataFrame:
         raise DataValidationError(f"{path.name} is not a well-formed CSV: {message}") from None
     except UnicodeDecodeError as error:
         raise DataValidationError(f"{path.name} is not UTF-8 text: {error}") from None
+    _refuse_short_rows(path, frame)
     if list(frame.columns) == schema.COLUMNS:
         return frame
     return frame[schema.COLUMNS]
+
+
+def _refuse_short_rows(path: Path, frame: pd.DataFrame) -> None:
+    """A row with fewer fields than the header, which pandas pads with NaN, named as such.
+
+    Only rows whose last field is empty can be short, so only their lines are read again.
+    """
+    suspects = np.flatnonzero(frame[frame.columns[-1]].isna().to_numpy())
+    if not suspects.size:
+        return
+    wanted, width, short = set((suspects + 1).tolist()), len(frame.columns), []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        # Lines as the row locator counts them: the header is line 1, blank lines are skipped.
+        lines = (line for line in handle if line.strip())
+        for index, line in enumerate(lines):
+            if index in wanted:
+                fields = len(next(csv.reader([line])))
+                if fields < width:
+                    short.append(f"{path.name}:{index + 1} ({fields} fields)")
+    if short:
+        raise DataValidationError(
+            f"{path.name} has {len(short)} short row(s), with fewer fields than its header's "
+            f"{width} (first at {', '.join(short[:5])})"
+        )
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
@@ -124,5 +162,15 @@ def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
     return target
 
 
-def _quoted(names: Sequence[str]) -> str:
-    return ", ".join(f"'{n}'" for n in names)
+def _quoted(names: Sequence[str], most: int = 5) -> str:
+    # A file with another table's header would otherwise list dozens of names on one line.
+    shown = ", ".join(f"'{n}'" for n in names[:most])
+    return shown if len(names) <= most else f"{shown} and {len(names) - most} more"
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

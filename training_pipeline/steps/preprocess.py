@@ -157,6 +157,12 @@ def split_indices(
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
     classes, counts = np.unique(labels, return_counts=True)
+    if classes.size == 1:
+        raise DataValidationError(
+            f"label column '{schema.LABEL}' is {int(classes[0])} in all {len(labels)} rows: "
+            f"a classifier needs examples of each of "
+            f"{', '.join(str(v) for v in schema.LABEL_VALUES)}"
+        )
     for value in classes:
         members = rng.permutation(np.flatnonzero(labels == value))
         n_test = int(members.size * test_fraction + 0.5)
