@@ -14,7 +14,12 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements/checkov
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
            --no-emit-index-url --no-emit-find-links
 
-.PHONY: demo demo-dev test lint bench lock clean
+# A test file per worker: the end-to-end tests of a file build on each other in order.
+# (pytest-xdist's loadgroup cannot group tests under pytest 9: it renames `_nodeid`, which
+# pytest 9 no longer reads.)
+PYTEST_PARALLEL := -n auto --dist loadfile
+
+.PHONY: demo demo-dev test test-fast lint bench lock clean
 
 ## The whole promotion story on the embedded AWS: Terraform for the four accounts, a throwaway
 ## GitHub repository whose pushes run the workflow files (act), merge to main, promote staging,
@@ -26,9 +31,14 @@ demo: $(STAMP)
 demo-dev: $(STAMP)
 	$(BIN)/python -m training_pipeline run --env dev --embedded
 
-## Lint, then every test: unit, local runner, inference, Terraform, workflows, end to end.
+## Lint, then every test: unit, local runner, inference, Terraform, workflows, end to end,
+## spread over the machine's cores.
 test: $(STAMP) $(CHECKOV_STAMP) lint
-	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest
+	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_PARALLEL)
+
+## Everything but Terraform, the workflows and the end-to-end runs: for the edit-test loop.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -n auto -m "not e2e and not terraform"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -99,11 +99,17 @@ def play(
     return story
 
 
+def _connect(env: str) -> deployment.Target:
+    # play() put the story's server in the environment; embedded_aws=True would switch to the
+    # persistent embedded AWS, which need not be that server (a benchmark brings its own).
+    return deployment.connect(env, embedded_aws=False, log=lambda line: None)
+
+
 def provision(story: Story) -> None:
     settings, log = story.settings, story.log
     try:
         for env in ENVIRONMENTS:
-            deployment.require_provisioned(deployment.connect(env, embedded_aws=True, log=log))
+            deployment.require_provisioned(_connect(env))
         log("already provisioned: this embedded AWS has every account's buckets")
         return
     except deployment.NotFoundError:
@@ -122,9 +128,7 @@ def provision(story: Story) -> None:
 
 def seed_data(story: Story) -> None:
     for env in ENVIRONMENTS:
-        deployment.seed_reference_data(
-            deployment.connect(env, embedded_aws=True), log=lambda line: story.log(f"   {line}")
-        )
+        deployment.seed_reference_data(_connect(env), log=lambda line: story.log(f"   {line}"))
 
 
 def throwaway_github(story: Story, endpoint_url: str) -> tuple[OfflineGitHub, Path]:
@@ -150,7 +154,7 @@ def promote(story: Story, hub: OfflineGitHub, clone: Path, env: str) -> None:
         story.settings,
         env,
         None,
-        validated=lambda name, sha: deployment.validation_problem(name, sha, embedded_aws=True),
+        validated=lambda name, sha: deployment.validation_problem(name, sha, embedded_aws=False),
     )
     story.log(f"   moving {planned.describe(clone)}")
     promotion.push(clone, planned)
@@ -158,7 +162,7 @@ def promote(story: Story, hub: OfflineGitHub, clone: Path, env: str) -> None:
 
 
 def approve(story: Story) -> None:
-    target = deployment.connect("prod", embedded_aws=True)
+    target = _connect("prod")
     group = target.names.model_package_group
     pending = [v for v in registry.list_versions(target.session, group) if v.status != "Approved"]
     for version in pending:
@@ -172,7 +176,7 @@ def approve(story: Story) -> None:
 def registries_table(settings: Settings) -> str:
     rows = []
     for env in ENVIRONMENTS:
-        target = deployment.connect(env, embedded_aws=True, log=lambda line: None)
+        target = _connect(env)
         for v in registry.list_versions(target.session, target.names.model_package_group):
             rows.append((env, target.names.account_id, *registry.version_row(v)))
     headers = ("env", "account", *registry.VERSION_COLUMNS)

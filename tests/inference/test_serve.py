@@ -9,6 +9,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -138,20 +139,19 @@ def test_keep_alive_connection_survives_an_error(url: str, features: pd.DataFram
 
 
 def test_chunked_body_is_411(url: str) -> None:
-    connection = http.client.HTTPConnection(url.removeprefix("http://"), timeout=10)
-    try:
-        connection.request(
-            "POST",
-            "/invocations",
-            iter([b"1,2\n"]),
-            {"Content-Type": "text/csv"},
-            encode_chunked=True,
-        )
-        response = connection.getresponse()
+    host, port = url.removeprefix("http://").split(":")
+    # The whole request in one write: the server answers 411 as soon as it has read the
+    # headers and closes, which a client still writing chunks would meet as a broken pipe.
+    request = (
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n4\r\n1,2\n\r\n0\r\n\r\n"
+    )
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
         assert response.status == 411
         assert json.loads(response.read()) == {"error": "send a Content-Length (no chunked bodies)"}
-    finally:
-        connection.close()
 
 
 def test_oversized_body_is_413(
