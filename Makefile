@@ -36,7 +36,8 @@ demo-dev: $(STAMP)
 test: $(STAMP) $(CHECKOV_STAMP) lint
 	CHECKOV=$(CHECKOV) $(BIN)/python -m pytest $(PYTEST_PARALLEL)
 
-## Everything but Terraform, the workflows and the end-to-end runs: for the edit-test loop.
+## Everything but Terraform, the workflows and the end-to-end runs: for the edit-test loop
+## (no tests there build on each other, so they are spread test by test).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n auto -m "not e2e and not terraform"
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from training_pipeline import deployment, embedded, executions, promotion, registry, summary
 from training_pipeline.errors import TemplateError
@@ -87,19 +88,21 @@ def cmd_local_run(args: argparse.Namespace) -> int:
     except json.JSONDecodeError as error:
         raise TemplateError(f"{args.definition}:{error.lineno}: not JSON: {error.msg}") from None
     settings = load_settings()
-    if args.env:
-        session = deployment.connect(args.env, embedded_aws=args.embedded).session
-    else:
-        if args.embedded:
-            server, _ = embedded.ensure_server()
-            os.environ.update(server.environ(settings.region))
-        session = boto3.Session()
-        if not session.region_name:
-            session = boto3.Session(region_name=settings.region)
-    runner = LocalRunner(
-        session, work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")) / "local-run"
-    )
     try:
+        if args.env:
+            session = deployment.connect(args.env, embedded_aws=args.embedded).session
+        else:
+            if args.embedded:
+                server, _ = embedded.ensure_server()
+                for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):  # the server's keys, only
+                    os.environ.pop(name, None)
+                os.environ.update(server.environ(settings.region))
+            session = boto3.Session()
+            if not session.region_name:
+                session = boto3.Session(region_name=settings.region)
+        runner = LocalRunner(
+            session, work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")) / "local-run"
+        )
         result = runner.run(
             definition,
             parameters=_params(args.param),
@@ -107,6 +110,11 @@ def cmd_local_run(args: argparse.Namespace) -> int:
         )
     except (DefinitionError, ValueError) as error:
         raise TemplateError(f"{args.definition}: {error}") from None
+    except (BotoCoreError, ClientError) as error:
+        raise TemplateError(
+            f"cannot reach AWS with these credentials ({error}): set AWS_PROFILE, or use "
+            "--embedded or --env ENV"
+        ) from None
     print()
     _print_record(result.to_dict())
     return 0 if result.status == "Succeeded" else 1

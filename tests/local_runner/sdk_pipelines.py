@@ -479,11 +479,14 @@ def hard_coded_paths_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
     script.write_text(
         textwrap.dedent(
             """
-            import pathlib
+            import json, os, pathlib
 
             rows = pathlib.Path("/opt/ml/processing/input/part-1.csv").read_text().splitlines()
             out = pathlib.Path("/opt/ml/processing/output/count.txt")
             out.write_text(str(len(rows) - 1))
+            # Everything the job can reach from its working directory.
+            seen = [d for root, dirs, _ in os.walk(".") for d in dirs]
+            pathlib.Path("/opt/ml/processing/output/seen.json").write_text(json.dumps(seen))
             """
         )
     )

@@ -87,3 +87,15 @@ def test_a_broken_definition_file_is_named(tmp_path, text, problem, capsys, aws_
 def test_a_missing_definition_file_is_named(tmp_path, capsys):
     assert cli.main(["local-run", str(tmp_path / "nope.json")]) == 1
     assert f"{tmp_path / 'nope.json'}: cannot read it" in capsys.readouterr().err
+
+
+def test_credentials_that_do_not_work_are_an_error_not_a_traceback(tmp_path, capsys, monkeypatch):
+    path = tmp_path / "pipeline.json"
+    path.write_text('{"Version": "2020-12-01", "Steps": []}')
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_PROFILE", "nobody")
+
+    assert cli.main(["local-run", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: cannot reach AWS with these credentials")
+    assert "nobody" in err and "--embedded" in err

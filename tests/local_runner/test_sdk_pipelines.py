@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import tarfile
 from pathlib import Path
@@ -234,12 +235,16 @@ def test_hard_coded_container_paths_stay_in_the_jobs_tree(session, bucket, runne
     require_isolation()
     session.client("s3").put_object(Bucket=bucket, Key="raw/part-1.csv", Body=b"x,y\n1,0\n2,1\n")
     definition = sdk_pipelines.hard_coded_paths_pipeline(bucket, tmp_path)
+    host_opt = sorted(os.listdir("/opt"))
 
     result = runner.run(definition)
 
     assert result.status == "Succeeded", result.failure_reason
     assert read(session, f"s3://{bucket}/hard-coded/count.txt") == b"2"
-    assert not Path("/opt/ml").exists()
+    # The host's /opt is as it was, and none of it was reachable from the job's own directory.
+    assert sorted(os.listdir("/opt")) == host_opt and "ml" not in host_opt
+    seen = json.loads(read(session, f"s3://{bucket}/hard-coded/seen.json"))
+    assert not set(seen) & set(host_opt), "the host's /opt was reachable from the job"
 
 
 def test_without_isolation_source_code_is_refused_and_paths_are_mapped(

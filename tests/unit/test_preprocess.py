@@ -232,6 +232,22 @@ def test_a_repeated_column_is_named_as_repeated(tmp_path) -> None:
     assert str(caught.value) == "a.csv has column(s) 'mean_radius' more than once"
 
 
+def test_blank_lines_before_the_header_are_skipped_as_pandas_does(tmp_path) -> None:
+    path = write_csv(small(), tmp_path / "a.csv")
+    path.write_text("\n\n" + path.read_text())
+    frame, _ = csvio.read_csvs([path])
+    assert len(frame) == 6
+
+
+def test_short_rows_are_reported_at_their_line_in_the_file(tmp_path) -> None:
+    path = write_csv(small(), tmp_path / "a.csv")
+    lines = path.read_text().splitlines()
+    lines[3] = lines[3].rsplit(",", 1)[0]  # the label left out
+    path.write_text("\n".join([*lines[:2], "", *lines[2:]]) + "\n")  # a blank line before it
+    with pytest.raises(DataValidationError, match=r"\(first at a\.csv:5 \(30 fields\)\)"):
+        csvio.read_csvs([path])
+
+
 def test_a_file_without_its_header_row_says_so(tmp_path) -> None:
     path = write_csv(small(), tmp_path / "a.csv")
     path.write_text("\n".join(path.read_text().splitlines()[1:]) + "\n")

@@ -34,7 +34,7 @@ if [ -d /opt/ml ]; then
 else
     mount --rbind /opt "$keep"
     mount -t tmpfs -o mode=0755 tmpfs /opt
-    for entry in "$keep"/* "$keep"/.[!.]*; do
+    for entry in "$keep"/* "$keep"/.[!.]* "$keep"/..?*; do
         [ -e "$entry" ] || [ -L "$entry" ] || continue
         name=${entry##*/}
         if [ -L "$entry" ]; then
@@ -45,6 +45,8 @@ else
             touch "/opt/$name" && mount --bind "$entry" "/opt/$name"
         fi
     done
+    # The job's cwd is its own directory: the host's /opt must not stay reachable from there.
+    umount -l "$keep"
     mkdir /opt/ml
     mount --bind "$tree" /opt/ml
 fi
@@ -75,7 +77,8 @@ def wrap(command: list[str], job_dir: Path) -> list[str]:
 
 @functools.cache
 def available() -> bool:
-    """Whether jobs can be isolated here: tried once per process with a throwaway tree."""
+    """Whether jobs can be isolated here: tried once per process with a throwaway tree (jobs
+    then run as root of their own user namespace, which maps to the runner's user)."""
     if os.environ.get(SWITCH, "").lower() in {"off", "0", "false", "no"}:
         return False
     if not sys.platform.startswith("linux") or not shutil.which("unshare"):
@@ -86,12 +89,15 @@ def available() -> bool:
         job_dir = Path(probe)
         (job_dir / "opt" / "ml").mkdir(parents=True)
         marker = job_dir / "opt" / "ml" / "seen"
-        tried = subprocess.run(
-            wrap(["/bin/sh", "-c", "touch /opt/ml/seen"], job_dir),
-            capture_output=True,
-            stdin=subprocess.DEVNULL,
-            timeout=30,
-        )
+        try:
+            tried = subprocess.run(
+                wrap(["/bin/sh", "-c", "touch /opt/ml/seen"], job_dir),
+                capture_output=True,
+                stdin=subprocess.DEVNULL,
+                timeout=30,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return False
         return tried.returncode == 0 and marker.is_file()
 
 

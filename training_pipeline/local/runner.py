@@ -173,11 +173,11 @@ class _Execution:
             self.result.status = "Succeeded"
         self.result.end_time = _now()
         summary = f"Execution {self.result.status} in {self.result.duration_s:.1f}s"
-        if self.not_reached:
-            summary += f"; not executed: {', '.join(sorted(self.not_reached))}"
         if self.result.status == "Failed":
             # The step's own line above already gave the reason; the result carries it too.
             summary += f" at step '{self.result.steps[-1].name}'"
+        if self.not_reached:
+            summary += f"; not executed: {', '.join(sorted(self.not_reached))}"
         self.log(summary)
         return self.result
 

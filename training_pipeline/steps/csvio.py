@@ -53,7 +53,8 @@ def list_csv_files(directory: str | Path) -> list[Path]:
 
 def column_problems(columns: Sequence[str], where: str) -> list[str]:
     """Duplicated, missing and unexpected columns, compared with the schema."""
-    if columns and all(_is_number(c) for c in columns):
+    # A data row where the header should be: numbers and empty cells (no schema name is either).
+    if columns and all(_is_number(c) or not c.strip() for c in columns):
         return [f"{where} has no header row (its first line is numbers)"]
     problems = []
     counts = Counter(columns)
@@ -70,9 +71,10 @@ def column_problems(columns: Sequence[str], where: str) -> list[str]:
 
 
 def header(path: Path) -> list[str]:
-    """The names of a CSV's first line exactly as written (pandas renames a repeated one)."""
+    """The names of a CSV's first non-blank line exactly as written (pandas skips blank lines
+    and renames a repeated name)."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        return next(csv.reader(handle), [])
+        return next((row for row in csv.reader(handle) if row), [])
 
 
 def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
@@ -140,13 +142,13 @@ def _refuse_short_rows(path: Path, frame: pd.DataFrame) -> None:
         return
     wanted, width, short = set((suspects + 1).tolist()), len(frame.columns), []
     with path.open(newline="", encoding="utf-8-sig") as handle:
-        # Lines as the row locator counts them: the header is line 1, blank lines are skipped.
-        lines = (line for line in handle if line.strip())
-        for index, line in enumerate(lines):
-            if index in wanted:
-                fields = len(next(csv.reader([line])))
-                if fields < width:
-                    short.append(f"{path.name}:{index + 1} ({fields} fields)")
+        # Records as pandas counts them (empty lines skipped, quoted newlines inside a field),
+        # each reported at the file line where it ends.
+        reader = csv.reader(handle)
+        records = ((reader.line_num, row) for row in reader if row)
+        for index, (line, row) in enumerate(records):
+            if index in wanted and len(row) < width:
+                short.append(f"{path.name}:{line} ({len(row)} fields)")
     if short:
         raise DataValidationError(
             f"{path.name} has {len(short)} short row(s), with fewer fields than its header's "
