@@ -247,6 +247,19 @@ def test_hard_coded_container_paths_stay_in_the_jobs_tree(session, bucket, runne
     assert not set(seen) & set(host_opt), "the host's /opt was reachable from the job"
 
 
+def test_a_job_that_sets_its_own_path_is_still_isolated(session, bucket, runner, tmp_path):
+    require_isolation()
+    session.client("s3").put_object(Bucket=bucket, Key="raw/part-1.csv", Body=b"x,y\n1,0\n")
+    definition = sdk_pipelines.hard_coded_paths_pipeline(bucket, tmp_path)
+    # Its Environment replaces PATH: the mounts must not depend on it.
+    definition["Steps"][0]["Arguments"]["Environment"] = {"PATH": "/nonexistent"}
+
+    result = runner.run(definition)
+
+    assert result.status == "Succeeded", result.failure_reason
+    assert read(session, f"s3://{bucket}/hard-coded/count.txt") == b"1"
+
+
 def test_without_isolation_source_code_is_refused_and_paths_are_mapped(
     isolation_off, session, bucket, runner, tmp_path, log
 ):

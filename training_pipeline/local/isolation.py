@@ -29,6 +29,9 @@ _BIND_OPT_ML = r"""
 set -eu
 tree=$1 keep=$2
 shift 2
+# The job's Environment may set its own PATH; the mounts need the system's tools.
+job_path=${PATH-}
+PATH=/usr/sbin:/usr/bin:/sbin:/bin
 if [ -d /opt/ml ]; then
     mount --bind "$tree" /opt/ml
 else
@@ -50,8 +53,13 @@ else
     mkdir /opt/ml
     mount --bind "$tree" /opt/ml
 fi
+PATH=$job_path
 exec "$@"
 """
+
+
+# Found on the runner's PATH once: a job's own PATH (its Environment) must not decide it.
+_UNSHARE = shutil.which("unshare") or "unshare"
 
 
 def wrap(command: list[str], job_dir: Path) -> list[str]:
@@ -59,7 +67,7 @@ def wrap(command: list[str], job_dir: Path) -> list[str]:
     keep = job_dir / ".host-opt"
     keep.mkdir(exist_ok=True)
     return [
-        "unshare",
+        _UNSHARE,
         "--user",
         "--map-root-user",
         "--mount",
@@ -81,7 +89,7 @@ def available() -> bool:
     then run as root of their own user namespace, which maps to the runner's user)."""
     if os.environ.get(SWITCH, "").lower() in {"off", "0", "false", "no"}:
         return False
-    if not sys.platform.startswith("linux") or not shutil.which("unshare"):
+    if not sys.platform.startswith("linux") or not Path(_UNSHARE).is_absolute():
         return False
     if not Path("/opt").is_dir():
         return False
