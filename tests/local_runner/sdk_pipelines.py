@@ -385,6 +385,16 @@ def failing_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
     return json.loads(pipeline.definition())
 
 
+def _one_processing_step(name: str, step: str, step_args: Any, session: Any) -> dict[str, Any]:
+    """The definition of a pipeline made of one processing step."""
+    from sagemaker.mlops.workflow import Pipeline, ProcessingStep
+
+    pipeline = Pipeline(
+        name=name, steps=[ProcessingStep(name=step, step_args=step_args)], sagemaker_session=session
+    )
+    return json.loads(pipeline.definition())
+
+
 def _trainer(bucket: str, **kwargs: Any) -> Any:
     from sagemaker.core.training.configs import Compute, OutputDataConfig
     from sagemaker.train import ModelTrainer
@@ -473,8 +483,6 @@ def source_code_training_pipeline(bucket: str, source_dir: Path) -> dict[str, An
 
 def hard_coded_paths_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
     """A processing script that writes to /opt/ml/processing/... without being told where."""
-    from sagemaker.mlops.workflow import Pipeline, ProcessingStep
-
     script = scripts / "hard_coded.py"
     script.write_text(
         textwrap.dedent(
@@ -496,12 +504,7 @@ def hard_coded_paths_pipeline(bucket: str, scripts: Path) -> dict[str, Any]:
         inputs=[_input("raw", f"s3://{bucket}/raw/part-1.csv", "/opt/ml/processing/input")],
         outputs=[_output("count", f"s3://{bucket}/hard-coded", "/opt/ml/processing/output")],
     )
-    pipeline = Pipeline(
-        name="hard-coded",
-        steps=[ProcessingStep(name="Count", step_args=step_args)],
-        sagemaker_session=session,
-    )
-    return json.loads(pipeline.definition())
+    return _one_processing_step("hard-coded", "Count", step_args, session)
 
 
 def container_style_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:
@@ -578,7 +581,6 @@ def container_style_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:
 def framework_processor_pipeline(bucket: str, source_dir: Path) -> dict[str, Any]:
     """A FrameworkProcessor job: its generated runproc.sh unpacks the code and runs python3."""
     from sagemaker.core.processing import FrameworkProcessor
-    from sagemaker.mlops.workflow import Pipeline, ProcessingStep
 
     (source_dir / "helper.py").write_text("ANSWER = 42\n")
     (source_dir / "job.py").write_text(
@@ -606,9 +608,4 @@ def framework_processor_pipeline(bucket: str, source_dir: Path) -> dict[str, Any
         arguments=["--out", "/opt/ml/processing/out"],
         outputs=[_output("answer", f"s3://{bucket}/framework", "/opt/ml/processing/out")],
     )
-    pipeline = Pipeline(
-        name="framework",
-        steps=[ProcessingStep(name="Bundle", step_args=step_args)],
-        sagemaker_session=session,
-    )
-    return json.loads(pipeline.definition())
+    return _one_processing_step("framework", "Bundle", step_args, session)
