@@ -12,7 +12,7 @@ import pytest
 from training_pipeline import definitions
 from training_pipeline.deployment import pipeline_config
 from training_pipeline.pipeline_config import PipelineConfig
-from training_pipeline.settings import ENVIRONMENTS, load_settings
+from training_pipeline.settings import load_settings
 from training_pipeline.source import Revision
 
 REVISION = Revision(sha="c" * 40, ref="refs/heads/main")
@@ -65,7 +65,7 @@ ELSEWHERE = {
 }
 
 
-@pytest.mark.parametrize("env", ENVIRONMENTS)
+@pytest.mark.parametrize("env", load_settings().environment_names)
 def test_a_filled_template_is_byte_identical_to_the_sdk_build(env, tmp_path):
     built = definitions.load_or_build(config_of(env), tmp_path)
     assert built == sdk_build(config_of(env))

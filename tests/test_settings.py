@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 
+from profiles_corpus import BROKEN, VALID, refused_for
 from training_pipeline.errors import ProfilesError
 from training_pipeline.settings import DEFAULT_PATH, load_settings
 
@@ -40,16 +41,16 @@ def line_of(text: str, needle: str) -> int:
     [
         ("account_id = 111111111111", "account_id = 11111111111", "a 12-digit AWS account id"),
         ("account_id = 111111111111", "account_id = 1111111111ab", "is not a 12-digit"),
-        ("approval         = manual", "approval         = maybe", "must be one of auto, manual"),
+        ("approval         = manual", "approval         = maybe", "must be auto or manual"),
         ("min_auc          = 0.95", "min_auc          = 1.5", "between 0 and 1"),
-        ("\n[prod]\n", "\n[production]\n", "unknown section [production]"),
+        ("\n[prod]\n", "\n[Prod]\n", "a section name is 2-10 lowercase letters or digits"),
         ("region            = eu-west-1", "region            = europe", "is not an AWS region"),
         ("retrain_schedule = off", "retrain_schedule = daily", "off, cron(...) or rate(...)"),
         ("endpoint         = off", "endpoint         = m5.large", "off or an instance type"),
         (
             "deploy_ref       = refs/tags/staging",
             "deploy_ref       = refs/tags/qa",
-            "must be refs/tags/staging",
+            "the tag named after it, refs/tags/staging",
         ),
         ("deploy_ref       = refs/heads/main", "deploy_ref       = main", "refs/heads/main"),
         (
@@ -85,7 +86,7 @@ def test_missing_section(tmp_path):
 
 def test_missing_key(tmp_path):
     path = write(tmp_path, GOOD.replace("instance_type    = ml.m5.large\n", "", 1))
-    with pytest.raises(ProfilesError, match=r"section \[dev\] lacks 'instance_type'"):
+    with pytest.raises(ProfilesError, match=r"section \[dev\] lacks instance_type"):
         load_settings(path)
 
 
@@ -128,3 +129,22 @@ def test_github_ids_are_optional_and_checked(tmp_path):
     path = write(tmp_path, text.replace("123/456", "my-org/repo"))
     with pytest.raises(ProfilesError, match="github_ids = 'my-org/repo' is not OWNER_ID/REPO_ID"):
         load_settings(path)
+
+
+def test_every_section_after_operations_is_an_environment_in_promotion_order():
+    settings = load_settings(VALID / "with_qa.conf")
+    assert settings.environment_names == ("dev", "staging", "qa", "prod")
+    assert settings.accounts["qa"] == "555555555555"
+    qa = settings.environment("qa")
+    assert (qa.deploy_ref, qa.reviewers) == ("refs/tags/qa", ("my-org/qa-team", "alice"))
+    assert settings.environment_for_ref("refs/tags/qa") == "qa"
+    assert load_settings(VALID / "dev_only.conf").environment_names == ("dev",)
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_each_broken_file_is_refused_with_its_reason(path: Path):
+    """The same files the Terraform parser must refuse (tests/terraform/test_profiles_module.py)."""
+    with pytest.raises(ProfilesError) as raised:
+        load_settings(path)
+    assert refused_for(path) in str(raised.value)
+    assert str(raised.value).startswith(str(path))

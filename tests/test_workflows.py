@@ -19,7 +19,7 @@ import yaml
 from tooling import require
 from training_pipeline import github_oidc
 from training_pipeline.offline_github import act
-from training_pipeline.settings import ENVIRONMENTS, load_settings
+from training_pipeline.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
@@ -53,7 +53,7 @@ def test_deploys_call_deploy_yml_as_the_main_branch_has_it():
 
 def test_each_trigger_deploys_the_environment_of_its_ref():
     merge, tag = workflow("on_merge.yml"), workflow("on_tag.yml")
-    first, *tagged = (SETTINGS.environment(e) for e in ENVIRONMENTS)
+    first, *tagged = SETTINGS.environments.values()
     assert merge[True] == {"push": {"branches": [SETTINGS.main_branch]}}
     assert first.deploy_ref == f"refs/heads/{SETTINGS.main_branch}"
     assert merge["jobs"]["deploy-dev"]["with"] == {"environment": first.name}

@@ -26,7 +26,7 @@ DEFAULT_ASSUME_ROLE = "OrganizationAccountAccessRole"
 
 
 def account_session(settings: Settings, account: str) -> boto3.Session:
-    """A boto3 session in `account` ("operations", "dev", "staging" or "prod")."""
+    """A boto3 session in `account` ("operations" or an environment of profiles.conf)."""
     account_id = settings.accounts.get(account) or settings.environment(account).account_id
     base = boto3.Session(region_name=settings.region)
     caller = _caller_account(base)

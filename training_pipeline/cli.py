@@ -17,8 +17,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from training_pipeline import deployment, embedded, executions, promotion, registry, summary
-from training_pipeline.errors import TemplateError
-from training_pipeline.settings import ENVIRONMENTS, load_settings
+from training_pipeline.errors import ProfilesError, TemplateError
+from training_pipeline.settings import load_settings
 from training_pipeline.tables import format_table
 
 
@@ -255,6 +255,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             "name": settings.project,
             "region": settings.region,
             "github_repository": settings.github_repository,
+            "environments": " ".join(settings.environment_names),
         }
     elif section == "operations":
         values = {
@@ -444,7 +445,17 @@ def _versions_table(versions: list[registry.ModelVersion]) -> str:
     return format_table(registry.VERSION_COLUMNS, [registry.version_row(v) for v in versions])
 
 
+def _environment_choices() -> tuple[str, ...] | None:
+    """The environments of profiles.conf, for --env; None while the file is broken, so that the
+    command itself reports what is wrong with it."""
+    try:
+        return load_settings().environment_names
+    except ProfilesError:
+        return None
+
+
 def _parser() -> argparse.ArgumentParser:
+    environments = _environment_choices()
     parser = argparse.ArgumentParser(
         prog="python -m training_pipeline",
         description="Build, run and promote the SageMaker training pipeline of each environment.",
@@ -464,7 +475,7 @@ def _parser() -> argparse.ArgumentParser:
         return sub
 
     def env_options(sub: argparse.ArgumentParser) -> None:
-        sub.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")
+        sub.add_argument("--env", required=True, choices=environments, help="environment")
         sub.add_argument(
             "--embedded",
             action="store_true",
@@ -490,7 +501,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     local_run.add_argument("--name", help="pipeline name (default: the file's name)")
     local_run.add_argument(
-        "--env", choices=ENVIRONMENTS, help="run in this environment's account (profiles.conf)"
+        "--env", choices=environments, help="run in this environment's account (profiles.conf)"
     )
     local_run.add_argument(
         "--embedded", action="store_true", help="use the embedded AWS (moto) instead of AWS"
@@ -521,7 +532,7 @@ def _parser() -> argparse.ArgumentParser:
     )
 
     definition = command("definition", cmd_definition)
-    definition.add_argument("--env", required=True, choices=ENVIRONMENTS, help="environment")
+    definition.add_argument("--env", required=True, choices=environments, help="environment")
 
     emb = command("embedded", cmd_embedded)
     emb.add_argument("action", choices=("up", "down", "status"))
@@ -529,7 +540,7 @@ def _parser() -> argparse.ArgumentParser:
     infra = command("infra", cmd_infra)
     infra.add_argument("action", choices=("plan", "apply"))
     root = infra.add_mutually_exclusive_group(required=True)
-    root.add_argument("--env", choices=ENVIRONMENTS, help="the main root, in this workspace")
+    root.add_argument("--env", choices=environments, help="the main root, in this workspace")
     root.add_argument("--operations", action="store_true", help="the operations root")
     root.add_argument("--backend", action="store_true", help="the Terraform state bucket")
     infra.add_argument("--embedded", action="store_true", help="apply to the embedded AWS")
@@ -537,11 +548,11 @@ def _parser() -> argparse.ArgumentParser:
 
     which = command("promotion", cmd_promotion)
     which.add_argument("what", choices=("env-for-ref", "check"))
-    which.add_argument("--env", choices=ENVIRONMENTS, help="environment (check)")
+    which.add_argument("--env", choices=environments, help="environment (check)")
     which.add_argument("--ref", required=True, help="a full git ref such as refs/tags/prod")
 
     promote = command("promote", cmd_promote)
-    promote.add_argument("env", choices=ENVIRONMENTS, help="environment whose tag moves")
+    promote.add_argument("env", choices=environments, help="environment whose tag moves")
     promote.add_argument("rev", nargs="?", help="commit of main (default: main's head)")
     promote.add_argument("--dry-run", action="store_true", help="say what would move, only")
     promote.add_argument("--force", action="store_true", help="skip the staging guards")

@@ -4,15 +4,16 @@ Three Terraform roots live under ``terraform/`` and are applied in this order:
 
     backend     the state bucket in the operations account (local state: it creates the bucket)
     operations  ECR repositories, GitHub OIDC provider and CI role      (state in the bucket)
-    dev | staging | prod
-                workspaces of ``terraform/main``, one account each   (state in the bucket)
+    <environment>
+                workspaces of ``terraform/main``, one per environment section of
+                profiles.conf, one account each                       (state in the bucket)
 
 For each target this module writes, in a temporary directory and for the terraform subprocess
 only, a CLI configuration that installs hashicorp/aws from a local provider mirror (when one is
 given or found) and a backend configuration derived from profiles.conf (state bucket, key,
 region, S3-native locking, and the role to assume in the operations account). It then runs
-``init``, ``workspace select -or-create`` for the environments, and ``plan`` or ``apply`` with the
-environment's var-file.
+``init``, ``workspace select -or-create`` for the environments (the workspace names the
+environment), and ``plan`` or ``apply``.
 
 Against the embedded AWS (``embedded=True`` plus its endpoint) nothing else is needed: Terraform
 gets the endpoint and fixed credentials, assumes ``OrganizationAccountAccessRole`` into each
@@ -24,7 +25,7 @@ receives state, lock or ``.terraform`` files.
     from training_pipeline.settings import load_settings
 
     settings = load_settings()
-    for target in infra.ALL_TARGETS:
+    for target in infra.all_targets(settings):
         infra.apply(target, settings=settings, embedded=True, endpoint_url=server.endpoint_url)
     print(infra.outputs("staging", settings=settings, embedded=True, endpoint_url=...))
 """
@@ -52,12 +53,10 @@ from python_terraform import IsFlagged, Terraform
 from training_pipeline import lambda_bundle
 from training_pipeline.aws import ASSUME_ROLE_ENV, DEFAULT_ASSUME_ROLE
 from training_pipeline.errors import TemplateError
-from training_pipeline.settings import ENVIRONMENTS, Settings
+from training_pipeline.settings import Settings
 
 TERRAFORM_DIR = Path(__file__).resolve().parent.parent / "terraform"
 BACKEND, OPERATIONS, MAIN = "backend", "operations", "main"
-# Bootstrapping order: the state bucket first, then the operations account, then the environments.
-ALL_TARGETS = (BACKEND, OPERATIONS, *ENVIRONMENTS)
 
 AWS_PROVIDER = "registry.terraform.io/hashicorp/aws"
 MIRROR_ENV = "TF_PROVIDER_MIRROR"
@@ -135,15 +134,18 @@ class Target:
     workspace: str | None = None
 
     @classmethod
-    def parse(cls, name: str | Target) -> Target:
-        """``backend``, ``operations``, or an environment name (``dev``, ``staging``, ``prod``)."""
+    def parse(cls, name: str | Target, settings: Settings) -> Target:
+        """``backend``, ``operations``, or an environment of profiles.conf."""
         if isinstance(name, Target):
             return name
         if name in (BACKEND, OPERATIONS):
             return cls(name)
-        if name in ENVIRONMENTS:
+        if name in settings.environments:
             return cls(MAIN, name)
-        raise InfraError(f"unknown infra target {name!r}: choose one of {', '.join(ALL_TARGETS)}")
+        raise InfraError(
+            f"unknown infra target {name!r}: choose one of {', '.join(all_targets(settings))} "
+            f"(environments are the sections of {settings.path})"
+        )
 
     @property
     def name(self) -> str:
@@ -161,15 +163,16 @@ class Target:
             self.root, "terraform.tfstate"
         )
 
-    @property
-    def var_file(self) -> str | None:
-        """The workspace's var-file, relative to the root."""
-        return f"env/{self.workspace}.tfvars" if self.workspace else None
-
     def __str__(self) -> str:
         return f"terraform/{self.root}" + (
             f" (workspace {self.workspace})" if self.workspace else ""
         )
+
+
+def all_targets(settings: Settings) -> tuple[str, ...]:
+    """Every target in bootstrapping order: the state bucket first, then the operations
+    account, then the environments in promotion order."""
+    return (BACKEND, OPERATIONS, *settings.environment_names)
 
 
 @dataclass(frozen=True)
@@ -248,7 +251,7 @@ def backend_config(target: Target | str, settings: Settings) -> dict[str, Any] |
     reached through the target's own state role there (``state_role_arn``), which only the
     principals of the account the target applies to may assume.
     """
-    target = Target.parse(target)
+    target = Target.parse(target, settings)
     if target.state_key is None:
         return None
     config: dict[str, Any] = {
@@ -274,7 +277,7 @@ def state_bucket_name(settings: Settings) -> str:
 def state_role_arn(settings: Settings, target: Target | str) -> str:
     """The role of the operations account through which ``target`` reads and writes its state
     (terraform/backend: only principals of the target's own account may assume it)."""
-    name = Target.parse(target).name
+    name = Target.parse(target, settings).name
     return f"arn:aws:iam::{settings.accounts[OPERATIONS]}:role/{settings.project}-tfstate-{name}"
 
 
@@ -418,7 +421,7 @@ def _session(
     work_dir: Path | str | None = None,
     log: Log = print,
 ) -> Iterator[_Session]:
-    target = Target.parse(target)
+    target = Target.parse(target, settings)
     binary = _terraform_binary()
     if embedded and not endpoint_url:
         raise InfraError(
@@ -509,8 +512,6 @@ def _init(session: _Session) -> None:
 def _run_options(session: _Session) -> dict[str, Any]:
     options = dict(_COMMON_OPTIONS)
     options["var"] = session.variables  # python-terraform passes a dict as a temporary -var-file
-    if session.target.var_file:
-        options["var_file"] = session.target.var_file
     options["lock_timeout"] = "120s"
     return options
 
@@ -523,7 +524,7 @@ def _run_options(session: _Session) -> dict[str, Any]:
 def plan(target: Target | str, **options: Unpack[Options]) -> PlanResult:
     """``terraform plan`` of ``target``; ``changes`` is False when the plan is empty.
 
-    ``target`` is ``backend``, ``operations``, ``dev``, ``staging`` or ``prod``. Options:
+    ``target`` is ``backend``, ``operations`` or an environment of profiles.conf. Options:
     ``settings`` (profiles.conf); ``embedded`` and ``endpoint_url`` for the embedded AWS;
     ``assume_role_name``: role assumed in the target's account, whose credentials Terraform then
     runs with (embedded default: OrganizationAccountAccessRole; otherwise
@@ -553,12 +554,13 @@ def apply(target: Target | str, **options: Unpack[Options]) -> ApplyResult:
 
 
 def apply_all(
-    targets: Sequence[Target | str] = ALL_TARGETS,
+    targets: Sequence[Target | str] | None = None,
     *,
     on_done: Callable[[ApplyResult], None] | None = None,
     **options: Unpack[Options],
 ) -> dict[str, ApplyResult]:
-    """Apply several targets at once where they allow it; results by target name.
+    """Apply several targets (default: all of them) at once where they allow it; results by
+    target name.
 
     Only the backend root must come first, and only its state bucket and state roles: every
     other root keeps its state there, through its role, and needs nothing else of it. So they
@@ -571,7 +573,8 @@ def apply_all(
 
     Every started apply runs to its end; then the first failure, if any, is raised.
     """
-    parsed = [Target.parse(t) for t in targets]
+    settings = options["settings"]
+    parsed = [Target.parse(t, settings) for t in targets or all_targets(settings)]
     if not options.get("embedded") and options.get("work_dir") is None:
         # In place (terraform/ itself), the environments share terraform/main and its
         # .terraform directory: one at a time.

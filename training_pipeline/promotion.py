@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training_pipeline.errors import TemplateError
-from training_pipeline.settings import ENVIRONMENTS, Settings
+from training_pipeline.settings import Settings
 
 
 class PromotionRefused(TemplateError):
@@ -133,7 +133,7 @@ def push(repo: Path, promotion: Promotion) -> None:
 
 def _previous_tag_environment(settings: Settings, env: str) -> str | None:
     """The environment promoted to just before ``env``, if it is tag-deployed too."""
-    names = [n for n in ENVIRONMENTS if n in settings.environments]
+    names = settings.environment_names
     index = names.index(env)
     if index == 0:
         return None

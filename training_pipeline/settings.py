@@ -14,11 +14,12 @@ from pathlib import Path
 
 from training_pipeline.errors import ProfilesError
 
-ENVIRONMENTS = ("dev", "staging", "prod")
 APPROVAL_MODES = ("auto", "manual")
 DEFAULT_PATH = Path(__file__).resolve().parent.parent / "profiles.conf"
 
-_SECTION = re.compile(r"^\[(?P<name>[^\]]*)\]$")
+# A section name is also part of resource names, tags and GitHub Environments.
+_SECTION = re.compile(r"^\[(?P<name>[^\]]*)\]\s*$")
+_SECTION_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
 _ENTRY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)$")
 _ACCOUNT_ID = re.compile(r"^\d{12}$")
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
@@ -29,33 +30,30 @@ _ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
 _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
 _BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
 _GITHUB_IDS = re.compile(r"^\d+/\d+$")
+_FLOOR = re.compile(r"^\d+(\.\d+)?$")
 # A GitHub user login or an ORG/TEAM slug.
 _REVIEWER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(/[A-Za-z0-9._-]+)?$")
 
-_KEYS = {
-    "project": ("name", "region", "github_repository"),
-    "operations": ("account_id",),
-    **{
-        env: (
-            "account_id",
-            "deploy_ref",
-            "reviewers",
-            "approval",
-            "retrain_schedule",
-            "instance_type",
-            "min_auc",
-            "endpoint",
-        )
-        for env in ENVIRONMENTS
-    },
-}
+# Every section but these two is an environment, in promotion order.
+_FIXED_SECTIONS = ("project", "operations")
+_ENVIRONMENT_KEYS = (
+    "account_id",
+    "deploy_ref",
+    "reviewers",
+    "approval",
+    "retrain_schedule",
+    "instance_type",
+    "min_auc",
+    "endpoint",
+)
+_KEYS = {"project": ("name", "region", "github_repository"), "operations": ("account_id",)}
 # Keys that may be left out.
 _OPTIONAL = {"project": ("github_ids",)}
 
 
 @dataclass(frozen=True)
 class EnvironmentSettings:
-    """One deployment environment (dev, staging or prod) and the account it lives in."""
+    """One deployment environment (a section of profiles.conf) and the account it lives in."""
 
     name: str
     account_id: str
@@ -86,9 +84,15 @@ class Settings:
     environments: dict[str, EnvironmentSettings]
 
     @property
+    def environment_names(self) -> tuple[str, ...]:
+        """The environments in promotion order (their order in profiles.conf)."""
+        return tuple(self.environments)
+
+    @property
     def main_branch(self) -> str:
         """The branch every environment's code comes from (the first environment's ref)."""
-        return self.environments[ENVIRONMENTS[0]].deploy_ref.removeprefix("refs/heads/")
+        first = self.environments[self.environment_names[0]]
+        return first.deploy_ref.removeprefix("refs/heads/")
 
     def environment_for_ref(self, ref: str) -> str | None:
         """The environment that pushes of `ref` deploy to, if any."""
@@ -100,7 +104,8 @@ class Settings:
             return self.environments[name]
         except KeyError:
             raise ProfilesError(
-                f"unknown environment {name!r}: choose one of {', '.join(ENVIRONMENTS)} "
+                f"unknown environment {name!r}: choose one of "
+                f"{', '.join(self.environment_names)} "
                 f"(defined in {self.path})"
             ) from None
 
@@ -115,15 +120,19 @@ def load_settings(path: Path | str | None = None) -> Settings:
             f"{path}: file not found; copy profiles.conf from the template root"
         ) from None
     sections, lines = _parse(path, text)
-    for section, keys in _KEYS.items():
+    env_names = [name for name in sections if name not in _FIXED_SECTIONS]
+    for section in _FIXED_SECTIONS:
         if section not in sections:
             raise ProfilesError(f"{path}: missing section [{section}]")
-        for key in keys:
-            if key in _OPTIONAL.get(section, ()):
-                continue
+    if not env_names:
+        raise ProfilesError(
+            f"{path}: no environment section: add [dev] (and the ones it is promoted to)"
+        )
+    for section in sections:
+        for key in _required_keys(section):
             if key not in sections[section]:
                 raise ProfilesError(
-                    f"{path}:{lines[section, None]}: section [{section}] lacks {key!r}"
+                    f"{path}:{lines[section, None]}: section [{section}] lacks {key}"
                 )
 
     def check(section: str, key: str, pattern: re.Pattern[str], expected: str) -> str:
@@ -136,7 +145,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
 
     accounts = {
         name: check(name, "account_id", _ACCOUNT_ID, "a 12-digit AWS account id")
-        for name in ("operations", *ENVIRONMENTS)
+        for name in ("operations", *env_names)
     }
     seen: dict[str, str] = {}
     for name, account in accounts.items():
@@ -148,20 +157,19 @@ def load_settings(path: Path | str | None = None) -> Settings:
         seen[account] = name
 
     environments = {}
-    for position, env in enumerate(ENVIRONMENTS):
-        deploy_ref = _deploy_ref(path, lines, env, sections[env]["deploy_ref"], position)
+    for position, env in enumerate(env_names):
+        deploy_ref = _deploy_ref(
+            path, lines, env, sections[env]["deploy_ref"], position, env_names[0]
+        )
         reviewers = _reviewers(path, lines, env, sections[env]["reviewers"])
         approval = sections[env]["approval"]
         if approval not in APPROVAL_MODES:
             raise ProfilesError(
                 f"{path}:{lines[env, 'approval']}: [{env}] approval = {approval!r} must be "
-                f"one of {', '.join(APPROVAL_MODES)}"
+                f"{' or '.join(APPROVAL_MODES)}"
             )
         raw_floor = sections[env]["min_auc"]
-        try:
-            min_auc = float(raw_floor)
-        except ValueError:
-            min_auc = -1.0
+        min_auc = float(raw_floor) if _FLOOR.match(raw_floor) else -1.0
         if not 0.0 <= min_auc <= 1.0:
             raise ProfilesError(
                 f"{path}:{lines[env, 'min_auc']}: [{env}] min_auc = {raw_floor!r} must be a "
@@ -176,7 +184,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
             retrain_schedule=check(
                 env, "retrain_schedule", _SCHEDULE, "off, cron(...) or rate(...)"
             ),
-            instance_type=check(env, "instance_type", _INSTANCE_TYPE, "ml.*"),
+            instance_type=check(
+                env, "instance_type", _INSTANCE_TYPE, "an instance type such as ml.m5.large"
+            ),
             min_auc=min_auc,
             endpoint=check(
                 env, "endpoint", _ENDPOINT, "off or an instance type such as ml.m5.large"
@@ -184,7 +194,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
         )
     return Settings(
         path=path,
-        project=check("project", "name", _PROJECT_NAME, "3-32 lowercase letters, digits, '-'"),
+        project=check("project", "name", _PROJECT_NAME, "3-32 lowercase letters, digits or '-'"),
         region=check("project", "region", _REGION, "an AWS region such as eu-west-1"),
         github_repository=check(
             "project",
@@ -202,7 +212,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
     )
 
 
-def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int) -> str:
+def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int, first: str) -> str:
     """The first environment deploys from a branch (main), every later one from the tag named
     after it: the workflows pass a tag's name as the environment to deploy."""
     where = f"{path}:{lines[env, 'deploy_ref']}: [{env}] deploy_ref = {value!r}"
@@ -214,10 +224,15 @@ def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int) ->
             )
     elif value != f"refs/tags/{env}":
         raise ProfilesError(
-            f"{where} must be refs/tags/{env}: after [{ENVIRONMENTS[0]}], an environment is "
+            f"{where} must be the tag named after it, refs/tags/{env}: after [{first}], an "
+            "environment is "
             f"deployed by moving the tag named after it (git tag -f {env} SHA)"
         )
     return value
+
+
+def _required_keys(section: str) -> tuple[str, ...]:
+    return _KEYS.get(section, _ENVIRONMENT_KEYS)
 
 
 def _reviewers(path: Path, lines: dict, env: str, value: str) -> tuple[str, ...]:
@@ -228,8 +243,8 @@ def _reviewers(path: Path, lines: dict, env: str, value: str) -> tuple[str, ...]
     if bad:
         raise ProfilesError(
             f"{path}:{lines[env, 'reviewers']}: [{env}] reviewers = {value!r}: "
-            f"{', '.join(repr(b) for b in bad)} is not a GitHub user or ORG/TEAM; "
-            "write none or names separated by commas"
+            f"{', '.join(repr(b) for b in bad)} is not a GitHub user or ORG/TEAM; reviewers "
+            "must be none or GitHub users or ORG/TEAMs separated by commas"
         )
     return names
 
@@ -245,12 +260,13 @@ def _parse(
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
-        if match := _SECTION.match(line):
+        if match := _SECTION.match(raw):
             current = match["name"].strip()
-            if current not in _KEYS:
+            if not _SECTION_NAME.match(current):
                 raise ProfilesError(
-                    f"{path}:{number}: unknown section [{current}]; expected one of "
-                    + ", ".join(f"[{name}]" for name in _KEYS)
+                    f"{path}:{number}: section [{current}]: a section name is 2-10 lowercase "
+                    "letters or digits, starting with a letter ([project], [operations], or an "
+                    "environment such as [qa])"
                 )
             if current in sections:
                 raise ProfilesError(
@@ -262,14 +278,17 @@ def _parse(
             continue
         match = _ENTRY.match(line)
         if match is None:
-            raise ProfilesError(f"{path}:{number}: expected `key = value`, got {line!r}")
+            raise ProfilesError(
+                f"{path}:{number}: a line that is not `key = value`, a [section] (at the start "
+                f"of its line) or a # comment: {line!r}"
+            )
         if current is None:
-            raise ProfilesError(f"{path}:{number}: {match['key']!r} is outside any [section]")
+            raise ProfilesError(f"{path}:{number}: {match['key']} is outside any [section]")
         key, value = match["key"], match["value"].strip()
-        allowed = _KEYS[current] + _OPTIONAL.get(current, ())
+        allowed = _required_keys(current) + _OPTIONAL.get(current, ())
         if key not in allowed:
             raise ProfilesError(
-                f"{path}:{number}: unknown key {key!r} in [{current}]; expected one of "
+                f"{path}:{number}: unknown key {key} in [{current}]; expected one of "
                 + ", ".join(allowed)
             )
         if key in sections[current]:

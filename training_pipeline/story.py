@@ -29,7 +29,7 @@ from pathlib import Path
 
 from training_pipeline import deployment, embedded, infra, promotion, registry
 from training_pipeline.offline_github.origin import OfflineGitHub
-from training_pipeline.settings import ENVIRONMENTS, Settings, load_settings
+from training_pipeline.settings import Settings, load_settings
 from training_pipeline.tables import format_table
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -77,21 +77,23 @@ def play(
     os.environ.update(server.environ(settings.region))
     log(f"embedded AWS {'started' if started else 'running'} at {server.endpoint_url}")
 
-    story.chapter("Terraform: backend, operations, dev, staging, prod", lambda: provision(story))
+    first, last = settings.environment_names[0], settings.environment_names[-1]
+    roots = ", ".join(infra.all_targets(settings))
+    story.chapter(f"Terraform: {roots}", lambda: provision(story))
     story.chapter("Each environment's own data", lambda: seed_data(story))
     hub, clone = story.chapter(  # type: ignore[misc]
         "A throwaway GitHub repository", lambda: throwaway_github(story, server.endpoint_url)
     )
     story.chapter(
-        "Merge to main: on_merge.yml builds the images, dev retrains",
+        f"Merge to {settings.main_branch}: on_merge.yml builds the images, {first} retrains",
         lambda: merge(story, hub, clone),
     )
-    for env in ENVIRONMENTS[1:]:
+    for env in settings.environment_names[1:]:
         story.chapter(
             f"promote {env}: on_tag.yml, {env} retrains on its own data",
             lambda env=env: promote(story, hub, clone, env),
         )
-    story.chapter("The prod approval, and prod's endpoint serving it", lambda: approve(story))
+    story.chapter(f"The {last} approval, and {last}'s endpoint serving it", lambda: approve(story))
     log("\n" + registries_table(settings))
     total = sum(story.seconds.values())
     parts = (f"{title.split(':')[0]} {seconds:.0f}s" for title, seconds in story.seconds.items())
@@ -108,7 +110,7 @@ def _connect(env: str) -> deployment.Target:
 def provision(story: Story) -> None:
     settings, log = story.settings, story.log
     try:
-        for env in ENVIRONMENTS:
+        for env in settings.environment_names:
             deployment.require_provisioned(_connect(env))
         log("already provisioned: this embedded AWS has every account's buckets")
         return
@@ -127,7 +129,7 @@ def provision(story: Story) -> None:
 
 
 def seed_data(story: Story) -> None:
-    for env in ENVIRONMENTS:
+    for env in story.settings.environment_names:
         deployment.seed_reference_data(_connect(env), log=lambda line: story.log(f"   {line}"))
 
 
@@ -162,7 +164,7 @@ def promote(story: Story, hub: OfflineGitHub, clone: Path, env: str) -> None:
 
 
 def approve(story: Story) -> None:
-    target = _connect("prod")
+    target = _connect(story.settings.environment_names[-1])
     group = target.names.model_package_group
     pending = [v for v in registry.list_versions(target.session, group) if v.status != "Approved"]
     for version in pending:
@@ -175,7 +177,7 @@ def approve(story: Story) -> None:
 
 def registries_table(settings: Settings) -> str:
     rows = []
-    for env in ENVIRONMENTS:
+    for env in settings.environment_names:
         target = _connect(env)
         for v in registry.list_versions(target.session, target.names.model_package_group):
             rows.append((env, target.names.account_id, *registry.version_row(v)))

@@ -3,7 +3,7 @@
 ################################################################################
 
 output "environment" {
-  description = "Environment of this workspace (dev, staging or prod)."
+  description = "Environment of this workspace (a section of profiles.conf)."
   value       = local.environment
 }
 

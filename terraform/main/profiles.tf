@@ -1,5 +1,5 @@
-# profiles.conf (repository root) names the project, the region and the accounts; the workspace
-# (dev, staging or prod) picks the environment.
+# profiles.conf (repository root) names the project, the region, the accounts and the
+# environments; the workspace, named after one of them, picks the environment.
 module "profiles" {
   source = "../modules/profiles"
 
@@ -7,7 +7,7 @@ module "profiles" {
 }
 
 locals {
-  environment       = var.environment
+  environment       = coalesce(var.environment, terraform.workspace)
   project           = module.profiles.project
   region            = module.profiles.region
   github_repository = module.profiles.github_repository

@@ -3,17 +3,18 @@
 ################################################################################
 
 variable "environment" {
-  description = "Environment of this workspace: `dev`, `staging` or `prod`. Set by `env/<workspace>.tfvars` and checked against the selected workspace, so a var-file cannot be applied to another environment's account."
+  description = "Environment of this workspace, a section of profiles.conf. null (the default) means the selected workspace's name (`terraform workspace select -or-create qa` applies [qa]); where given, it must name the selected workspace, so a setting meant for one environment cannot be applied to another's account."
   type        = string
+  default     = null
 
   validation {
-    condition     = contains(["dev", "staging", "prod"], var.environment)
-    error_message = "environment must be dev, staging or prod."
+    condition     = contains(module.profiles.environment_names, coalesce(var.environment, terraform.workspace))
+    error_message = "The workspace (or environment) must be an environment of profiles.conf (${join(", ", module.profiles.environment_names)}): run `terraform workspace select -or-create <env>` first."
   }
 
   validation {
-    condition     = var.environment == terraform.workspace
-    error_message = "The selected workspace does not match environment in the var-file: run `terraform workspace select -or-create <env>` and pass -var-file=env/<env>.tfvars for that same env."
+    condition     = var.environment == null || var.environment == terraform.workspace
+    error_message = "The selected workspace does not match var.environment: run `terraform workspace select -or-create <env>` for that same env."
   }
 }
 

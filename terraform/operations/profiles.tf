@@ -11,6 +11,6 @@ locals {
   github_repository = module.profiles.github_repository
   account_id        = module.profiles.accounts["operations"]
   environment_account_ids = [
-    for name in ["dev", "staging", "prod"] : module.profiles.accounts[name]
+    for name in module.profiles.environment_names : module.profiles.accounts[name]
   ]
 }

@@ -11,7 +11,7 @@ import pytest
 from training_pipeline import cli, deployment, executions, registry
 from training_pipeline.aws import account_session
 from training_pipeline.data import load_reference_dataset
-from training_pipeline.settings import ENVIRONMENTS, load_settings
+from training_pipeline.settings import load_settings
 from training_pipeline.source import current_revision
 
 pytestmark = pytest.mark.e2e
@@ -103,7 +103,9 @@ def test_staging_and_prod_retrain_in_their_own_accounts(aws, capsys):
             f"s3://{SETTINGS.project}-{env}-data-{account}/training/"
         )
     # ... which is its own: three environments, three datasets.
-    fingerprints = {versions(env)[0].metadata["data_fingerprint"] for env in ENVIRONMENTS}
+    fingerprints = {
+        versions(env)[0].metadata["data_fingerprint"] for env in SETTINGS.environment_names
+    }
     assert len(fingerprints) == 3
 
 

@@ -7,18 +7,32 @@ from pathlib import Path
 
 import pytest
 
+from profiles_corpus import VALID
 from training_pipeline import infra
-from training_pipeline.settings import Settings
+from training_pipeline.settings import Settings, load_settings
 
 
-def test_targets_in_bootstrapping_order() -> None:
-    assert infra.ALL_TARGETS == ("backend", "operations", "dev", "staging", "prod")
-    assert infra.Target.parse("staging") == infra.Target("main", "staging")
-    assert infra.Target.parse("operations").state_key == "operations/terraform.tfstate"
-    assert infra.Target.parse("backend").state_key is None
-    assert infra.Target.parse("prod").var_file == "env/prod.tfvars"
+def test_targets_in_bootstrapping_order(settings: Settings) -> None:
+    assert infra.all_targets(settings) == ("backend", "operations", "dev", "staging", "prod")
+    assert infra.Target.parse("staging", settings) == infra.Target("main", "staging")
+    assert infra.Target.parse("operations", settings).state_key == "operations/terraform.tfstate"
+    assert infra.Target.parse("backend", settings).state_key is None
     with pytest.raises(infra.InfraError, match="choose one of backend, operations, dev"):
-        infra.Target.parse("production")
+        infra.Target.parse("production", settings)
+
+
+def test_every_environment_section_is_a_target() -> None:
+    settings = load_settings(VALID / "with_qa.conf")
+    assert infra.all_targets(settings) == (
+        "backend",
+        "operations",
+        "dev",
+        "staging",
+        "qa",
+        "prod",
+    )
+    assert infra.Target.parse("qa", settings) == infra.Target("main", "qa")
+    assert infra.state_role_arn(settings, "qa").endswith(f"role/{settings.project}-tfstate-qa")
 
 
 def test_backend_config_reaches_each_roots_state_through_its_own_role(settings: Settings) -> None:

@@ -402,18 +402,18 @@ def test_only_the_deploy_on_approval_function_may_change_endpoints(applied: Appl
 ################################################################################
 
 
-@pytest.mark.parametrize("target", infra.ALL_TARGETS)
+@pytest.mark.parametrize("target", ("backend", *ACCOUNTS))
 def test_second_plan_is_empty(applied: AppliedInfra, target: str) -> None:
     result = infra.plan(target, **applied.run_options())
     assert result.changes is False, result.output[-4000:]
 
 
-def test_var_file_of_another_environment_is_refused(applied: AppliedInfra) -> None:
-    """Applying dev's var-file in the staging workspace fails before touching anything."""
+def test_an_environment_variable_for_another_workspace_is_refused(applied: AppliedInfra) -> None:
+    """Setting environment = dev in the staging workspace fails before touching anything."""
     options = applied.run_options()
     with (
         infra._session("staging", **options, provider_mirror=None, assume_role_name=None) as s,
         pytest.raises(infra.TerraformCommandError) as error,
     ):
-        s.run("plan", var=s.variables, var_file="env/dev.tfvars", no_color=infra.IsFlagged)
-    assert "does not match environment in the var-file" in error.value.output
+        s.run("plan", var={**s.variables, "environment": "dev"}, no_color=infra.IsFlagged)
+    assert "The selected workspace does not match var.environment" in error.value.output

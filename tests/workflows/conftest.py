@@ -22,7 +22,7 @@ from tooling import require, require_terraform
 from training_pipeline import deployment, embedded, promotion, registry
 from training_pipeline.offline_github import act
 from training_pipeline.offline_github.origin import OfflineGitHub
-from training_pipeline.settings import ENVIRONMENTS, Settings, load_settings
+from training_pipeline.settings import Settings, load_settings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,7 +96,7 @@ def offline(provision_all, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     saved = dict(os.environ)
     os.environ.update(server.environ(settings.region))
     try:
-        for env in ENVIRONMENTS:  # the operator's part: each environment's own data
+        for env in settings.environment_names:  # the operator's part: each environment's own data
             deployment.seed_reference_data(deployment.connect(env, embedded_aws=False))
         root = tmp_path_factory.mktemp("offline-github")
         hub = OfflineGitHub.create(
@@ -117,11 +117,13 @@ def promoted(offline: Offline) -> Promoted:
     result = Promoted(sha=offline.git("rev-parse", "HEAD"))
 
     def snapshot(step: str) -> None:
-        result.after[step] = {env: offline.versions(env) for env in ENVIRONMENTS}
+        result.after[step] = {
+            env: offline.versions(env) for env in offline.settings.environment_names
+        }
 
     result.runs["merge"] = offline.push(offline.settings.main_branch)
     snapshot("merge")
-    for env in ENVIRONMENTS[1:]:
+    for env in offline.settings.environment_names[1:]:
         result.runs[env] = offline.promote(env)
         snapshot(env)
     return result

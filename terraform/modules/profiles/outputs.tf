@@ -3,8 +3,13 @@
 ################################################################################
 
 output "project" {
-  description = "Project name from `[project] name`; every resource name starts with it."
+  description = "Project name from `[project] name`; every resource name starts with it. Every root reads it, so the file's structural checks are here."
   value       = local.project
+
+  precondition {
+    condition     = length(local.problems) == 0
+    error_message = "profiles.conf: ${join("; ", local.problems)}."
+  }
 
   precondition {
     condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", local.project))
@@ -28,7 +33,7 @@ output "github_repository" {
 
   precondition {
     condition     = can(regex("^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", local.github_repository))
-    error_message = "profiles.conf: [project] github_repository must be OWNER/REPO, without wildcards."
+    error_message = "profiles.conf: [project] github_repository must be OWNER/REPO of your GitHub repository, without wildcards."
   }
 }
 
@@ -47,48 +52,48 @@ output "main_branch" {
   value       = local.main_branch
 
   precondition {
-    condition     = can(regex("^refs/heads/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", local.environments[local.environment_names[0]].deploy_ref))
+    condition     = can(regex("^refs/heads/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", local.first_ref))
     error_message = "profiles.conf: deploy_ref of the first environment must be the branch every environment is promoted from, such as refs/heads/main."
   }
 }
 
 output "environment_names" {
-  description = "The environment sections of profiles.conf, in promotion order (`[\"dev\", \"staging\", \"prod\"]`)."
+  description = "The environment sections of profiles.conf (every section but `[project]` and `[operations]`), in promotion order, for example `[\"dev\", \"staging\", \"prod\"]`."
   value       = local.environment_names
 }
 
 output "accounts" {
-  description = "Map of account name (`operations`, `dev`, `staging`, `prod`) to its 12-digit AWS account id."
+  description = "Map of account name (`operations` and each environment) to its 12-digit AWS account id."
   value       = local.accounts
 
   precondition {
     condition     = alltrue([for id in values(local.accounts) : can(regex("^[0-9]{12}$", id))])
-    error_message = "profiles.conf: every [operations], [dev], [staging] and [prod] section needs account_id = a 12-digit AWS account id."
+    error_message = "profiles.conf: [operations] and every environment section need account_id = a 12-digit AWS account id."
   }
 
   precondition {
     condition     = length(distinct(values(local.accounts))) == length(local.accounts)
-    error_message = "profiles.conf: the four account ids must be distinct; each environment needs its own account."
+    error_message = "profiles.conf: the account ids must be distinct; each environment needs its own account."
   }
 }
 
 output "environments" {
-  description = "Map of environment name (`dev`, `staging`, `prod`) to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `min_auc` (string) and `endpoint` (`off` or the endpoint's instance type)."
+  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `min_auc` (string) and `endpoint` (`off` or the endpoint's instance type)."
   value       = local.environments
 
   precondition {
     condition     = alltrue([for name in slice(local.environment_names, 1, length(local.environment_names)) : local.environments[name].deploy_ref == "refs/tags/${name}"])
-    error_message = "profiles.conf: after the first environment, each environment's deploy_ref must be the tag named after it (refs/tags/staging, refs/tags/prod)."
+    error_message = "profiles.conf: after the first environment, each environment's deploy_ref must be the tag named after it (refs/tags/NAME for [NAME])."
   }
 
   precondition {
     condition     = alltrue([for env in values(local.environments) : env.reviewers == "none" || alltrue([for r in split(",", env.reviewers) : can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9._-]+)?$", trimspace(r)))])])
-    error_message = "profiles.conf: reviewers must be none or GitHub users / ORG/TEAMs separated by commas."
+    error_message = "profiles.conf: reviewers must be none or GitHub users or ORG/TEAMs separated by commas."
   }
 
   precondition {
     condition     = alltrue([for env in values(local.environments) : contains(["auto", "manual"], env.approval)])
-    error_message = "profiles.conf: approval must be auto or manual in [dev], [staging] and [prod]."
+    error_message = "profiles.conf: approval must be auto or manual in every environment."
   }
 
   precondition {
@@ -99,5 +104,15 @@ output "environments" {
   precondition {
     condition     = alltrue([for env in values(local.environments) : can(regex("^(off|ml\\.[a-z0-9.]+)$", env.endpoint))])
     error_message = "profiles.conf: endpoint must be off or an instance type such as ml.m5.large."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : can(regex("^ml\\.[a-z0-9.]+$", env.instance_type))])
+    error_message = "profiles.conf: instance_type must be an instance type such as ml.m5.large."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : can(regex("^[0-9]+(\\.[0-9]+)?$", env.min_auc)) && try(tonumber(env.min_auc) <= 1, false)])
+    error_message = "profiles.conf: min_auc must be a number between 0 and 1."
   }
 }
