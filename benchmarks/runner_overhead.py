@@ -136,9 +136,9 @@ def bare_scripts(csv: Path, scratch: Path) -> tuple[dict[str, float], float]:
 
 def provision(region: str) -> None:
     """Create dev's buckets and model package group with boto3 (os.environ points at moto)."""
-    from training_pipeline.aws import account_session
-    from training_pipeline.naming import environment_names
-    from training_pipeline.settings import load_settings
+    from training_pipeline.aws.sessions import account_session
+    from training_pipeline.config.naming import environment_names
+    from training_pipeline.config.settings import load_settings
 
     settings = load_settings()
     names = environment_names(settings, ENV)
@@ -155,8 +155,10 @@ def provision(region: str) -> None:
 def dev_template(scratch: Path) -> Path:
     """dev's definition template, built with the SDK once: what every run after the first
     finds in its work directory."""
-    from training_pipeline import definitions, deployment, source
-    from training_pipeline.settings import load_settings
+    from training_pipeline.build import definitions
+    from training_pipeline.config import source
+    from training_pipeline.config.settings import load_settings
+    from training_pipeline.environment import deployment
 
     folder = scratch / "definitions"
     config = deployment.pipeline_config(load_settings(), "dev", source.current_revision())
@@ -166,8 +168,8 @@ def dev_template(scratch: Path) -> Path:
 
 def runner_repetition(csv: Path, scratch: Path, *, cached: bool) -> RunnerTiming:
     """One fresh embedded AWS, provisioned; a fresh interpreter runs the pipeline in it."""
-    from training_pipeline import embedded
-    from training_pipeline.settings import load_settings
+    from training_pipeline.aws import embedded
+    from training_pipeline.config.settings import load_settings
 
     region = load_settings().region
     server = embedded.start_server()
@@ -268,7 +270,7 @@ def child(csv: Path, cached: bool) -> None:
 
 
 def write_datasets(folder: Path, rows: int) -> dict[str, Path]:
-    from training_pipeline.data import load_reference_dataset, make_synthetic, write_csv
+    from training_pipeline.environment.data import load_reference_dataset, make_synthetic, write_csv
 
     return {
         "reference (569 rows)": write_csv(load_reference_dataset(), folder / "reference.csv"),

@@ -69,7 +69,15 @@ def write_dataset(rows: int, folder: Path) -> Path:
     """The synthetic CSV, written by a subprocess so this process stays small."""
     csv = folder / "input" / f"synthetic-{rows}.csv"
     run_child(
-        [PYTHON, "-m", "training_pipeline.data", "--rows", str(rows), "--output", str(csv)],
+        [
+            PYTHON,
+            "-m",
+            "training_pipeline.environment.data",
+            "--rows",
+            str(rows),
+            "--output",
+            str(csv),
+        ],
         env=clean_environment(),
     )
     return csv

@@ -32,7 +32,8 @@ FLOOR = "floor: one environment root alone"
 
 def one_root_alone(settings) -> float:
     """Seconds to apply dev's root alone, on a fresh server whose backend is already applied."""
-    from training_pipeline import embedded, infra
+    from training_pipeline.aws import embedded
+    from training_pipeline.infra import terraform as infra
 
     server = embedded.start_server()
     saved = dict(os.environ)
@@ -57,8 +58,10 @@ def one_root_alone(settings) -> float:
 
 
 def measure(quiet_wait_s: float) -> dict[str, tuple[float, float]]:
-    from training_pipeline import embedded, infra, story
-    from training_pipeline.settings import load_settings
+    from training_pipeline.aws import embedded
+    from training_pipeline.config.settings import load_settings
+    from training_pipeline.demo import story
+    from training_pipeline.infra import terraform as infra
 
     settings = load_settings()
     log(f"before: {wait_for_quiet(quiet_wait_s)}")

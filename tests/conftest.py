@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tooling import require_terraform
-from training_pipeline import embedded
+from training_pipeline.aws import embedded
 
 REGION = "eu-west-1"
 SDK_CONFIG = str(Path(__file__).with_name("sagemaker_sdk_config.yaml"))
@@ -63,8 +63,8 @@ def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, d
     created the role. That is the emulator's flake, not the configuration's, so the whole
     provisioning is retried once on a new server; a second failure fails the tests.
     """
-    from training_pipeline import infra
-    from training_pipeline.settings import load_settings
+    from training_pipeline.config.settings import load_settings
+    from training_pipeline.infra import terraform as infra
 
     settings = load_settings()
     for attempt in (1, 2):

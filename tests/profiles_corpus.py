@@ -1,4 +1,4 @@
-"""The profiles.conf files that both parsers (training_pipeline/settings.py and
+"""The profiles.conf files that both parsers (training_pipeline/config/settings.py and
 terraform/modules/profiles) must read alike: valid ones they must agree on, broken ones they must
 both refuse for the reason on the file's first line (`# refused: ...`)."""
 

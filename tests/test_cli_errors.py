@@ -33,7 +33,7 @@ def test_missing_credentials(monkeypatch, capsys):
 
 
 def test_unreachable_endpoint(monkeypatch, capsys):
-    from training_pipeline.embedded import free_port
+    from training_pipeline.aws.embedded import free_port
 
     monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "x")
@@ -45,7 +45,7 @@ def test_unreachable_endpoint(monkeypatch, capsys):
 
 
 def test_unprovisioned_environment(monkeypatch, capsys):
-    from training_pipeline import embedded
+    from training_pipeline.aws import embedded
 
     server = embedded.start_server()  # its own: the session's server may be provisioned
     try:

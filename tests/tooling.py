@@ -23,7 +23,7 @@ def require(condition: object, reason: str) -> None:
 
 def require_terraform() -> None:
     """Skip without Terraform and its provider mirror, except in CI, where that is a failure."""
-    from training_pipeline import infra
+    from training_pipeline.infra import terraform as infra
 
     missing = []
     if shutil.which("terraform") is None:

@@ -1,7 +1,7 @@
 """Command line: `python -m training_pipeline COMMAND --help`.
 
 Commands are thin: each resolves an environment, makes one library call and prints the result.
-Library errors (TemplateError) become one `Error: ...` line and exit status 1.
+Library errors (UserError) become one `Error: ...` line and exit status 1.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from training_pipeline import deployment, embedded, executions, promotion, registry, summary
-from training_pipeline.errors import ProfilesError, TemplateError
-from training_pipeline.settings import load_settings
+from training_pipeline.aws import embedded
+from training_pipeline.config.settings import load_settings
+from training_pipeline.environment import deployment, executions, registry, summary
+from training_pipeline.errors import ProfilesError, UserError
+from training_pipeline.github import promotion
 from training_pipeline.tables import format_table
 
 
@@ -27,7 +29,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.handler(args) or 0
-    except TemplateError as error:
+    except UserError as error:
         print(f"Error: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -79,14 +81,14 @@ def cmd_local_run(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline local-run pipeline.json --param Epochs=3 --embedded
     """
-    from training_pipeline.local import DefinitionError, LocalRunner
+    from training_pipeline.runner import DefinitionError, LocalRunner
 
     try:
         definition = json.loads(args.definition.read_text(encoding="utf-8"))
     except OSError as error:
-        raise TemplateError(f"{args.definition}: cannot read it ({error.strerror})") from None
+        raise UserError(f"{args.definition}: cannot read it ({error.strerror})") from None
     except json.JSONDecodeError as error:
-        raise TemplateError(f"{args.definition}:{error.lineno}: not JSON: {error.msg}") from None
+        raise UserError(f"{args.definition}:{error.lineno}: not JSON: {error.msg}") from None
     settings = load_settings()
     try:
         if args.env:
@@ -109,9 +111,9 @@ def cmd_local_run(args: argparse.Namespace) -> int:
             pipeline_name=args.name or args.definition.stem,
         )
     except (DefinitionError, ValueError) as error:
-        raise TemplateError(f"{args.definition}: {error}") from None
+        raise UserError(f"{args.definition}: {error}") from None
     except (BotoCoreError, ClientError) as error:
-        raise TemplateError(
+        raise UserError(
             f"cannot reach AWS with these credentials ({error}): set AWS_PROFILE, or use "
             "--embedded or --env ENV"
         ) from None
@@ -205,8 +207,8 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline definition --env staging > definition.json
     """
-    from training_pipeline import definitions
-    from training_pipeline.source import current_revision
+    from training_pipeline.build import definitions
+    from training_pipeline.config.source import current_revision
 
     config = deployment.pipeline_config(load_settings(), args.env, current_revision())
     print(json.dumps(json.loads(definitions.load_or_build(config)), indent=2, sort_keys=True))
@@ -236,7 +238,7 @@ def cmd_infra(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline infra apply --env staging --embedded
     """
-    from training_pipeline import infra_cli
+    from training_pipeline.infra import commands as infra_cli
 
     return infra_cli.run(args)
 
@@ -246,7 +248,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline profiles get prod.account_id
     """
-    from training_pipeline.naming import ci_role_arn, environment_names, repository_uri
+    from training_pipeline.config.naming import ci_role_arn, environment_names, repository_uri
 
     settings = load_settings()
     section, _, key = args.key.partition(".")
@@ -275,7 +277,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             "min_auc": str(environment.min_auc),
         }
     if key not in values:
-        raise TemplateError(f"unknown key {args.key!r}; [{section}] has {', '.join(values)}")
+        raise UserError(f"unknown key {args.key!r}; [{section}] has {', '.join(values)}")
     print(values[key])
     return 0
 
@@ -292,7 +294,7 @@ def cmd_promotion(args: argparse.Namespace) -> int:
         print(promotion.environment_for_ref(settings, args.ref))
         return 0
     if not args.env:
-        raise TemplateError("promotion check needs --env")
+        raise UserError("promotion check needs --env")
     promotion.check_deploy_allowed(settings, args.env, args.ref)
     print(f"{args.ref} deploys {args.env}")
     return 0
@@ -311,7 +313,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
     settings = load_settings()
     repo = Path(args.repo).resolve()
     if args.force and not args.reason:
-        raise TemplateError("--force needs --reason '...': say why the guards are skipped")
+        raise UserError("--force needs --reason '...': say why the guards are skipped")
 
     planned = promotion.plan(
         repo,
@@ -339,14 +341,14 @@ def cmd_images(args: argparse.Namespace) -> int:
     The images job of on_merge.yml runs it with the CI role's credentials.
     Example: python -m training_pipeline images publish
     """
-    from training_pipeline import images
-    from training_pipeline.aws import account_session
-    from training_pipeline.source import current_revision
+    from training_pipeline.aws.sessions import account_session
+    from training_pipeline.build import images
+    from training_pipeline.config.source import current_revision
 
     settings = load_settings()
     sha = args.sha or current_revision().sha
     if sha.endswith("-dirty"):
-        raise TemplateError("the working tree has uncommitted changes: images are built per commit")
+        raise UserError("the working tree has uncommitted changes: images are built per commit")
     ecr = account_session(settings, "operations").client("ecr")
     published = images.publish(ecr, settings, sha)
     for name, image in published.items():
@@ -362,12 +364,12 @@ def cmd_story(args: argparse.Namespace) -> int:
     the prod approval, and the three registries side by side.
     Example: python -m training_pipeline story
     """
-    from training_pipeline import story
+    from training_pipeline.demo import story
 
     try:
         story.play(args.work_dir)
     except story.StoryFailed as failure:
-        raise TemplateError(str(failure)) from None
+        raise UserError(str(failure)) from None
     return 0
 
 
@@ -378,7 +380,7 @@ def cmd_github(args: argparse.Namespace) -> int:
     (deploy ref, required reviewers), rulesets on the promotion tags and on main.
     Example: python -m training_pipeline github settings > github-settings.sh
     """
-    from training_pipeline import github_settings
+    from training_pipeline.github import repository_settings as github_settings
 
     settings = load_settings()
     if args.apply:
@@ -389,12 +391,12 @@ def cmd_github(args: argparse.Namespace) -> int:
     return 0
 
 
-def _provision_embedded(target: deployment.Target) -> None:
+def _provision_embedded(target: deployment.Environment) -> None:
     """On the embedded AWS, create the environment with the real Terraform the first time."""
     try:
         deployment.require_provisioned(target)
-    except TemplateError:
-        from training_pipeline import infra_cli
+    except UserError:
+        from training_pipeline.infra import commands as infra_cli
 
         infra_cli.provision_embedded(target.settings, target.env)
 
@@ -404,7 +406,7 @@ def _params(pairs: Sequence[str]) -> dict[str, str]:
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep or not name:
-            raise TemplateError(f"--param {pair!r} must look like Name=value")
+            raise UserError(f"--param {pair!r} must look like Name=value")
         params[name] = value
     return params
 

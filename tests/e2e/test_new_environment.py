@@ -16,10 +16,14 @@ import yaml
 
 from profiles_corpus import VALID
 from tooling import require_terraform
-from training_pipeline import cli, deployment, embedded, github_oidc, iam_policy, infra, registry
-from training_pipeline.aws import account_session
-from training_pipeline.github_oidc import JobToken
-from training_pipeline.settings import DEFAULT_PATH, Settings, load_settings
+from training_pipeline import cli
+from training_pipeline.aws import embedded, iam_policy
+from training_pipeline.aws.sessions import account_session
+from training_pipeline.config.settings import DEFAULT_PATH, Settings, load_settings
+from training_pipeline.environment import deployment, registry
+from training_pipeline.github import oidc as github_oidc
+from training_pipeline.github.oidc import JobToken
+from training_pipeline.infra import terraform as infra
 
 pytestmark = [pytest.mark.e2e, pytest.mark.terraform]
 REPO_ROOT = Path(__file__).resolve().parents[2]

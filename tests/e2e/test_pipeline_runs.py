@@ -8,11 +8,12 @@ import re
 
 import pytest
 
-from training_pipeline import cli, deployment, executions, registry
-from training_pipeline.aws import account_session
-from training_pipeline.data import load_reference_dataset
-from training_pipeline.settings import load_settings
-from training_pipeline.source import current_revision
+from training_pipeline import cli
+from training_pipeline.aws.sessions import account_session
+from training_pipeline.config.settings import load_settings
+from training_pipeline.config.source import current_revision
+from training_pipeline.environment import deployment, executions, registry
+from training_pipeline.environment.data import load_reference_dataset
 
 pytestmark = pytest.mark.e2e
 SETTINGS = load_settings()

@@ -10,8 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from inference import handler
-from training_pipeline.data import load_reference_dataset
+from inference.serving import handler
+from training_pipeline.environment.data import load_reference_dataset
 from training_pipeline.steps import artifacts, schema, train
 
 # Few, shallow trees: enough for probabilities on both sides of 0.5, fast to fit.

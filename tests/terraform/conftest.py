@@ -17,8 +17,9 @@ import boto3
 import pytest
 
 from tooling import require
-from training_pipeline import embedded, infra
-from training_pipeline.settings import Settings, load_settings
+from training_pipeline.aws import embedded
+from training_pipeline.config.settings import Settings, load_settings
+from training_pipeline.infra import terraform as infra
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TERRAFORM_DIR = REPO_ROOT / "terraform"

@@ -16,8 +16,9 @@ import json
 
 import pytest
 
-from training_pipeline import github_oidc, iam_policy
-from training_pipeline.github_oidc import JobToken
+from training_pipeline.aws import iam_policy
+from training_pipeline.github import oidc as github_oidc
+from training_pipeline.github.oidc import JobToken
 
 from .conftest import AppliedInfra
 

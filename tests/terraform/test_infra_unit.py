@@ -1,5 +1,5 @@
-"""training_pipeline.infra without running Terraform: targets, backend and CLI configuration,
-provider mirror discovery, and the error when terraform is missing."""
+"""training_pipeline.infra.terraform without running Terraform: targets, backend and CLI
+configuration, provider mirror discovery, and the error when terraform is missing."""
 
 from __future__ import annotations
 
@@ -8,17 +8,22 @@ from pathlib import Path
 import pytest
 
 from profiles_corpus import VALID
-from training_pipeline import infra
-from training_pipeline.settings import Settings, load_settings
+from training_pipeline.config.settings import Settings, load_settings
+from training_pipeline.infra import terraform as infra
 
 
 def test_targets_in_bootstrapping_order(settings: Settings) -> None:
     assert infra.all_targets(settings) == ("backend", "operations", "dev", "staging", "prod")
-    assert infra.Target.parse("staging", settings) == infra.Target("main", "staging")
-    assert infra.Target.parse("operations", settings).state_key == "operations/terraform.tfstate"
-    assert infra.Target.parse("backend", settings).state_key is None
+    assert infra.TerraformTarget.parse("staging", settings) == infra.TerraformTarget(
+        "main", "staging"
+    )
+    assert (
+        infra.TerraformTarget.parse("operations", settings).state_key
+        == "operations/terraform.tfstate"
+    )
+    assert infra.TerraformTarget.parse("backend", settings).state_key is None
     with pytest.raises(infra.InfraError, match="choose one of backend, operations, dev"):
-        infra.Target.parse("production", settings)
+        infra.TerraformTarget.parse("production", settings)
 
 
 def test_every_environment_section_is_a_target() -> None:
@@ -31,7 +36,7 @@ def test_every_environment_section_is_a_target() -> None:
         "qa",
         "prod",
     )
-    assert infra.Target.parse("qa", settings) == infra.Target("main", "qa")
+    assert infra.TerraformTarget.parse("qa", settings) == infra.TerraformTarget("main", "qa")
     assert infra.state_role_arn(settings, "qa").endswith(f"role/{settings.project}-tfstate-qa")
 
 

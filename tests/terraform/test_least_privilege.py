@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from training_pipeline import iam_policy
-from training_pipeline.iam_policy import Request
+from training_pipeline.aws import iam_policy
+from training_pipeline.aws.iam_policy import Request
 
 from .conftest import AppliedInfra
 

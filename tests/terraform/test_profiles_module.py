@@ -1,4 +1,5 @@
-"""terraform/modules/profiles parses profiles.conf exactly as training_pipeline.settings does."""
+"""terraform/modules/profiles parses profiles.conf exactly as training_pipeline.config.settings
+does."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from profiles_corpus import BROKEN, VALID, refused_for
+from training_pipeline.config.settings import load_settings
 from training_pipeline.errors import ProfilesError
-from training_pipeline.settings import load_settings
 
 from .conftest import REPO_ROOT, TERRAFORM_DIR
 

@@ -1,7 +1,7 @@
 """End to end: backend, operations, dev, staging and prod applied to the embedded AWS with the
-real Terraform CLI and hashicorp/aws provider (through training_pipeline.infra), then checked
-account by account: every resource exists in its own account and nowhere else, the IAM policies
-read back from the embedded AWS grant no wildcard, and a second plan is empty.
+real Terraform CLI and hashicorp/aws provider (through training_pipeline.infra.terraform), then
+checked account by account: every resource exists in its own account and nowhere else, the IAM
+policies read back from the embedded AWS grant no wildcard, and a second plan is empty.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from training_pipeline import infra
+from training_pipeline.infra import terraform as infra
 
 from .conftest import AppliedInfra
 
@@ -75,7 +75,7 @@ def test_apply_reports_the_agreed_names(applied: AppliedInfra) -> None:
 
 
 def test_training_pipeline_naming_agrees_with_terraform(applied: AppliedInfra) -> None:
-    naming = pytest.importorskip("training_pipeline.naming")
+    naming = pytest.importorskip("training_pipeline.config.naming")
     for env in ENVIRONMENTS:
         names = naming.environment_names(applied.settings, env)
         out = applied.outputs[env]

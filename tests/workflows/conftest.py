@@ -1,5 +1,5 @@
 """An embedded AWS of its own, provisioned by the real Terraform, and a throwaway GitHub whose
-pushes run the workflow files through act (training_pipeline.offline_github).
+pushes run the workflow files through act (training_pipeline.github.offline).
 
 ``promoted`` plays the promotion once for the module (merge to main, promote staging, promote
 prod) and keeps each registry as it stood after each step; the tests then assert on those
@@ -19,10 +19,12 @@ from typing import Any
 import pytest
 
 from tooling import require, require_terraform
-from training_pipeline import deployment, embedded, promotion, registry
-from training_pipeline.offline_github import act
-from training_pipeline.offline_github.origin import OfflineGitHub
-from training_pipeline.settings import Settings, load_settings
+from training_pipeline.aws import embedded
+from training_pipeline.config.settings import Settings, load_settings
+from training_pipeline.environment import deployment, registry
+from training_pipeline.github import promotion
+from training_pipeline.github.offline import act
+from training_pipeline.github.offline.origin import OfflineGitHub
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

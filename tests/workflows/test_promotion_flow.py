@@ -14,7 +14,9 @@ import textwrap
 
 import pytest
 
-from training_pipeline import cli, deployment, images
+from training_pipeline import cli
+from training_pipeline.build import images
+from training_pipeline.environment import deployment
 
 from .conftest import Offline, Promoted
 

@@ -187,7 +187,7 @@ resource "aws_sqs_queue" "dead_letters" {
 
 resource "aws_lambda_function" "this" {
   #checkov:skip=CKV_AWS_117:The function only calls the SageMaker API; a VPC would add NAT or endpoints and no protection.
-  #checkov:skip=CKV_AWS_272:No code signing: whoever runs terraform apply builds the zip on their own machine from the checked-out commit (training_pipeline/lambda_bundle.py, byte-reproducible, two files of inference/), and its SHA-256 is the function's source_code_hash, so the plan shows any change of code; nothing signs it, so a changed checkout is what gets deployed, exactly as for the rest of the Terraform.
+  #checkov:skip=CKV_AWS_272:No code signing: whoever runs terraform apply builds the zip on their own machine from the checked-out commit (training_pipeline/infra/lambda_bundle.py, byte-reproducible, two files of inference/), and its SHA-256 is the function's source_code_hash, so the plan shows any change of code; nothing signs it, so a changed checkout is what gets deployed, exactly as for the rest of the Terraform.
   #checkov:skip=CKV_AWS_116:Failed invocations go to an on-failure destination (aws_lambda_function_event_invoke_config below), which records the error with the event; a dead_letter_config would keep the event only.
   #checkov:skip=CKV_AWS_115:Reserving concurrency fails in new accounts (quota 10, of which 10 must stay unreserved); concurrent runs converge on the same newest Approved version and tolerate each other's creations.
   #checkov:skip=CKV_AWS_50:X-Ray needs a `*` resource grant, which the least-privilege tests forbid, for a function that runs once per approval.
@@ -197,7 +197,7 @@ resource "aws_lambda_function" "this" {
   description      = "Deploys Approved packages of ${var.model_package_group_name} to endpoint ${var.endpoint_name}"
   role             = aws_iam_role.this[0].arn
   runtime          = "python3.12"
-  handler          = "on_approval.handler"
+  handler          = "lambda_function.handler"
   filename         = "${path.root}/${var.lambda_zip_path}"
   source_code_hash = filebase64sha256("${path.root}/${var.lambda_zip_path}")
   timeout          = 60

@@ -40,7 +40,7 @@ variable "kms_key_arn" {
 }
 
 variable "lambda_zip_path" {
-  description = "Path, relative to the root module, of the function's zip (`inference/deploy.py` and `inference/on_approval.py`), built outside Terraform by `python -m training_pipeline infra`."
+  description = "Path, relative to the root module, of the function's zip (`inference/on_approval/deploy.py` and `inference/on_approval/lambda_function.py`), built outside Terraform by `python -m training_pipeline infra`."
   type        = string
   default     = null
 

@@ -4,7 +4,7 @@
 # The file is plain INI: `[section]` lines, `key = value` lines, `#` comment lines. Splitting on
 # a newline followed by `[` yields one chunk per section (the first chunk is the preamble); each
 # chunk starts with `name]` and holds that section's `key = value` lines. Comment lines never
-# match because a key must be the first thing on its line. training_pipeline/settings.py reads
+# match because a key must be the first thing on its line. training_pipeline/config/settings.py reads
 # the same file with the same rules; tests/profiles_corpus holds the files both must refuse.
 
 locals {

@@ -1,0 +1,165 @@
+"""Put an approved model package behind the environment's real-time endpoint.
+
+Used by the Lambda that EventBridge calls when a package of the environment's group is approved
+or rejected (``lambda_function.py``: it serves the group's newest Approved version), and by
+``python -m training_pipeline deploy`` for a manual deploy or a pinned rollback. boto3 and
+botocore only (the Lambda runtime has them): nothing from ``training_pipeline``.
+
+A model and its endpoint config are named after the package version and a digest of what they
+are made of (package, instance type, key, role), so a repeated event finds what the first one
+created and changes nothing, while a new instance type in profiles.conf does make a new config.
+A package that is not Approved, or not of the environment's group, is refused before anything
+is created.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+VARIANT = "AllTraffic"
+# While an endpoint is in one of these states SageMaker refuses UpdateEndpoint.
+BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
+
+
+class DeployRefused(Exception):
+    """The package must not be deployed here; nothing was created."""
+
+
+class EndpointBusy(Exception):
+    """The endpoint is being created or updated: try again when it is InService."""
+
+
+class EndpointFailed(Exception):
+    """The endpoint is Failed and cannot be updated: a person must delete it first."""
+
+
+@dataclass(frozen=True)
+class EndpointTarget:
+    """The environment's endpoint and what its models run with."""
+
+    endpoint_name: str
+    model_package_group: str
+    instance_type: str
+    execution_role_arn: str
+    kms_key_arn: str | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    endpoint_name: str
+    endpoint_config_name: str
+    model_package_arn: str
+    version: int
+    action: str  # "created", "updated" or "unchanged"
+
+
+def newest_approved(sagemaker: Any, group: str) -> str | None:
+    """The ARN of the group's most recently created Approved package, if any."""
+    packages = sagemaker.list_model_packages(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="Approved",
+        SortBy="CreationTime",
+        SortOrder="Descending",
+        MaxResults=1,
+    )["ModelPackageSummaryList"]
+    return packages[0]["ModelPackageArn"] if packages else None
+
+
+def config_name(target: EndpointTarget, model_package_arn: str, version: int) -> str:
+    """The name of the model and endpoint config serving `model_package_arn` on `target`."""
+    makings = [model_package_arn, target.instance_type, target.kms_key_arn or ""]
+    digest = hashlib.sha256("|".join([*makings, target.execution_role_arn]).encode())
+    return f"{target.endpoint_name}-v{version}-{digest.hexdigest()[:8]}"
+
+
+def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str) -> Deployment:
+    """Serve `model_package_arn` from the target's endpoint (created on first use).
+
+    Raises:
+        DeployRefused: the package is not Approved, or belongs to another group.
+        EndpointBusy: the endpoint is being created or updated (retry later).
+        EndpointFailed: the endpoint is Failed.
+    """
+    package = sagemaker.describe_model_package(ModelPackageName=model_package_arn)
+    group, status = package.get("ModelPackageGroupName"), package.get("ModelApprovalStatus")
+    if group != target.model_package_group:
+        raise DeployRefused(
+            f"{model_package_arn} belongs to group {group!r}, not {target.model_package_group!r}"
+        )
+    if status != "Approved":
+        raise DeployRefused(f"{model_package_arn} is {status}, not Approved")
+    version = package["ModelPackageVersion"]
+    name = config_name(target, package["ModelPackageArn"], version)
+
+    if not _exists(sagemaker.describe_model, ModelName=name):
+        _create(
+            sagemaker.create_model,
+            ModelName=name,
+            ExecutionRoleArn=target.execution_role_arn,
+            PrimaryContainer={"ModelPackageName": package["ModelPackageArn"]},
+        )
+    if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
+        kms = {"KmsKeyId": target.kms_key_arn} if target.kms_key_arn else {}
+        variant = {
+            "VariantName": VARIANT,
+            "ModelName": name,
+            "InitialInstanceCount": 1,
+            "InstanceType": target.instance_type,
+        }
+        _create(
+            sagemaker.create_endpoint_config,
+            EndpointConfigName=name,
+            ProductionVariants=[variant],
+            **kms,
+        )
+
+    endpoint = _exists(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
+    if not endpoint:
+        sagemaker.create_endpoint(EndpointName=target.endpoint_name, EndpointConfigName=name)
+        action = "created"
+    elif endpoint.get("EndpointStatus") == "Failed":
+        raise EndpointFailed(
+            f"endpoint {target.endpoint_name} is Failed ({endpoint.get('FailureReason')}): "
+            f"delete it (aws sagemaker delete-endpoint --endpoint-name {target.endpoint_name}) "
+            "and deploy again"
+        )
+    elif endpoint["EndpointConfigName"] == name:
+        action = "unchanged"
+    elif endpoint.get("EndpointStatus") in BUSY:
+        raise EndpointBusy(
+            f"endpoint {target.endpoint_name} is {endpoint['EndpointStatus']}: "
+            f"{name} is deployed once it is InService again"
+        )
+    else:
+        # SageMaker switches traffic once the new variant is healthy (blue/green) and keeps the
+        # old one if it never becomes so.
+        sagemaker.update_endpoint(EndpointName=target.endpoint_name, EndpointConfigName=name)
+        action = "updated"
+    return Deployment(target.endpoint_name, name, package["ModelPackageArn"], version, action)
+
+
+def _exists(describe: Any, **request: str) -> dict | None:
+    """The description, or None when SageMaker says there is no such thing."""
+    try:
+        return describe(**request)
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        # SageMaker's answer for a missing model, endpoint config or endpoint.
+        if details.get("Code") == "ValidationException" and "Could not find" in details.get(
+            "Message", ""
+        ):
+            return None
+        raise
+
+
+def _create(create: Any, **request: Any) -> None:
+    """Create, unless a concurrent deployment (the CLI and the function) just did."""
+    try:
+        create(**request)
+    except ClientError as error:
+        if "already existing" not in error.response.get("Error", {}).get("Message", ""):
+            raise

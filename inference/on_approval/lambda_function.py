@@ -1,0 +1,73 @@
+"""Lambda handler: serve the group's newest Approved model after an approval or a rejection.
+
+EventBridge calls it with "SageMaker Model Package State Change" events of this environment's
+group whose package is Approved or Rejected (terraform/modules/deploy-on-approval). The event
+only says that something changed: the function deploys the group's newest Approved version as
+SageMaker lists it now. So events may come twice or out of order and the endpoint still ends on
+the newest Approved version; approving a new version releases it, and rejecting the served
+version rolls back to the previous Approved one. A group with nothing Approved leaves the
+endpoint as it is.
+
+An endpoint that is still being created or updated raises EndpointBusy: Lambda retries the
+event twice (about 1 and 2 minutes later), then leaves it with its error in the on-failure
+queue; `python -m training_pipeline deploy` finishes the job.
+
+Configuration, from the function's environment: ENDPOINT_NAME, MODEL_PACKAGE_GROUP,
+INSTANCE_TYPE, EXECUTION_ROLE_ARN and, optionally, KMS_KEY_ARN.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict
+from typing import Any
+
+import boto3
+
+if __package__:  # the `inference` package: tests and the CLI
+    from . import deploy
+else:  # the Lambda bundle: deploy.py sits next to this file at the zip's top level
+    import deploy
+
+RELEVANT = {"Approved", "Rejected"}
+
+
+def target_from_environment(environ: Mapping[str, str]) -> deploy.EndpointTarget:
+    """The deploy target the function is configured for; KeyError names a missing variable."""
+    return deploy.EndpointTarget(
+        endpoint_name=environ["ENDPOINT_NAME"],
+        model_package_group=environ["MODEL_PACKAGE_GROUP"],
+        instance_type=environ["INSTANCE_TYPE"],
+        execution_role_arn=environ["EXECUTION_ROLE_ARN"],
+        kms_key_arn=environ.get("KMS_KEY_ARN") or None,
+    )
+
+
+def concerns_serving(event: Mapping[str, Any], group: str) -> bool:
+    """Whether the event is an approval or a rejection in `group` (the rule's pattern, again,
+    so that a widened rule cannot make the function act on anything else)."""
+    detail = event.get("detail") or {}
+    return (
+        event.get("detail-type") == "SageMaker Model Package State Change"
+        and detail.get("ModelPackageGroupName") == group
+        and detail.get("ModelApprovalStatus") in RELEVANT
+    )
+
+
+def handler(event: Mapping[str, Any], context: Any = None) -> dict:
+    target = target_from_environment(os.environ)
+    sagemaker = boto3.client("sagemaker")
+    if not concerns_serving(event, target.model_package_group):
+        result = {"deployed": False, "reason": "not an approval or rejection in this group"}
+    elif (arn := deploy.newest_approved(sagemaker, target.model_package_group)) is None:
+        result = {"deployed": False, "reason": "nothing Approved: the endpoint is left as it is"}
+    else:
+        try:
+            result = {"deployed": True, **asdict(deploy.deploy(sagemaker, target, arn))}
+        except deploy.DeployRefused as refusal:
+            # Not an error to retry: the package was rejected or moved on since it was listed.
+            result = {"deployed": False, "reason": str(refusal)}
+    print(json.dumps(result))  # the function's log line in CloudWatch
+    return result

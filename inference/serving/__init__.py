@@ -1,0 +1,1 @@
+"""The serving container: the SageMaker contract (/ping, /invocations) over one model."""

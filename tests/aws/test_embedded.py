@@ -1,0 +1,75 @@
+"""The embedded AWS: a moto server per process tree, accounts kept apart by STS."""
+
+from __future__ import annotations
+
+import boto3
+import pytest
+
+from training_pipeline.aws import embedded
+from training_pipeline.aws.sessions import account_session
+from training_pipeline.config.settings import load_settings
+
+
+def test_persistent_server_lifecycle(tmp_path):
+    state = tmp_path / "server.json"
+    assert embedded.running_server(state) is None
+    server, started = embedded.ensure_server(state)
+    try:
+        assert started and server.is_alive()
+        again, started_again = embedded.ensure_server(state)
+        assert again == server and not started_again  # reused, not a second server
+    finally:
+        assert embedded.shutdown(state)
+    assert not embedded.shutdown(state)
+    assert embedded.running_server(state) is None
+
+
+def test_accounts_are_isolated(embedded_env):
+    settings = load_settings()
+    sessions = {name: account_session(settings, name) for name in ("dev", "prod")}
+    for name, session in sessions.items():
+        identity = session.client("sts").get_caller_identity()
+        assert identity["Account"] == settings.accounts[name]
+    sessions["dev"].client("s3").create_bucket(
+        Bucket="isolation-probe", CreateBucketConfiguration={"LocationConstraint": "eu-west-1"}
+    )
+    listed = {
+        name: [b["Name"] for b in session.client("s3").list_buckets()["Buckets"]]
+        for name, session in sessions.items()
+    }
+    assert "isolation-probe" in listed["dev"] and "isolation-probe" not in listed["prod"]
+
+
+def test_the_base_identity_is_not_an_environment_account(embedded_env):
+    account = boto3.Session().client("sts").get_caller_identity()["Account"]
+    assert account not in load_settings().accounts.values()
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (
+            "staging.deploy_role_arn",
+            "arn:aws:iam::333333333333:role/mlops-demo-staging-github-deploy",
+        ),
+        ("operations.ci_role_arn", "arn:aws:iam::111111111111:role/mlops-demo-github-ci"),
+        (
+            "operations.training_repository",
+            "111111111111.dkr.ecr.eu-west-1.amazonaws.com/mlops-demo-training",
+        ),
+        ("project.region", "eu-west-1"),
+        ("prod.approval", "manual"),
+    ],
+)
+def test_profiles_get_for_workflows(key, expected, capsys):
+    from training_pipeline import cli
+
+    assert cli.main(["profiles", "get", key]) == 0
+    assert capsys.readouterr().out == expected + "\n"
+
+
+def test_profiles_get_unknown_key(capsys):
+    from training_pipeline import cli
+
+    assert cli.main(["profiles", "get", "prod.password"]) == 1
+    assert "unknown key 'prod.password'" in capsys.readouterr().err

@@ -1,0 +1,162 @@
+"""The definition JSON: its shape, its defaults, and its byte-for-byte determinism."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from training_pipeline.build.pipeline import build_pipeline
+from training_pipeline.config.settings import load_settings
+from training_pipeline.config.source import Revision
+from training_pipeline.environment.deployment import pipeline_config
+
+REVISION = Revision(sha="0123456789abcdef0123456789abcdef01234567", ref="refs/heads/main")
+
+
+def definition(config) -> str:
+    """What the SDK builds (the runs may take it from a template: tests/build/test_definitions.py)."""
+    return build_pipeline(config).definition()
+
+
+@pytest.fixture(scope="module")
+def dev_definition() -> dict:
+    return json.loads(definition(pipeline_config(load_settings(), "dev", REVISION)))
+
+
+def steps_by_name(doc: dict) -> dict[str, dict]:
+    """Every step, those inside condition branches (at any depth) included."""
+    found = {}
+    pending = list(doc["Steps"])
+    while pending:
+        step = pending.pop()
+        found[step["Name"]] = step
+        for branch in ("IfSteps", "ElseSteps"):
+            pending += step.get("Arguments", {}).get(branch, [])
+    return found
+
+
+def test_steps_and_order(dev_definition):
+    steps = steps_by_name(dev_definition)
+    assert {name: step["Type"] for name, step in steps.items()} == {
+        "PrepareData": "Processing",
+        "TrainModel": "Training",
+        "EvaluateModel": "Processing",
+        "CheckQuality": "Condition",
+        "CheckNewModel": "Condition",
+        "RegisterModel": "RegisterModel",
+        "QualityGateFailed": "Fail",
+    }
+    gate = steps["CheckQuality"]["Arguments"]
+    # Registration only exists behind the gate: never before evaluation, never unconditional,
+    # and never for a model identical to a registered version.
+    assert [s["Name"] for s in gate["IfSteps"]] == ["CheckNewModel"]
+    assert [s["Name"] for s in gate["ElseSteps"]] == ["QualityGateFailed"]
+    only_new = steps["CheckNewModel"]["Arguments"]
+    assert [s["Name"] for s in only_new["IfSteps"]] == ["RegisterModel"]
+    assert only_new["ElseSteps"] == []
+    [condition] = only_new["Conditions"]
+    assert condition["Type"] == "Equals" and condition["RightValue"] == 0
+    assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "registration.duplicate_of_version"
+    assert "RegisterModel" not in [s["Name"] for s in dev_definition["Steps"]]
+
+
+def test_every_parameter_has_a_default(dev_definition):
+    params = {p["Name"]: p for p in dev_definition["Parameters"]}
+    assert all("DefaultValue" in p for p in params.values())
+    assert params["MinAuc"]["DefaultValue"] == 0.90
+    assert params["ModelApprovalStatus"]["DefaultValue"] == "Approved"
+    assert params["InputDataUrl"]["DefaultValue"] == (
+        "s3://mlops-demo-dev-data-222222222222/training/"
+    )
+
+
+def test_prod_registers_for_manual_approval():
+    doc = json.loads(definition(pipeline_config(load_settings(), "prod", REVISION)))
+    params = {p["Name"]: p for p in doc["Parameters"]}
+    # Starting prod's pipeline with ModelApprovalStatus=Approved is not even a valid request.
+    assert params["ModelApprovalStatus"]["EnumValues"] == ["PendingManualApproval"]
+    params = {name: p["DefaultValue"] for name, p in params.items()}
+    assert params["ModelApprovalStatus"] == "PendingManualApproval"
+    assert params["MinAuc"] == 0.95
+    assert "444444444444" in json.dumps(doc) and "222222222222" not in json.dumps(doc)
+
+
+def test_training_reads_the_content_addressed_splits(dev_definition):
+    steps = steps_by_name(dev_definition)
+    channels = steps["TrainModel"]["Arguments"]["InputDataConfig"]
+    paths = [c["DataSource"]["S3DataSource"]["S3Uri"]["Std:JsonGet"]["Path"] for c in channels]
+    assert paths == ["splits.train", "splits.validation"]
+    arguments = steps["PrepareData"]["Arguments"]["AppSpecification"]["ContainerArguments"]
+    assert "s3://mlops-demo-dev-artifacts-222222222222/datasets" in arguments
+
+
+def test_caching_and_retries(dev_definition):
+    steps = steps_by_name(dev_definition)
+    assert steps["TrainModel"]["CacheConfig"] == {"Enabled": True, "ExpireAfter": "P30D"}
+    # Their real inputs (the data under a prefix, the champion in the registry) are outside
+    # their arguments, which is all a cache key sees: never cached.
+    assert "CacheConfig" not in steps["PrepareData"]
+    assert "CacheConfig" not in steps["EvaluateModel"]
+    for name in ("PrepareData", "TrainModel", "EvaluateModel", "RegisterModel"):
+        assert steps[name]["RetryPolicies"]
+
+
+def test_the_profiles_floor_cannot_be_lowered_at_run_time(dev_definition):
+    gate = steps_by_name(dev_definition)["CheckQuality"]["Arguments"]["Conditions"]
+    rights = [condition["RightValue"] for condition in gate]
+    assert 0.90 in rights  # the literal floor of profiles.conf [dev]
+    assert {"Get": "Parameters.MinAuc"} in rights
+
+
+def test_images_are_pinned_to_the_commit(dev_definition):
+    text = json.dumps(dev_definition)
+    assert ":latest" not in text
+    image = steps_by_name(dev_definition)["PrepareData"]["Arguments"]["AppSpecification"]
+    assert image["ImageUri"] == (
+        f"111111111111.dkr.ecr.eu-west-1.amazonaws.com/mlops-demo-training:{REVISION.sha}"
+    )
+
+
+def test_lineage_is_attached_to_the_registered_model(dev_definition):
+    register = steps_by_name(dev_definition)["RegisterModel"]["Arguments"]
+    metadata = register["CustomerMetadataProperties"]
+    assert metadata["git_sha"] == REVISION.sha
+    assert metadata["git_ref"] == "refs/heads/main"
+    assert metadata["pipeline_execution_arn"] == {"Get": "Execution.PipelineExecutionArn"}
+    assert metadata["data_fingerprint"]["Std:JsonGet"]["Path"] == "data_fingerprint"
+    assert metadata["model_digest"]["Std:JsonGet"]["Path"] == "registration.model_digest"
+    assert register["ModelPackageGroupName"] == "mlops-demo-dev"
+    assert register["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+
+
+BUILD = """
+import sys
+from training_pipeline.environment.deployment import pipeline_config
+from training_pipeline.build.pipeline import build_pipeline
+from training_pipeline.config.settings import load_settings
+from training_pipeline.config.source import Revision
+revision = Revision(sha=sys.argv[1], ref="refs/heads/main")
+config = pipeline_config(load_settings(), sys.argv[2], revision)
+sys.stdout.write(build_pipeline(config).definition())
+"""
+
+
+def build_in_fresh_process(sha: str, env: str = "dev") -> str:
+    return subprocess.run(
+        [sys.executable, "-c", BUILD, sha, env], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_definition_is_byte_identical_for_the_same_commit():
+    first, second = build_in_fresh_process(REVISION.sha), build_in_fresh_process(REVISION.sha)
+    assert first == second
+    assert first == definition(pipeline_config(load_settings(), "dev", REVISION))
+
+
+def test_a_new_commit_changes_only_images_and_lineage():
+    old, new = build_in_fresh_process("a" * 40), build_in_fresh_process("b" * 40)
+    assert old != new
+    assert old.replace("a" * 40, "b" * 40) == new

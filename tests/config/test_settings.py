@@ -1,0 +1,150 @@
+from pathlib import Path
+
+import pytest
+
+from profiles_corpus import BROKEN, VALID, refused_for
+from training_pipeline.config.settings import DEFAULT_PATH, load_settings
+from training_pipeline.errors import ProfilesError
+
+GOOD = DEFAULT_PATH.read_text()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "profiles.conf"
+    path.write_text(text)
+    return path
+
+
+def test_the_shipped_file_loads():
+    settings = load_settings()
+    assert settings.project == "mlops-demo"
+    assert set(settings.accounts) == {"operations", "dev", "staging", "prod"}
+    assert len(set(settings.accounts.values())) == 4
+    assert settings.environment("prod").approval_status == "PendingManualApproval"
+    assert settings.environment("dev").approval_status == "Approved"
+    assert settings.environment("dev").endpoint == "off"
+    assert settings.environment("prod").endpoint == "ml.m5.xlarge"
+
+
+def test_path_from_environment_variable(tmp_path, monkeypatch):
+    path = write(tmp_path, GOOD.replace("mlops-demo", "fraud-model"))
+    monkeypatch.setenv("PROFILES_CONF", str(path))
+    assert load_settings().project == "fraud-model"
+
+
+def line_of(text: str, needle: str) -> int:
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("account_id = 111111111111", "account_id = 11111111111", "a 12-digit AWS account id"),
+        ("account_id = 111111111111", "account_id = 1111111111ab", "is not a 12-digit"),
+        ("approval         = manual", "approval         = maybe", "must be auto or manual"),
+        ("min_auc          = 0.95", "min_auc          = 1.5", "between 0 and 1"),
+        ("\n[prod]\n", "\n[Prod]\n", "a section name is 2-10 lowercase letters or digits"),
+        ("region            = eu-west-1", "region            = europe", "is not an AWS region"),
+        ("retrain_schedule = off", "retrain_schedule = daily", "off, cron(...) or rate(...)"),
+        ("endpoint         = off", "endpoint         = m5.large", "off or an instance type"),
+        (
+            "deploy_ref       = refs/tags/staging",
+            "deploy_ref       = refs/tags/qa",
+            "the tag named after it, refs/tags/staging",
+        ),
+        ("deploy_ref       = refs/heads/main", "deploy_ref       = main", "refs/heads/main"),
+        (
+            "reviewers        = none",
+            "reviewers        = @octocat",
+            "is not a GitHub user or ORG/TEAM",
+        ),
+    ],
+)
+def test_bad_values_name_file_line_and_reason(tmp_path, old, new, expected):
+    text = GOOD.replace(old, new, 1)
+    path = write(tmp_path, text)
+    with pytest.raises(ProfilesError) as raised:
+        load_settings(path)
+    message = str(raised.value)
+    assert expected in message
+    assert message.startswith(f"{path}:{line_of(text, new.strip())}")
+
+
+def test_duplicated_account_id_names_both_sections(tmp_path):
+    text = GOOD.replace("account_id       = 333333333333", "account_id       = 222222222222")
+    path = write(tmp_path, text)
+    with pytest.raises(ProfilesError, match=r"\[staging\] account_id 222222222222 is already used"):
+        load_settings(path)
+
+
+def test_missing_section(tmp_path):
+    start = GOOD.index("\n[operations]\n")
+    path = write(tmp_path, GOOD[:start] + GOOD[GOOD.index("\n[dev]\n") :])
+    with pytest.raises(ProfilesError, match=r"missing section \[operations\]"):
+        load_settings(path)
+
+
+def test_missing_key(tmp_path):
+    path = write(tmp_path, GOOD.replace("instance_type    = ml.m5.large\n", "", 1))
+    with pytest.raises(ProfilesError, match=r"section \[dev\] lacks instance_type"):
+        load_settings(path)
+
+
+def test_duplicated_section_and_key(tmp_path):
+    path = write(tmp_path, GOOD + "\n[dev]\n")
+    with pytest.raises(ProfilesError, match=r"section \[dev\] is defined twice"):
+        load_settings(path)
+    path = write(tmp_path, GOOD.replace("[operations]\n", "[operations]\naccount_id = 1\n"))
+    with pytest.raises(ProfilesError, match="account_id is set twice"):
+        load_settings(path)
+
+
+def test_unknown_environment_lists_the_valid_ones():
+    with pytest.raises(ProfilesError, match="unknown environment 'qa': choose one of dev, staging"):
+        load_settings().environment("qa")
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ProfilesError, match="file not found"):
+        load_settings(tmp_path / "nope.conf")
+
+
+def test_promotion_settings():
+    settings = load_settings()
+    assert settings.main_branch == "main"
+    assert [settings.environment_for_ref(e.deploy_ref) for e in settings.environments.values()] == [
+        "dev",
+        "staging",
+        "prod",
+    ]
+    assert settings.environment_for_ref("refs/heads/feature") is None
+    assert settings.environment("prod").reviewers == ("my-org/ml-leads",)
+    assert settings.environment("dev").reviewers == ()
+    assert settings.github_ids is None
+
+
+def test_github_ids_are_optional_and_checked(tmp_path):
+    text = GOOD.replace("\n[operations]\n", "\ngithub_ids = 123/456\n\n[operations]\n", 1)
+    assert load_settings(write(tmp_path, text)).github_ids == "123/456"
+    path = write(tmp_path, text.replace("123/456", "my-org/repo"))
+    with pytest.raises(ProfilesError, match="github_ids = 'my-org/repo' is not OWNER_ID/REPO_ID"):
+        load_settings(path)
+
+
+def test_every_section_after_operations_is_an_environment_in_promotion_order():
+    settings = load_settings(VALID / "with_qa.conf")
+    assert settings.environment_names == ("dev", "staging", "qa", "prod")
+    assert settings.accounts["qa"] == "555555555555"
+    qa = settings.environment("qa")
+    assert (qa.deploy_ref, qa.reviewers) == ("refs/tags/qa", ("my-org/qa-team", "alice"))
+    assert settings.environment_for_ref("refs/tags/qa") == "qa"
+    assert load_settings(VALID / "dev_only.conf").environment_names == ("dev",)
+
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.stem)
+def test_each_broken_file_is_refused_with_its_reason(path: Path):
+    """The same files the Terraform parser must refuse (tests/terraform/test_profiles_module.py)."""
+    with pytest.raises(ProfilesError) as raised:
+        load_settings(path)
+    assert refused_for(path) in str(raised.value)
+    assert str(raised.value).startswith(str(path))

@@ -1,0 +1,321 @@
+"""Deploying an Approved model package to the endpoint: deploy.py and the Lambda handler.
+
+Against the embedded AWS (moto) for everything moto implements; moto has no UpdateEndpoint, so
+replacing the served version is tested against botocore's Stubber, which checks each request
+against the SageMaker API model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+import os
+import re
+import sys
+import uuid
+import zipfile
+from pathlib import Path
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from inference.on_approval import deploy
+from inference.on_approval import lambda_function as on_approval
+from training_pipeline.infra import lambda_bundle
+
+REPO = Path(__file__).resolve().parents[3]
+
+REGION = "eu-west-1"
+ROLE = "arn:aws:iam::123456789012:role/models"
+
+
+@pytest.fixture
+def sagemaker(embedded_env):
+    return boto3.Session(region_name=REGION).client("sagemaker")
+
+
+@pytest.fixture
+def group(sagemaker) -> str:
+    name = f"group-{uuid.uuid4().hex[:8]}"
+    sagemaker.create_model_package_group(ModelPackageGroupName=name)
+    return name
+
+
+def register(sagemaker, group: str, status: str) -> str:
+    return sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus=status,
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/inference:abc",
+                    "ModelDataUrl": "s3://artifacts/model.tar.gz",
+                }
+            ],
+            "SupportedContentTypes": ["text/csv"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+
+
+def target_for(group: str) -> deploy.EndpointTarget:
+    return deploy.EndpointTarget(
+        endpoint_name=f"{group}-endpoint",
+        model_package_group=group,
+        instance_type="ml.m5.large",
+        execution_role_arn=ROLE,
+        kms_key_arn="alias/environment",
+    )
+
+
+def names(sagemaker, group: str) -> tuple[list[str], list[str], list[str]]:
+    """The models, endpoint configs and endpoints this group's deployments made."""
+    models = [m["ModelName"] for m in sagemaker.list_models()["Models"]]
+    configs = [
+        c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
+    ]
+    endpoints = [e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]]
+    return tuple(
+        sorted(n for n in found if n.startswith(group)) for found in (models, configs, endpoints)
+    )
+
+
+def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagemaker, group):
+    arn = register(sagemaker, group, "Approved")
+    target = target_for(group)
+
+    first = deploy.deploy(sagemaker, target, arn)
+    name = first.endpoint_config_name
+    assert (first.action, first.version) == ("created", 1)
+    assert re.fullmatch(rf"{group}-endpoint-v1-[0-9a-f]{{8}}", name)
+    model = sagemaker.describe_model(ModelName=name)
+    assert model["PrimaryContainer"]["ModelPackageName"] == arn
+    assert model["ExecutionRoleArn"] == ROLE
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+    assert config["KmsKeyId"] == "alias/environment"
+    [variant] = config["ProductionVariants"]
+    assert (variant["ModelName"], variant["InstanceType"]) == (name, "ml.m5.large")
+    endpoint = sagemaker.describe_endpoint(EndpointName=f"{group}-endpoint")
+    assert endpoint["EndpointConfigName"] == name
+
+    # EventBridge delivers at least once: the same event again finds it all in place.
+    assert deploy.deploy(sagemaker, target, arn).action == "unchanged"
+    assert names(sagemaker, group) == ([name], [name], [f"{group}-endpoint"])
+
+    # A new instance type in profiles.conf is a new config, not the old one reused.
+    bigger = dataclasses.replace(target, instance_type="ml.m5.xlarge")
+    assert deploy.config_name(bigger, arn, 1) != name
+
+
+@pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
+def test_a_package_that_is_not_approved_creates_nothing(sagemaker, group, status):
+    arn = register(sagemaker, group, status)
+    with pytest.raises(deploy.DeployRefused, match=f"is {status}, not Approved"):
+        deploy.deploy(sagemaker, target_for(group), arn)
+    assert names(sagemaker, group) == ([], [], [])
+
+
+def test_a_package_of_another_group_creates_nothing(sagemaker, group):
+    other = f"{group}-other"
+    sagemaker.create_model_package_group(ModelPackageGroupName=other)
+    arn = register(sagemaker, other, "Approved")
+    with pytest.raises(deploy.DeployRefused, match=f"belongs to group {other!r}"):
+        deploy.deploy(sagemaker, target_for(group), arn)
+    assert names(sagemaker, group) == ([], [], [])
+
+
+PROD_ARN = f"arn:aws:sagemaker:{REGION}:444444444444:model-package/mlops-demo-prod/2"
+PROD = deploy.EndpointTarget("mlops-demo-prod", "mlops-demo-prod", "ml.m5.xlarge", ROLE)
+PROD_V2 = deploy.config_name(PROD, PROD_ARN, 2)
+T0 = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+
+
+def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
+    """A SageMaker client that reports v2 Approved, v2's model and config not yet created, and
+    the endpoint serving v1 in `endpoint_status`."""
+    client = boto3.Session(
+        region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    ).client("sagemaker")
+    stub = Stubber(client)
+    stub.add_response(
+        "describe_model_package",
+        {
+            "ModelPackageName": "mlops-demo-prod",
+            "ModelPackageArn": PROD_ARN,
+            "ModelPackageGroupName": "mlops-demo-prod",
+            "ModelPackageVersion": 2,
+            "ModelApprovalStatus": "Approved",
+            "ModelPackageStatus": "Completed",
+            "ModelPackageStatusDetails": {"ValidationStatuses": []},
+            "CreationTime": T0,
+        },
+        {"ModelPackageName": PROD_ARN},
+    )
+    stub.add_client_error("describe_model", "ValidationException", "Could not find model")
+    stub.add_response(
+        "create_model",
+        {"ModelArn": f"arn:aws:sagemaker:eu-west-1:444444444444:model/{PROD_V2}"},
+        {
+            "ModelName": PROD_V2,
+            "ExecutionRoleArn": ROLE,
+            "PrimaryContainer": {"ModelPackageName": PROD_ARN},
+        },
+    )
+    stub.add_client_error(
+        "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+    )
+    stub.add_response(
+        "create_endpoint_config",
+        {"EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:444444444444:endpoint-config/x"},
+        {
+            "EndpointConfigName": PROD_V2,
+            "ProductionVariants": [
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": PROD_V2,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": "ml.m5.xlarge",
+                }
+            ],
+        },
+    )
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "mlops-demo-prod",
+            "EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod",
+            "EndpointConfigName": "mlops-demo-prod-v1-0123abcd",
+            "EndpointStatus": endpoint_status,
+            "FailureReason": "the new variant never became healthy",
+            "CreationTime": T0,
+            "LastModifiedTime": T0,
+        },
+        {"EndpointName": "mlops-demo-prod"},
+    )
+    return client, stub
+
+
+def test_a_new_version_replaces_the_served_one_with_update_endpoint():
+    client, stub = stubbed_prod("InService")
+    stub.add_response(
+        "update_endpoint",
+        {"EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"},
+        {"EndpointName": "mlops-demo-prod", "EndpointConfigName": PROD_V2},
+    )
+    with stub:
+        deployed = deploy.deploy(client, PROD, PROD_ARN)
+        stub.assert_no_pending_responses()
+    assert (deployed.action, deployed.version, deployed.endpoint_config_name) == (
+        "updated",
+        2,
+        PROD_V2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "message"),
+    [
+        ("Updating", deploy.EndpointBusy, "is Updating: .* is deployed once it is InService"),
+        ("Creating", deploy.EndpointBusy, "is Creating"),
+        ("Failed", deploy.EndpointFailed, "is Failed .*never became healthy.*delete-endpoint"),
+    ],
+)
+def test_an_endpoint_that_cannot_be_updated_now_is_left_alone(status, error, message):
+    # No update_endpoint response is queued: the Stubber fails the test if it is called.
+    client, stub = stubbed_prod(status)
+    with stub, pytest.raises(error, match=message):
+        deploy.deploy(client, PROD, PROD_ARN)
+
+
+def test_the_newest_approved_version_is_the_one_to_serve(sagemaker, group):
+    assert deploy.newest_approved(sagemaker, group) is None
+    v1 = register(sagemaker, group, "Approved")
+    v2 = register(sagemaker, group, "Approved")
+    register(sagemaker, group, "PendingManualApproval")
+    assert deploy.newest_approved(sagemaker, group) == v2
+    # Rejecting the served version rolls back to the previous Approved one.
+    sagemaker.update_model_package(ModelPackageArn=v2, ModelApprovalStatus="Rejected")
+    assert deploy.newest_approved(sagemaker, group) == v1
+
+
+def event(group: str, arn: str, status: str, detail_type: str = "") -> dict:
+    return {
+        "source": "aws.sagemaker",
+        "detail-type": detail_type or "SageMaker Model Package State Change",
+        "detail": {
+            "ModelPackageGroupName": group,
+            "ModelPackageArn": arn,
+            "ModelApprovalStatus": status,
+        },
+    }
+
+
+def test_the_handler_serves_the_newest_approved_version_after_a_decision(
+    sagemaker, group, monkeypatch
+):
+    target = target_for(group)
+    for name, value in {
+        "ENDPOINT_NAME": target.endpoint_name,
+        "MODEL_PACKAGE_GROUP": group,
+        "INSTANCE_TYPE": target.instance_type,
+        "EXECUTION_ROLE_ARN": ROLE,
+        "KMS_KEY_ARN": "alias/environment",
+    }.items():
+        monkeypatch.setenv(name, value)
+    pending = register(sagemaker, group, "PendingManualApproval")
+
+    # Nothing Approved yet: a rejection leaves the (absent) endpoint alone.
+    result = on_approval.handler(event(group, pending, "Rejected"))
+    assert result == {
+        "deployed": False,
+        "reason": "nothing Approved: the endpoint is left as it is",
+    }
+    approved = register(sagemaker, group, "Approved")
+    for ignored in (
+        event(group, pending, "PendingManualApproval"),
+        event("another-group", approved, "Approved"),
+        event(group, approved, "Approved", "SageMaker Endpoint State Change"),
+    ):
+        assert on_approval.handler(ignored)["deployed"] is False
+    assert names(sagemaker, group) == ([], [], [])
+
+    # The event names the pending package; what is served is the newest Approved one.
+    result = on_approval.handler(event(group, pending, "Approved"))
+    assert result["deployed"] is True and result["action"] == "created"
+    assert result["model_package_arn"] == approved
+    assert names(sagemaker, group)[2] == [target.endpoint_name]
+    assert on_approval.handler(event(group, approved, "Approved"))["action"] == "unchanged"
+
+
+def test_the_lambda_zip_is_reproducible_and_its_handler_imports(tmp_path, monkeypatch):
+    first = lambda_bundle.build(tmp_path / "a")
+    # The same sources as another checkout has them: other file times and permissions.
+    copies = []
+    for source in lambda_bundle.SOURCES:
+        copy = tmp_path / "checkout" / source.name
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_bytes(source.read_bytes())
+        copy.chmod(0o600)
+        os.utime(copy, (0, source.stat().st_mtime + 86400))
+        copies.append(copy)
+    monkeypatch.setattr(lambda_bundle, "SOURCES", tuple(copies))
+    second = lambda_bundle.build(tmp_path / "b")
+    data = (tmp_path / "a" / first).read_bytes()
+    assert data == (tmp_path / "b" / second).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        assert sorted(archive.namelist()) == ["deploy.py", "lambda_function.py"]
+    # As the Lambda runtime imports it: the zip's top level on sys.path, no `inference` package.
+    monkeypatch.syspath_prepend(str(tmp_path / "a" / first))
+    for name in ("deploy", "lambda_function"):
+        monkeypatch.delitem(sys.modules, name, raising=False)
+    # The handler Terraform configures, imported as the runtime does.
+    function_tf = (REPO / "terraform" / "modules" / "deploy-on-approval" / "main.tf").read_text()
+    handler = re.search(r'handler\s*=\s*"(\w+)\.(\w+)"', function_tf)
+    module = __import__(handler[1])
+    assert callable(getattr(module, handler[2]))
+    assert module.__file__.startswith(str(tmp_path / "a"))
+    assert module.deploy.__file__.startswith(str(tmp_path / "a"))
+    for name in ("deploy", "lambda_function"):
+        sys.modules.pop(name, None)

@@ -1,0 +1,1 @@
+"""AWS sessions per account, the embedded AWS (moto's server) and IAM policy evaluation."""

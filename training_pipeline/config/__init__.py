@@ -1,0 +1,1 @@
+"""profiles.conf, read and validated, and the names and revision derived from it."""

@@ -1,0 +1,76 @@
+"""Names of every per-environment AWS resource, shared with Terraform (terraform/modules/*).
+
+Terraform creates these resources; the CLI and the pipeline find them by the same rule, so neither
+side needs the other's outputs to work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from training_pipeline.config.settings import Settings
+
+
+@dataclass(frozen=True)
+class EnvironmentNames:
+    """Resource names of one environment, all in that environment's account."""
+
+    project: str
+    env: str
+    account_id: str
+    region: str
+
+    @property
+    def data_bucket(self) -> str:
+        return f"{self.project}-{self.env}-data-{self.account_id}"
+
+    @property
+    def artifacts_bucket(self) -> str:
+        return f"{self.project}-{self.env}-artifacts-{self.account_id}"
+
+    @property
+    def kms_alias(self) -> str:
+        return f"alias/{self.project}-{self.env}"
+
+    @property
+    def model_package_group(self) -> str:
+        return f"{self.project}-{self.env}"
+
+    @property
+    def endpoint_name(self) -> str:
+        """The real-time endpoint Approved models are deployed to (terraform deploy_on_approval)."""
+        return f"{self.project}-{self.env}"
+
+    @property
+    def pipeline_name(self) -> str:
+        return f"{self.project}-{self.env}-training"
+
+    @property
+    def execution_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-sagemaker-execution"
+
+    @property
+    def deploy_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-github-deploy"
+
+
+def environment_names(settings: Settings, env: str) -> EnvironmentNames:
+    """The resource names of `env` (validated against profiles.conf)."""
+    environment = settings.environment(env)
+    return EnvironmentNames(settings.project, env, environment.account_id, settings.region)
+
+
+def repository_uri(settings: Settings, image: str) -> str:
+    """An ECR repository of the operations account (`training` or `inference`)."""
+    registry = f"{settings.accounts['operations']}.dkr.ecr.{settings.region}.amazonaws.com"
+    return f"{registry}/{settings.project}-{image}"
+
+
+def image_uri(settings: Settings, image: str, tag: str) -> str:
+    """An image in the operations account's ECR, addressed by an immutable tag (the git SHA)."""
+    return f"{repository_uri(settings, image)}:{tag}"
+
+
+def ci_role_arn(settings: Settings) -> str:
+    """The operations account's role that CI assumes to push images."""
+    return f"arn:aws:iam::{settings.accounts['operations']}:role/{settings.project}-github-ci"

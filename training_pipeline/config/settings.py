@@ -1,0 +1,301 @@
+"""Load `profiles.conf`, the single source of project name, region and account ids.
+
+The format is deliberately plain INI (sections, `key = value`, `#` comments) so that Terraform can
+parse the same file with `regexall()`. The loader is strict: every problem is reported with the
+file, the line and what to change, because a typo here would deploy to the wrong account.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from training_pipeline.errors import ProfilesError
+
+APPROVAL_MODES = ("auto", "manual")
+DEFAULT_PATH = Path(__file__).resolve().parents[2] / "profiles.conf"
+
+# A section name is also part of resource names, tags and GitHub Environments.
+_SECTION = re.compile(r"^\[(?P<name>[^\]]*)\]\s*$")
+_SECTION_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
+_ENTRY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)$")
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
+_ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
+_SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
+_BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
+_GITHUB_IDS = re.compile(r"^\d+/\d+$")
+_FLOOR = re.compile(r"^\d+(\.\d+)?$")
+# A GitHub user login or an ORG/TEAM slug.
+_REVIEWER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(/[A-Za-z0-9._-]+)?$")
+
+# Every section but these two is an environment, in promotion order.
+_FIXED_SECTIONS = ("project", "operations")
+_ENVIRONMENT_KEYS = (
+    "account_id",
+    "deploy_ref",
+    "reviewers",
+    "approval",
+    "retrain_schedule",
+    "instance_type",
+    "min_auc",
+    "endpoint",
+)
+_KEYS = {"project": ("name", "region", "github_repository"), "operations": ("account_id",)}
+# Keys that may be left out.
+_OPTIONAL = {"project": ("github_ids",)}
+
+
+@dataclass(frozen=True)
+class EnvironmentSettings:
+    """One deployment environment (a section of profiles.conf) and the account it lives in."""
+
+    name: str
+    account_id: str
+    deploy_ref: str  # refs/heads/<main> for the first environment, refs/tags/<name> after it
+    reviewers: tuple[str, ...]  # GitHub users or ORG/TEAMs who approve each deployment
+    approval: str
+    retrain_schedule: str
+    instance_type: str
+    min_auc: float
+    endpoint: str  # "off", or the instance type approved models are served on
+
+    @property
+    def approval_status(self) -> str:
+        """The model package status a model that passed the gate is registered with."""
+        return "Approved" if self.approval == "auto" else "PendingManualApproval"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The whole of profiles.conf, validated."""
+
+    path: Path
+    project: str
+    region: str
+    github_repository: str
+    github_ids: str | None  # OWNER_ID/REPO_ID where GitHub puts them in OIDC subjects
+    accounts: dict[str, str]
+    environments: dict[str, EnvironmentSettings]
+
+    @property
+    def environment_names(self) -> tuple[str, ...]:
+        """The environments in promotion order (their order in profiles.conf)."""
+        return tuple(self.environments)
+
+    @property
+    def main_branch(self) -> str:
+        """The branch every environment's code comes from (the first environment's ref)."""
+        first = self.environments[self.environment_names[0]]
+        return first.deploy_ref.removeprefix("refs/heads/")
+
+    def environment_for_ref(self, ref: str) -> str | None:
+        """The environment that pushes of `ref` deploy to, if any."""
+        return next((e.name for e in self.environments.values() if e.deploy_ref == ref), None)
+
+    def environment(self, name: str) -> EnvironmentSettings:
+        """The named environment, or a ProfilesError listing the valid names."""
+        try:
+            return self.environments[name]
+        except KeyError:
+            raise ProfilesError(
+                f"unknown environment {name!r}: choose one of "
+                f"{', '.join(self.environment_names)} "
+                f"(defined in {self.path})"
+            ) from None
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read and validate profiles.conf (`$PROFILES_CONF`, else the one at the repository root)."""
+    path = Path(path or os.environ.get("PROFILES_CONF") or DEFAULT_PATH)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ProfilesError(
+            f"{path}: file not found; copy profiles.conf from the template root"
+        ) from None
+    sections, lines = _parse(path, text)
+    env_names = [name for name in sections if name not in _FIXED_SECTIONS]
+    for section in _FIXED_SECTIONS:
+        if section not in sections:
+            raise ProfilesError(f"{path}: missing section [{section}]")
+    if not env_names:
+        raise ProfilesError(
+            f"{path}: no environment section: add [dev] (and the ones it is promoted to)"
+        )
+    for section in sections:
+        for key in _required_keys(section):
+            if key not in sections[section]:
+                raise ProfilesError(
+                    f"{path}:{lines[section, None]}: section [{section}] lacks {key}"
+                )
+
+    def check(section: str, key: str, pattern: re.Pattern[str], expected: str) -> str:
+        value = sections[section][key]
+        if not pattern.match(value):
+            raise ProfilesError(
+                f"{path}:{lines[section, key]}: [{section}] {key} = {value!r} is not {expected}"
+            )
+        return value
+
+    accounts = {
+        name: check(name, "account_id", _ACCOUNT_ID, "a 12-digit AWS account id")
+        for name in ("operations", *env_names)
+    }
+    seen: dict[str, str] = {}
+    for name, account in accounts.items():
+        if account in seen:
+            raise ProfilesError(
+                f"{path}:{lines[name, 'account_id']}: [{name}] account_id {account} is already "
+                f"used by [{seen[account]}]; each environment needs its own account"
+            )
+        seen[account] = name
+
+    environments = {}
+    for position, env in enumerate(env_names):
+        deploy_ref = _deploy_ref(
+            path, lines, env, sections[env]["deploy_ref"], position, env_names[0]
+        )
+        reviewers = _reviewers(path, lines, env, sections[env]["reviewers"])
+        approval = sections[env]["approval"]
+        if approval not in APPROVAL_MODES:
+            raise ProfilesError(
+                f"{path}:{lines[env, 'approval']}: [{env}] approval = {approval!r} must be "
+                f"{' or '.join(APPROVAL_MODES)}"
+            )
+        raw_floor = sections[env]["min_auc"]
+        min_auc = float(raw_floor) if _FLOOR.match(raw_floor) else -1.0
+        if not 0.0 <= min_auc <= 1.0:
+            raise ProfilesError(
+                f"{path}:{lines[env, 'min_auc']}: [{env}] min_auc = {raw_floor!r} must be a "
+                "number between 0 and 1"
+            )
+        environments[env] = EnvironmentSettings(
+            name=env,
+            account_id=accounts[env],
+            deploy_ref=deploy_ref,
+            reviewers=reviewers,
+            approval=approval,
+            retrain_schedule=check(
+                env, "retrain_schedule", _SCHEDULE, "off, cron(...) or rate(...)"
+            ),
+            instance_type=check(
+                env, "instance_type", _INSTANCE_TYPE, "an instance type such as ml.m5.large"
+            ),
+            min_auc=min_auc,
+            endpoint=check(
+                env, "endpoint", _ENDPOINT, "off or an instance type such as ml.m5.large"
+            ),
+        )
+    return Settings(
+        path=path,
+        project=check("project", "name", _PROJECT_NAME, "3-32 lowercase letters, digits or '-'"),
+        region=check("project", "region", _REGION, "an AWS region such as eu-west-1"),
+        github_repository=check(
+            "project",
+            "github_repository",
+            _REPOSITORY,
+            "OWNER/REPO of your GitHub repository",
+        ),
+        github_ids=(
+            check("project", "github_ids", _GITHUB_IDS, "OWNER_ID/REPO_ID (two numbers)")
+            if "github_ids" in sections["project"]
+            else None
+        ),
+        accounts=accounts,
+        environments=environments,
+    )
+
+
+def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int, first: str) -> str:
+    """The first environment deploys from a branch (main), every later one from the tag named
+    after it: the workflows pass a tag's name as the environment to deploy."""
+    where = f"{path}:{lines[env, 'deploy_ref']}: [{env}] deploy_ref = {value!r}"
+    if position == 0:
+        if not _BRANCH_REF.match(value):
+            raise ProfilesError(
+                f"{where} must be the branch every environment is promoted from, "
+                "such as refs/heads/main"
+            )
+    elif value != f"refs/tags/{env}":
+        raise ProfilesError(
+            f"{where} must be the tag named after it, refs/tags/{env}: after [{first}], an "
+            "environment is "
+            f"deployed by moving the tag named after it (git tag -f {env} SHA)"
+        )
+    return value
+
+
+def _required_keys(section: str) -> tuple[str, ...]:
+    return _KEYS.get(section, _ENVIRONMENT_KEYS)
+
+
+def _reviewers(path: Path, lines: dict, env: str, value: str) -> tuple[str, ...]:
+    if value == "none":
+        return ()
+    names = tuple(name.strip() for name in value.split(","))
+    bad = [name for name in names if not _REVIEWER.match(name)]
+    if bad:
+        raise ProfilesError(
+            f"{path}:{lines[env, 'reviewers']}: [{env}] reviewers = {value!r}: "
+            f"{', '.join(repr(b) for b in bad)} is not a GitHub user or ORG/TEAM; reviewers "
+            "must be none or GitHub users or ORG/TEAMs separated by commas"
+        )
+    return names
+
+
+def _parse(
+    path: Path, text: str
+) -> tuple[dict[str, dict[str, str]], dict[tuple[str, str | None], int]]:
+    """Sections and their entries, plus the line number of every section and key."""
+    sections: dict[str, dict[str, str]] = {}
+    lines: dict[tuple[str, str | None], int] = {}
+    current: str | None = None
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if match := _SECTION.match(raw):
+            current = match["name"].strip()
+            if not _SECTION_NAME.match(current):
+                raise ProfilesError(
+                    f"{path}:{number}: section [{current}]: a section name is 2-10 lowercase "
+                    "letters or digits, starting with a letter ([project], [operations], or an "
+                    "environment such as [qa])"
+                )
+            if current in sections:
+                raise ProfilesError(
+                    f"{path}:{number}: section [{current}] is defined twice "
+                    f"(first on line {lines[current, None]})"
+                )
+            sections[current] = {}
+            lines[current, None] = number
+            continue
+        match = _ENTRY.match(line)
+        if match is None:
+            raise ProfilesError(
+                f"{path}:{number}: a line that is not `key = value`, a [section] (at the start "
+                f"of its line) or a # comment: {line!r}"
+            )
+        if current is None:
+            raise ProfilesError(f"{path}:{number}: {match['key']} is outside any [section]")
+        key, value = match["key"], match["value"].strip()
+        allowed = _required_keys(current) + _OPTIONAL.get(current, ())
+        if key not in allowed:
+            raise ProfilesError(
+                f"{path}:{number}: unknown key {key} in [{current}]; expected one of "
+                + ", ".join(allowed)
+            )
+        if key in sections[current]:
+            raise ProfilesError(
+                f"{path}:{number}: [{current}] {key} is set twice "
+                f"(first on line {lines[current, key]})"
+            )
+        sections[current][key] = value
+        lines[current, key] = number
+    return sections, lines

@@ -1,0 +1,335 @@
+"""One environment, ready to use: its account session, its resource names, its data and code.
+
+This is the glue between profiles.conf, the embedded AWS, the pipeline builder and the two ways
+of executing a pipeline (the local runner, or SageMaker itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+
+from training_pipeline.aws import embedded
+from training_pipeline.aws.sessions import account_session
+from training_pipeline.build import images
+from training_pipeline.build.code_bundle import load_bundle
+from training_pipeline.config.naming import EnvironmentNames, environment_names, image_uri
+from training_pipeline.config.settings import Settings, load_settings
+from training_pipeline.config.source import Revision, current_revision
+from training_pipeline.errors import NotFoundError, UserError
+
+TRAINING_PREFIX = "training/"
+UPLOADS_PREFIX = "uploads/"
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Environment:
+    """An environment of profiles.conf, reached in its own account."""
+
+    settings: Settings
+    env: str
+    names: EnvironmentNames
+    session: boto3.Session
+    embedded: bool
+
+
+def connect(env: str, *, embedded_aws: bool, log: Log = print) -> Environment:
+    """Resolve `env` and open a session in its account (starting the embedded AWS if asked)."""
+    settings = load_settings()
+    settings.environment(env)
+    if embedded_aws:
+        server, started = embedded.ensure_server()
+        os.environ.update(server.environ(settings.region))
+        if started:
+            log(f"embedded AWS started at {server.endpoint_url} (stop: `embedded down`)")
+    return Environment(
+        settings=settings,
+        env=env,
+        names=environment_names(settings, env),
+        session=account_session(settings, env),
+        embedded=embedded_aws,
+    )
+
+
+def on_embedded_aws(target: Environment) -> bool:
+    """Whether the target is on the embedded AWS (asked for, or what AWS_ENDPOINT_URL names)."""
+    return target.embedded or embedded.answers(os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def require_provisioned(target: Environment) -> None:
+    """Fail early, and say what to do, when Terraform has not created the environment yet."""
+    try:
+        target.session.client("s3").head_bucket(Bucket=target.names.artifacts_bucket)
+    except ClientError:
+        flag = " --embedded" if target.embedded else ""
+        raise NotFoundError(
+            f"bucket {target.names.artifacts_bucket} does not exist in account "
+            f"{target.names.account_id}: provision it first with `python -m training_pipeline "
+            f"infra apply` --backend, then --operations, then --env {target.env}{flag}"
+        ) from None
+
+
+def training_data_url(target: Environment, data: Path | None, *, log: Log = print) -> str:
+    """The S3 prefix to train on: the environment's own data, or an uploaded CSV."""
+    s3 = target.session.client("s3")
+    bucket = target.names.data_bucket
+    if data is not None:
+        try:
+            content = data.read_bytes()
+        except OSError as error:
+            raise UserError(f"cannot read --data {data}: {error.strerror}") from None
+        key = f"{UPLOADS_PREFIX}{hashlib.sha256(content).hexdigest()[:16]}/{data.name}"
+        s3.put_object(Bucket=bucket, Key=key, Body=content)
+        log(f"uploaded {data} to s3://{bucket}/{key}")
+        return f"s3://{bucket}/{key.rsplit('/', 1)[0]}/"
+    if target.embedded:
+        seed_reference_data(target, log=log)
+    if not s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1).get("KeyCount"):
+        raise NotFoundError(
+            f"no training data under s3://{bucket}/{TRAINING_PREFIX}: each environment trains "
+            "on its own data, so put its CSV files there (or pass --data FILE)"
+        )
+    return f"s3://{bucket}/{TRAINING_PREFIX}"
+
+
+def seed_reference_data(target: Environment, *, log: Log = print) -> None:
+    """Give an empty data bucket the environment's own sample of the reference dataset: for
+    the embedded AWS only, since on AWS an environment's data is its own and nothing public is
+    mixed into it. Each environment draws a different 90% of the rows, so that its data, its
+    fingerprint and its model are visibly its own, as on real accounts."""
+    s3 = target.session.client("s3")
+    bucket = target.names.data_bucket
+    if s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1).get("KeyCount"):
+        return
+    from training_pipeline.environment.data import load_reference_dataset
+
+    reference = load_reference_dataset()
+    own = reference.sample(frac=0.9, random_state=zlib.crc32(target.env.encode())).sort_index()
+    buffer = io.StringIO()
+    own.to_csv(buffer, index=False)
+    key = f"{TRAINING_PREFIX}breast_cancer.csv"
+    s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue().encode())
+    log(f"seeded s3://{bucket}/{key} with {target.env}'s {len(own)} of the reference rows")
+
+
+def commit_images(target: Environment, revision: Revision, *, required: bool, log: Log = print):
+    """Image URIs of this commit by digest, once checked (images.py); with ``required`` False
+    and no images in ECR, the tags (the local runner runs the scripts itself, not the images)."""
+    ecr = target.session.client("ecr")
+    try:
+        found = images.resolve(ecr, target.settings, revision.sha)
+    except NotFoundError:
+        if required:
+            raise
+        log(f"no images of {revision.short_sha} in ECR: the definition names them by tag")
+        return None
+    return {name: image.uri for name, image in found.items()}
+
+
+def pipeline_config(
+    settings: Settings,
+    env: str,
+    revision: Revision,
+    input_data_url: str | None = None,
+    image_uris: Mapping[str, str] | None = None,
+):
+    """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS. Images are
+    ``image_uris`` (by digest, see commit_images), else tagged with the commit's SHA."""
+    from training_pipeline.build.config import PipelineConfig
+
+    names = environment_names(settings, env)
+    environment = settings.environment(env)
+    bundle = load_bundle()
+    return PipelineConfig(
+        pipeline_name=names.pipeline_name,
+        region=settings.region,
+        role_arn=names.execution_role_arn,
+        artifacts_bucket=names.artifacts_bucket,
+        input_data_url=input_data_url or f"s3://{names.data_bucket}/{TRAINING_PREFIX}",
+        model_package_group=names.model_package_group,
+        training_image=(image_uris or {}).get("training")
+        or image_uri(settings, "training", revision.sha),
+        inference_image=(image_uris or {}).get("inference")
+        or image_uri(settings, "inference", revision.sha),
+        code_prefix=bundle.prefix(names.artifacts_bucket),
+        code_tarball_url=bundle.tarball_url(names.artifacts_bucket),
+        git_sha=revision.sha,
+        git_ref=revision.ref,
+        instance_type=environment.instance_type,
+        min_auc=environment.min_auc,
+        approval_status=environment.approval_status,
+    )
+
+
+def upsert(session: boto3.Session, config, definition: str, *, description: str) -> str:
+    """Create or update the pipeline with exactly `definition`; returns its ARN.
+
+    The same JSON is what the local runner executes, so a local run is what SageMaker holds.
+    """
+    sagemaker = session.client("sagemaker")
+    request = {
+        "PipelineName": config.pipeline_name,
+        "PipelineDefinition": definition,
+        "PipelineDescription": description,
+        "RoleArn": config.role_arn,
+    }
+    token = hashlib.sha256(definition.encode()).hexdigest()[:64]
+    try:
+        return sagemaker.create_pipeline(**request, ClientRequestToken=token)["PipelineArn"]
+    except ClientError as error:
+        if "already exists" not in str(error):
+            raise
+    return sagemaker.update_pipeline(**request)["PipelineArn"]
+
+
+def run(
+    target: Environment,
+    *,
+    on: str = "local",
+    parameters: Mapping[str, Any] | None = None,
+    data: Path | None = None,
+    log: Log = print,
+) -> dict:
+    """Upload data and code, upsert the pipeline, execute it, and return the execution record."""
+    from training_pipeline.build import definitions
+    from training_pipeline.environment import executions
+
+    require_provisioned(target)
+    revision = current_revision()
+    # Before anything is uploaded or upserted: a pipeline pointing at missing images would
+    # replace the environment's working one (and its scheduled retrains would fail). Only the
+    # embedded AWS, which runs no image, takes a pipeline without them.
+    required = on == "sagemaker" or not on_embedded_aws(target)
+    image_uris = commit_images(target, revision, required=required, log=log)
+    params = dict(parameters or {})
+    data_url = training_data_url(target, data, log=log)
+    if data is not None:
+        params["InputDataUrl"] = data_url
+    # An uploaded CSV is this execution's parameter, never the upserted default: scheduled and
+    # Studio runs keep training on the environment's own data.
+    config = pipeline_config(target.settings, target.env, revision, image_uris=image_uris)
+    load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
+    definition = definitions.load_or_build(config)
+    arn = upsert(
+        target.session,
+        config,
+        definition,
+        description=f"{target.settings.project} training, {revision.ref} at {revision.short_sha}",
+    )
+    log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
+    if on == "sagemaker":
+        record = executions.run_on_sagemaker(
+            target.session,
+            config.pipeline_name,
+            params,
+            description=f"{revision.ref} at {revision.sha}",
+            log=log,
+        )
+    else:
+        from training_pipeline.runner import LocalRunner
+
+        runner = LocalRunner(
+            target.session,
+            work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")).resolve(),
+            log=log,
+            cache_prefix=f"s3://{target.names.artifacts_bucket}/pipeline-cache/",
+        )
+        result = runner.run(definition, parameters=params, pipeline_name=config.pipeline_name)
+        record = {**result.to_dict(), "runner": "local"}
+    record.update(git_sha=revision.sha, git_ref=revision.ref, env=target.env)
+    record["model"] = model_outcome(target, record)
+    record["record_url"] = executions.save_record(
+        target.session, target.names.artifacts_bucket, record
+    )
+    return record
+
+
+def serve(target: Environment, version: int | None = None):
+    """Serve an Approved version (default: the newest) from the environment's endpoint: what
+    the deploy-on-approval function does after each approval or rejection."""
+    from inference.on_approval import deploy
+    from training_pipeline.environment import registry
+
+    instance_type = target.settings.environment(target.env).endpoint
+    if instance_type == "off":
+        raise UserError(
+            f"profiles.conf gives [{target.env}] no endpoint (endpoint = off): nothing to deploy to"
+        )
+    group, sagemaker = target.names.model_package_group, target.session.client("sagemaker")
+    if version is None:
+        # The version the deploy-on-approval function would serve, found the same way.
+        package_arn = deploy.newest_approved(sagemaker, group)
+        if package_arn is None:
+            raise UserError(f"{group} has no Approved version yet")
+    else:
+        versions = registry.list_versions(target.session, group)
+        package = next((v for v in versions if v.version == version), None)
+        if package is None:
+            raise UserError(f"{group} has no version {version}")
+        package_arn = package.arn
+    endpoint = deploy.EndpointTarget(
+        endpoint_name=target.names.endpoint_name,
+        model_package_group=group,
+        instance_type=instance_type,
+        execution_role_arn=target.names.execution_role_arn,
+        # The key's ARN, as the function has it: the config's name depends on it.
+        kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
+            "KeyMetadata"
+        ]["Arn"],
+    )
+    try:
+        return deploy.deploy(sagemaker, endpoint, package_arn)
+    except (deploy.DeployRefused, deploy.EndpointBusy, deploy.EndpointFailed) as problem:
+        raise UserError(f"not deployed: {problem}") from None
+
+
+def validation_problem(env: str, sha: str, *, embedded_aws: bool) -> str | None:
+    """None if ``env`` validated commit ``sha`` (registry.validation_problem), else why not."""
+    from training_pipeline.environment import executions, registry
+
+    target = connect(env, embedded_aws=embedded_aws)
+    versions = registry.list_versions(target.session, target.names.model_package_group)
+    records = executions.list_records(
+        target.session, target.names.artifacts_bucket, target.names.pipeline_name
+    )
+    return registry.validation_problem(versions, records, sha)
+
+
+def studio_url(target: Environment) -> str | None:
+    """The URL of the environment's Studio domain (terraform/main creates it on request)."""
+    sagemaker = target.session.client("sagemaker")
+    try:
+        domains = sagemaker.list_domains()["Domains"]
+    except ClientError:
+        return None
+    name = f"{target.settings.project}-{target.env}"
+    return next((d.get("Url") for d in domains if d.get("DomainName") == name), None)
+
+
+def model_outcome(target: Environment, record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The version an execution registered, or the registered version its model is identical
+    to (it then registered nothing); None when it reached neither (a failed gate, say)."""
+    from training_pipeline.environment import executions, registry
+
+    if record["status"] != "Succeeded":
+        return None
+    versions = registry.list_versions(target.session, target.names.model_package_group)
+    for version in versions:
+        if version.metadata.get("pipeline_execution_arn") == record["execution_arn"]:
+            return {"version": version.version, "status": version.status, "registered": True}
+    report = executions.evaluation_report(target.session, record) or {}
+    twin = (report.get("registration") or {}).get("duplicate_of_version")
+    for version in versions:
+        if version.version == twin:
+            return {"version": version.version, "status": version.status, "registered": False}
+    return None

@@ -1,0 +1,1 @@
+"""The Terraform driver: applies terraform/ to the accounts of profiles.conf."""
