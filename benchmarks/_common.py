@@ -35,7 +35,8 @@ AWS_IDENTITY_VARIABLES = (
     "GITHUB_REF",
     "GITHUB_SHA",
 )
-# The training step's hyperparameters at the pipeline's defaults (pipeline.py).
+# The training step's hyperparameters at the pipeline's defaults
+# (training_pipeline/pipeline/builder.py).
 TRAIN_ARGS = ["--max_iter", "200", "--learning_rate", "0.1", "--max_depth", "3"]
 TRAIN_ARGS += ["--random_state", "42"]
 

@@ -60,7 +60,7 @@ from _common import (
 
 ENV = "dev"
 RESULT_MARKER = "BENCHMARK_RESULT "
-# The pipeline's defaults (pipeline.py), passed to the bare scripts too.
+# The pipeline's defaults (training_pipeline/pipeline/builder.py), passed to the bare scripts too.
 PREPROCESS_ARGS = ["--max-nan-fraction", "0.01"]
 
 
@@ -155,10 +155,10 @@ def provision(region: str) -> None:
 def dev_template(scratch: Path) -> Path:
     """dev's definition template, built with the SDK once: what every run after the first
     finds in its work directory."""
-    from training_pipeline.build import definitions
     from training_pipeline.config import source
     from training_pipeline.config.settings import load_settings
     from training_pipeline.environment import deployment
+    from training_pipeline.pipeline import definitions
 
     folder = scratch / "definitions"
     config = deployment.pipeline_config(load_settings(), "dev", source.current_revision())

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,7 @@ from training_pipeline.aws import embedded
 
 REGION = "eu-west-1"
 SDK_CONFIG = str(Path(__file__).with_name("sagemaker_sdk_config.yaml"))
+SHARED_DIR_ENV = "TP_TESTS_SHARED_DIR"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -92,11 +98,75 @@ def provision_all():
 def estate() -> Iterator[tuple[embedded.EmbeddedServer, dict]]:
     """The four accounts created by the real Terraform on an embedded AWS of their own, and
     the apply results; shared by the end-to-end runs and the Terraform tests (which only read
-    what Terraform made, so the models the runs add do not disturb them)."""
+    what Terraform made, so the models the runs add do not disturb them).
+
+    Provisioned once per test session, however many xdist workers need it: the first one
+    applies it under a lock and records it in the session's shared directory, the others
+    reuse it, and the controlling process stops its server at the end (pytest_sessionfinish).
+    """
     require_terraform()
-    server, results = _provision_all()
+    from training_pipeline.config.settings import load_settings
+    from training_pipeline.infra import terraform as infra
+
+    settings = load_settings()
+    record = _shared_dir() / "estate.json"
+    with _locked(record.with_suffix(".lock")):
+        if record.exists():
+            saved = json.loads(record.read_text())
+            server = embedded.EmbeddedServer(saved["endpoint_url"], saved["pid"])
+            results = {
+                name: infra.ApplyResult(
+                    infra.TerraformTarget.parse(name, settings),
+                    applied["outputs"],
+                    "",
+                    applied["seconds"],
+                )
+                for name, applied in saved["results"].items()
+            }
+        else:
+            server, results = _provision_all()
+            saved = {
+                "endpoint_url": server.endpoint_url,
+                "pid": server.pid,
+                "results": {
+                    name: {"outputs": r.outputs, "seconds": r.seconds}
+                    for name, r in results.items()
+                },
+            }
+            record.write_text(json.dumps(saved))
     yield server, results
-    embedded.stop_server(server)
+
+
+def _shared_dir() -> Path:
+    """A directory of this test session that every xdist worker sees (pytest_configure)."""
+    return Path(os.environ[SHARED_DIR_ENV])
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The controlling process makes the shared directory; workers inherit the variable.
+    if not hasattr(config, "workerinput"):
+        os.environ[SHARED_DIR_ENV] = tempfile.mkdtemp(prefix="tests-shared-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return
+    shared = Path(os.environ.pop(SHARED_DIR_ENV))
+    record = shared / "estate.json"
+    if record.exists():
+        saved = json.loads(record.read_text())
+        embedded.stop_server(embedded.EmbeddedServer(saved["endpoint_url"], saved["pid"]))
+    shutil.rmtree(shared, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

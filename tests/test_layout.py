@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import ast
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,7 @@ def test_only_the_build_package_imports_the_sagemaker_sdk() -> None:
         for path in python_files(PACKAGE) + python_files(REPO / "inference")
         if any(name == "sagemaker" or name.startswith("sagemaker.") for name in imports(path))
     }
-    assert users and all(user.startswith("training_pipeline/build/") for user in users), users
+    assert users and all(user.startswith("training_pipeline/pipeline/") for user in users), users
 
 
 @pytest.mark.parametrize("package", ["runner", "steps"])
@@ -61,3 +62,18 @@ def test_serving_and_the_function_import_nothing_of_the_operator_tool() -> None:
     for path in python_files(REPO / "inference"):
         ours = {n for n in imports(path) if n.split(".")[0] == "training_pipeline"}
         assert not ours, f"{path.relative_to(REPO)} imports {sorted(ours)}"
+
+
+def test_every_package_has_an_init_that_git_keeps() -> None:
+    """`pip install .` (the workflows' install) finds regular packages only, and a package
+    file that a .gitignore pattern hides (a folder named build/, say) never reaches a commit."""
+    folders = {path.parent for root in (PACKAGE, REPO / "inference") for path in python_files(root)}
+    missing = sorted(str(f.relative_to(REPO)) for f in folders if not (f / "__init__.py").exists())
+    assert not missing, f"no __init__.py in {missing}"
+    inits = [str((f / "__init__.py").relative_to(REPO)) for f in sorted(folders)]
+    ignored = subprocess.run(
+        ["git", "-C", str(REPO), "check-ignore", "--no-index", *inits],
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert not ignored, f"ignored by git: {ignored}"

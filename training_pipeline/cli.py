@@ -207,8 +207,8 @@ def cmd_definition(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline definition --env staging > definition.json
     """
-    from training_pipeline.build import definitions
     from training_pipeline.config.source import current_revision
+    from training_pipeline.pipeline import definitions
 
     config = deployment.pipeline_config(load_settings(), args.env, current_revision())
     print(json.dumps(json.loads(definitions.load_or_build(config)), indent=2, sort_keys=True))
@@ -342,8 +342,8 @@ def cmd_images(args: argparse.Namespace) -> int:
     Example: python -m training_pipeline images publish
     """
     from training_pipeline.aws.sessions import account_session
-    from training_pipeline.build import images
     from training_pipeline.config.source import current_revision
+    from training_pipeline.pipeline import images
 
     settings = load_settings()
     sha = args.sha or current_revision().sha

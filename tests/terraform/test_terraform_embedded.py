@@ -278,7 +278,7 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
     function = lam.get_function(FunctionName=name)
     config = function["Configuration"]
     assert target["Arn"] == config["FunctionArn"]
-    assert config["Handler"] == "on_approval.handler"
+    assert config["Handler"] == "lambda_function.handler"
     acct = s.accounts[account]
     invoke = lam.get_function_event_invoke_config(FunctionName=name)
     failures = invoke["DestinationConfig"]["OnFailure"]["Destination"]

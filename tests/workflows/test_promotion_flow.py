@@ -15,8 +15,8 @@ import textwrap
 import pytest
 
 from training_pipeline import cli
-from training_pipeline.build import images
 from training_pipeline.environment import deployment
+from training_pipeline.pipeline import images
 
 from .conftest import Offline, Promoted
 

@@ -20,12 +20,12 @@ from botocore.exceptions import ClientError
 
 from training_pipeline.aws import embedded
 from training_pipeline.aws.sessions import account_session
-from training_pipeline.build import images
-from training_pipeline.build.code_bundle import load_bundle
 from training_pipeline.config.naming import EnvironmentNames, environment_names, image_uri
 from training_pipeline.config.settings import Settings, load_settings
 from training_pipeline.config.source import Revision, current_revision
 from training_pipeline.errors import NotFoundError, UserError
+from training_pipeline.pipeline import images
+from training_pipeline.pipeline.code_bundle import load_bundle
 
 TRAINING_PREFIX = "training/"
 UPLOADS_PREFIX = "uploads/"
@@ -145,7 +145,7 @@ def pipeline_config(
 ):
     """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS. Images are
     ``image_uris`` (by digest, see commit_images), else tagged with the commit's SHA."""
-    from training_pipeline.build.config import PipelineConfig
+    from training_pipeline.pipeline.config import PipelineConfig
 
     names = environment_names(settings, env)
     environment = settings.environment(env)
@@ -201,8 +201,8 @@ def run(
     log: Log = print,
 ) -> dict:
     """Upload data and code, upsert the pipeline, execute it, and return the execution record."""
-    from training_pipeline.build import definitions
     from training_pipeline.environment import executions
+    from training_pipeline.pipeline import definitions
 
     require_provisioned(target)
     revision = current_revision()

@@ -15,10 +15,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from training_pipeline.build import images
 from training_pipeline.config.settings import load_settings
 from training_pipeline.github import oidc as github_oidc
 from training_pipeline.github.offline import credentials, docker
+from training_pipeline.pipeline import images
 
 ROOT = Path(__file__).resolve().parents[3]
 BIN = ROOT / ".github" / "offline" / "bin"

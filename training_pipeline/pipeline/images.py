@@ -23,13 +23,16 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from training_pipeline.errors import NotFoundError, UserError
 from training_pipeline.config.naming import repository_uri
 from training_pipeline.config.settings import Settings
+from training_pipeline.errors import NotFoundError, UserError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Image name -> Dockerfile, built with the repository root as context.
-DOCKERFILES = {"training": "training_pipeline/Dockerfile", "inference": "inference/serving/Dockerfile"}
+DOCKERFILES = {
+    "training": "training_pipeline/Dockerfile",
+    "inference": "inference/serving/Dockerfile",
+}
 REVISION = "org.opencontainers.image.revision"
 SOURCE = "org.opencontainers.image.source"
 MANIFEST_TYPES = [

@@ -6,7 +6,7 @@ most of its configuration verbatim into the definition: names, ARNs, S3 URLs, im
 git SHA. So the SDK builds a *template* once, with a marker in place of each of those values,
 and a run fills the markers in with its own. Only what shapes the definition beyond such copies
 (region, instance type, quality floor, approval mode), the builder's source, the SDK's versions
-and the SDK's own config files make the template's key; tests/build/test_definitions.py proves a
+and the SDK's own config files make the template's key; tests/pipeline/test_definitions.py proves a
 filled template byte-identical to what the SDK builds.
 
 Templates live in the work directory (`.work/definitions/`, git-ignored), by key: a miss builds
@@ -28,9 +28,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from training_pipeline.build.config import PipelineConfig
+from training_pipeline.pipeline.config import PipelineConfig
 
-BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("pipeline.py", "config.py"))
+BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("builder.py", "config.py"))
 SDK_PACKAGES = (
     "sagemaker",
     "sagemaker-core",
@@ -100,7 +100,7 @@ def fill(template: str, config: PipelineConfig) -> str:
 
 
 def _build(config: PipelineConfig) -> str:
-    from training_pipeline.build.pipeline import build_pipeline
+    from training_pipeline.pipeline.builder import build_pipeline
 
     return build_pipeline(config).definition()
 
@@ -134,7 +134,7 @@ def _store(path: Path, key: str, template: str) -> None:
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
-        "about": "A cache of training_pipeline/build/definitions.py; safe to delete.",
+        "about": "A cache of training_pipeline/pipeline/definitions.py; safe to delete.",
         "key": key,
         "definition": definition,
     }

@@ -72,7 +72,7 @@ from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
 # put it back so that the CLI's own progress lines stay readable.
 logging.getLogger().setLevel(logging.WARNING)
 
-from training_pipeline.build.config import PipelineConfig  # noqa: E402
+from training_pipeline.pipeline.config import PipelineConfig  # noqa: E402
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/code"

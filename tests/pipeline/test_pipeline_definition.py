@@ -8,16 +8,17 @@ import sys
 
 import pytest
 
-from training_pipeline.build.pipeline import build_pipeline
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
 from training_pipeline.environment.deployment import pipeline_config
+from training_pipeline.pipeline.builder import build_pipeline
 
 REVISION = Revision(sha="0123456789abcdef0123456789abcdef01234567", ref="refs/heads/main")
 
 
 def definition(config) -> str:
-    """What the SDK builds (the runs may take it from a template: tests/build/test_definitions.py)."""
+    """What the SDK builds (the runs may take it from a template:
+    tests/pipeline/test_definitions.py)."""
     return build_pipeline(config).definition()
 
 
@@ -135,7 +136,7 @@ def test_lineage_is_attached_to_the_registered_model(dev_definition):
 BUILD = """
 import sys
 from training_pipeline.environment.deployment import pipeline_config
-from training_pipeline.build.pipeline import build_pipeline
+from training_pipeline.pipeline.builder import build_pipeline
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
 revision = Revision(sha=sys.argv[1], ref="refs/heads/main")

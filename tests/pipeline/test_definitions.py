@@ -9,19 +9,19 @@ import sys
 
 import pytest
 
-from training_pipeline.build import definitions
-from training_pipeline.build.config import PipelineConfig
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
 from training_pipeline.environment.deployment import pipeline_config
+from training_pipeline.pipeline import definitions
+from training_pipeline.pipeline.config import PipelineConfig
 
 REVISION = Revision(sha="c" * 40, ref="refs/heads/main")
 
 LOAD = """
 import dataclasses, json, sys
 from pathlib import Path
-from training_pipeline.build import definitions
-from training_pipeline.build.config import PipelineConfig
+from training_pipeline.pipeline import definitions
+from training_pipeline.pipeline.config import PipelineConfig
 config = PipelineConfig(**json.loads(sys.argv[2]))
 document = definitions.load_or_build(config, Path(sys.argv[1]))
 print(json.dumps({"sdk_imported": "sagemaker.mlops" in sys.modules, "document": document}))
@@ -33,7 +33,7 @@ def config_of(env: str, revision: Revision = REVISION, **changes) -> PipelineCon
 
 
 def sdk_build(config: PipelineConfig) -> str:
-    from training_pipeline.build.pipeline import build_pipeline
+    from training_pipeline.pipeline.builder import build_pipeline
 
     return build_pipeline(config).definition()
 

@@ -1,6 +1,6 @@
 """What the pipeline builder takes: everything that differs between environments or commits.
 
-Kept apart from pipeline.py so that code which only needs the configuration (or a definition
+Kept apart from builder.py so that code which only needs the configuration (or a definition
 built before, see definitions.py) does not import the SageMaker SDK.
 """
 
