@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
+from dataclasses import dataclass
 
 import boto3
 
@@ -104,45 +105,112 @@ API_RETRIES = JOB_RETRIES[1:]
 
 
 def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None) -> Pipeline:
-    """The training pipeline of one environment (nothing is called on AWS to build it)."""
-    sagemaker_session = _pipeline_session(config, session)
-    p = _parameters(config)
+    """The training pipeline of one environment (nothing is called on AWS to build it).
 
-    def output(step: str, name: str) -> Join:
+    Only wiring: each step is made by its own `build_*_step`, from the outputs of the steps
+    before it. A new step is a new function and one line here.
+    """
+    ctx = _Context.create(config, session)
+    prepared = build_prepare_data_step(ctx)
+    train = build_train_step(ctx, prepared)
+    evaluated = build_evaluate_step(ctx, train, prepared)
+    register = build_register_step(ctx, prepared, train, evaluated)
+    gate = build_check_quality_step(
+        ctx,
+        evaluated,
+        if_steps=[build_check_new_model_step(evaluated, register)],
+        else_steps=[build_quality_gate_failed_step(ctx, evaluated)],
+    )
+    return Pipeline(
+        name=config.pipeline_name,
+        parameters=list(ctx.params.values()),
+        steps=[prepared.step, train, evaluated.step, gate],
+        sagemaker_session=ctx.session,
+    )
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every step builder shares: the configuration, the pipeline's parameters, the SDK
+    session and the code input of the processing jobs."""
+
+    config: PipelineConfig
+    session: PipelineSession
+    params: dict
+    code: ProcessingInput
+
+    @classmethod
+    def create(cls, config: PipelineConfig, session: boto3.Session | None) -> _Context:
+        return cls(
+            config,
+            _pipeline_session(config, session),
+            _parameters(config),
+            _s3_input("code", config.code_prefix, CODE_DIR),
+        )
+
+    def output(self, step: str, name: str) -> Join:
+        """Where a step's output goes: one prefix per execution, nothing from build time."""
         return Join(
             on="/",
             values=[
-                f"s3://{config.artifacts_bucket}/pipelines/{config.pipeline_name}",
+                f"s3://{self.config.artifacts_bucket}/pipelines/{self.config.pipeline_name}",
                 ExecutionVariables.PIPELINE_EXECUTION_ID,
                 step,
                 name,
             ],
         )
 
-    def processor(script: str, env: dict[str, str] | None = None) -> Processor:
+    def processor(self, script: str, env: dict[str, str] | None = None) -> Processor:
         return Processor(
-            role=config.role_arn,
-            image_uri=config.training_image,
+            role=self.config.role_arn,
+            image_uri=self.config.training_image,
             instance_count=1,
-            instance_type=p["ProcessingInstanceType"],
+            instance_type=self.params["ProcessingInstanceType"],
             entrypoint=["python3", f"{CODE_DIR}/{script}"],
             env=env,
-            sagemaker_session=sagemaker_session,
+            sagemaker_session=self.session,
         )
 
-    code_input = _s3_input("code", config.code_prefix, CODE_DIR)
 
+@dataclass(frozen=True)
+class _Prepared:
+    step: ProcessingStep
+    profile: PropertyFile
+
+    def split(self, name: str) -> JsonGet:
+        # The content-addressed copy PrepareData publishes: the same data, split and code give
+        # the same URL, so TrainModel's cache key changes exactly when its data does.
+        return JsonGet(
+            step_name=self.step.name, property_file=self.profile, json_path=f"splits.{name}"
+        )
+
+    def profiled(self, path: str) -> JsonGet:
+        return JsonGet(step_name=self.step.name, property_file=self.profile, json_path=path)
+
+
+@dataclass(frozen=True)
+class _Evaluated:
+    step: ProcessingStep
+    report: PropertyFile
+    url: Join
+
+    def metric(self, path: str) -> JsonGet:
+        return JsonGet(step_name=self.step.name, property_file=self.report, json_path=path)
+
+
+def build_prepare_data_step(ctx: _Context) -> _Prepared:
+    p = ctx.params
     profile = PropertyFile(name="DataProfile", output_name="profile", path="profile.json")
-    prepare = ProcessingStep(
+    step = ProcessingStep(
         name="PrepareData",
         description="Validate the input CSV, split it, fingerprint it",
-        step_args=processor("preprocess.py").run(
+        step_args=ctx.processor("preprocess.py").run(
             inputs=[
-                code_input,
+                ctx.code,
                 _s3_input("data", p["InputDataUrl"], f"{PROCESSING_ROOT}/input/data"),
             ],
             outputs=[
-                _s3_output(name, output("prepare", name), f"{PROCESSING_ROOT}/output/{name}")
+                _s3_output(name, ctx.output("prepare", name), f"{PROCESSING_ROOT}/output/{name}")
                 for name in ("train", "validation", "test", "profile")
             ],
             # Paths are passed explicitly, although they are the scripts' defaults, so that a
@@ -155,7 +223,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 "--max-nan-fraction",
                 p["MaxNanFraction"].to_string(),
                 "--publish-to",
-                f"s3://{config.artifacts_bucket}/datasets",
+                f"s3://{ctx.config.artifacts_bucket}/datasets",
             ],
         ),
         property_files=[profile],
@@ -165,16 +233,15 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
         # this step publishes, is where caching pays.
         retry_policies=JOB_RETRIES,
     )
+    return _Prepared(step, profile)
 
-    def split(name: str) -> JsonGet:
-        # The content-addressed copy PrepareData publishes: the same data, split and code give
-        # the same URL, so TrainModel's cache key changes exactly when its data does.
-        return JsonGet(step_name=prepare.name, property_file=profile, json_path=f"splits.{name}")
 
+def build_train_step(ctx: _Context, prepared: _Prepared) -> TrainingStep:
+    p, config = ctx.params, ctx.config
     trainer = ModelTrainer(
         training_image=config.training_image,
         role=config.role_arn,
-        sagemaker_session=sagemaker_session,
+        sagemaker_session=ctx.session,
         compute=Compute(instance_type=p["TrainingInstanceType"], instance_count=1),
         base_job_name=config.pipeline_name,
         hyperparameters={
@@ -188,12 +255,12 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
             "random_state": "42",
         },
         input_data_config=[
-            InputData(channel_name=name, data_source=split(name))
+            InputData(channel_name=name, data_source=prepared.split(name))
             for name in ("train", "validation")
         ],
-        output_data_config=OutputDataConfig(s3_output_path=output("train", "model")),
+        output_data_config=OutputDataConfig(s3_output_path=ctx.output("train", "model")),
     )
-    train = TrainingStep(
+    return TrainingStep(
         name="TrainModel",
         description="Fit a gradient-boosted classifier",
         step_args=trainer.train(),
@@ -201,24 +268,26 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
         retry_policies=JOB_RETRIES,
     )
 
+
+def build_evaluate_step(ctx: _Context, train: TrainingStep, prepared: _Prepared) -> _Evaluated:
     report = PropertyFile(name="EvaluationReport", output_name="evaluation", path="evaluation.json")
-    evaluation_url = output("evaluate", "evaluation")
-    evaluate = ProcessingStep(
+    url = ctx.output("evaluate", "evaluation")
+    step = ProcessingStep(
         name="EvaluateModel",
         description="Score the challenger and the approved champion on the same test split",
-        step_args=processor(
-            "evaluate.py", env={"MODEL_PACKAGE_GROUP_NAME": config.model_package_group}
+        step_args=ctx.processor(
+            "evaluate.py", env={"MODEL_PACKAGE_GROUP_NAME": ctx.config.model_package_group}
         ).run(
             inputs=[
-                code_input,
+                ctx.code,
                 _s3_input(
                     "model",
                     train.properties.ModelArtifacts.S3ModelArtifacts,
                     f"{PROCESSING_ROOT}/model",
                 ),
-                _s3_input("test", split("test"), f"{PROCESSING_ROOT}/test"),
+                _s3_input("test", prepared.split("test"), f"{PROCESSING_ROOT}/test"),
             ],
-            outputs=[_s3_output("evaluation", evaluation_url, f"{PROCESSING_ROOT}/evaluation")],
+            outputs=[_s3_output("evaluation", url, f"{PROCESSING_ROOT}/evaluation")],
             arguments=[
                 "--model-dir",
                 f"{PROCESSING_ROOT}/model",
@@ -227,7 +296,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 "--output-dir",
                 f"{PROCESSING_ROOT}/evaluation",
                 "--inference-image",
-                config.inference_image,
+                ctx.config.inference_image,
             ],
         ),
         property_files=[report],
@@ -235,25 +304,24 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
         # between executions while this step's arguments do not.
         retry_policies=JOB_RETRIES,
     )
+    return _Evaluated(step, report, url)
 
-    def metric(path: str) -> JsonGet:
-        return JsonGet(step_name=evaluate.name, property_file=report, json_path=path)
 
-    challenger_auc = metric("metrics.roc_auc.value")
-    auc_delta = metric("comparison.roc_auc_delta")
-    champion_auc = metric("champion.roc_auc")
-
+def build_register_step(
+    ctx: _Context, prepared: _Prepared, train: TrainingStep, evaluated: _Evaluated
+) -> ModelStep:
+    p, config = ctx.params, ctx.config
     builder = ModelBuilder(
         image_uri=config.inference_image,
         s3_model_data_url=train.properties.ModelArtifacts.S3ModelArtifacts,
         role_arn=config.role_arn,
-        sagemaker_session=sagemaker_session,
+        sagemaker_session=ctx.session,
         # The model is served by our own inference image, so the SDK has nothing to detect,
         # package or upload (its auto-detection would call S3 while building the definition).
         dependencies={},
         log_level=logging.ERROR,
     )
-    register = ModelStep(
+    return ModelStep(
         name="RegisterModel",
         step_args=builder.register(
             model_package_group_name=config.model_package_group,
@@ -266,7 +334,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 model_quality=ModelQuality(
                     statistics=MetricsSource(
                         content_type="application/json",
-                        s3_uri=Join(on="/", values=[evaluation_url, "model_quality.json"]),
+                        s3_uri=Join(on="/", values=[evaluated.url, "model_quality.json"]),
                     )
                 )
             ),
@@ -274,62 +342,67 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
                 "git_sha": config.git_sha,
                 "git_ref": config.git_ref,
                 "pipeline_execution_arn": ExecutionVariables.PIPELINE_EXECUTION_ARN,
-                "data_fingerprint": JsonGet(
-                    step_name=prepare.name,
-                    property_file=profile,
-                    json_path="data_fingerprint",
-                ),
+                "data_fingerprint": prepared.profiled("data_fingerprint"),
                 "input_data_url": p["InputDataUrl"],
-                "evaluation_url": evaluation_url,
-                "model_digest": metric("registration.model_digest"),
+                "evaluation_url": evaluated.url,
+                "model_digest": evaluated.metric("registration.model_digest"),
             },
         ),
         retry_policies=API_RETRIES,
     )
 
-    fail = FailStep(
+
+def build_quality_gate_failed_step(ctx: _Context, evaluated: _Evaluated) -> FailStep:
+    p = ctx.params
+    return FailStep(
         name="QualityGateFailed",
         error_message=Join(
             on="",
             values=[
                 "quality gate failed, nothing was registered: challenger roc_auc ",
-                challenger_auc,
-                f" must be >= the floor {config.min_auc} and MinAuc ",
+                evaluated.metric("metrics.roc_auc.value"),
+                f" must be >= the floor {ctx.config.min_auc} and MinAuc ",
                 p["MinAuc"],
                 " and exceed the approved champion's ",
-                champion_auc,
+                evaluated.metric("champion.roc_auc"),
                 " by at least MinAucDelta ",
                 p["MinAucDelta"],
             ],
         ),
     )
-    only_new = ConditionStep(
+
+
+def build_check_new_model_step(evaluated: _Evaluated, register: ModelStep) -> ConditionStep:
+    return ConditionStep(
         name="CheckNewModel",
         description="Register nothing when the model is identical to a registered version",
         # EvaluateModel found no version with this model (content digest) in this inference
         # image: the same code on the same data (a tag pushed again) makes the same package.
-        conditions=[ConditionEquals(left=metric("registration.duplicate_of_version"), right=0)],
+        conditions=[
+            ConditionEquals(left=evaluated.metric("registration.duplicate_of_version"), right=0)
+        ],
         if_steps=[register],
         else_steps=[],
     )
-    gate = ConditionStep(
+
+
+def build_check_quality_step(
+    ctx: _Context, evaluated: _Evaluated, *, if_steps: list, else_steps: list
+) -> ConditionStep:
+    challenger_auc = evaluated.metric("metrics.roc_auc.value")
+    return ConditionStep(
         name="CheckQuality",
         description="Absolute floor and no regression against the approved champion",
         conditions=[
             # profiles.conf's floor is absolute: the MinAuc parameter may raise it, not lower it.
-            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=config.min_auc),
-            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=p["MinAuc"]),
-            ConditionGreaterThanOrEqualTo(left=auc_delta, right=p["MinAucDelta"]),
+            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=ctx.config.min_auc),
+            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=ctx.params["MinAuc"]),
+            ConditionGreaterThanOrEqualTo(
+                left=evaluated.metric("comparison.roc_auc_delta"), right=ctx.params["MinAucDelta"]
+            ),
         ],
-        if_steps=[only_new],
-        else_steps=[fail],
-    )
-
-    return Pipeline(
-        name=config.pipeline_name,
-        parameters=list(p.values()),
-        steps=[prepare, train, evaluate, gate],
-        sagemaker_session=sagemaker_session,
+        if_steps=if_steps,
+        else_steps=else_steps,
     )
 
 
