@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -134,30 +135,51 @@ def test_lineage_is_attached_to_the_registered_model(dev_definition):
 
 
 BUILD = """
-import sys
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from sdk_config import install
+install()
 from training_pipeline.environment.deployment import pipeline_config
 from training_pipeline.pipeline.builder import build_pipeline
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
-revision = Revision(sha=sys.argv[1], ref="refs/heads/main")
-config = pipeline_config(load_settings(), sys.argv[2], revision)
-sys.stdout.write(build_pipeline(config).definition())
+documents = [
+    build_pipeline(
+        pipeline_config(load_settings(), "dev", Revision(sha=sha, ref="refs/heads/main"))
+    ).definition()
+    for sha in sys.argv[2:]
+]
+sys.stdout.write(json.dumps(documents))
 """
 
 
-def build_in_fresh_process(sha: str, env: str = "dev") -> str:
-    return subprocess.run(
-        [sys.executable, "-c", BUILD, sha, env], capture_output=True, text=True, check=True
-    ).stdout
+@pytest.fixture(scope="module")
+def fresh_builds() -> dict[str, list[str]]:
+    """dev's definition built in two fresh interpreters (other hash seeds, nothing cached):
+    the first for three commits, the second for the first commit again."""
+    shas = {"first": [REVISION.sha, "a" * 40, "b" * 40], "second": [REVISION.sha]}
+    here = str(Path(__file__).parent)
+    processes = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", BUILD, here, *commits], stdout=subprocess.PIPE, text=True
+        )
+        for name, commits in shas.items()
+    }
+    built = {}
+    for name, process in processes.items():
+        out, _ = process.communicate()
+        assert process.returncode == 0
+        built[name] = json.loads(out)
+    return built
 
 
-def test_definition_is_byte_identical_for_the_same_commit():
-    first, second = build_in_fresh_process(REVISION.sha), build_in_fresh_process(REVISION.sha)
+def test_definition_is_byte_identical_for_the_same_commit(fresh_builds):
+    first, second = fresh_builds["first"][0], fresh_builds["second"][0]
     assert first == second
     assert first == definition(pipeline_config(load_settings(), "dev", REVISION))
 
 
-def test_a_new_commit_changes_only_images_and_lineage():
-    old, new = build_in_fresh_process("a" * 40), build_in_fresh_process("b" * 40)
+def test_a_new_commit_changes_only_images_and_lineage(fresh_builds):
+    old, new = fresh_builds["first"][1:]
     assert old != new
     assert old.replace("a" * 40, "b" * 40) == new
