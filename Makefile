@@ -14,9 +14,8 @@ CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(shell cksum < requirements/checkov
 COMPILE := $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
            --no-emit-index-url --no-emit-find-links
 
-# A test file per worker: the end-to-end tests of a file build on each other in order.
-# (pytest-xdist's loadgroup cannot group tests under pytest 9: it renames `_nodeid`, which
-# pytest 9 no longer reads.)
+# A test file per worker: the tests of a file share its module fixtures (an estate, a promoted
+# commit), which are set up once per worker that runs the file.
 PYTEST_PARALLEL := -n auto --dist loadfile
 
 .PHONY: demo demo-dev test test-fast lint bench lock clean

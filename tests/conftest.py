@@ -80,9 +80,12 @@ def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, d
                 settings=settings, embedded=True, endpoint_url=server.endpoint_url, log=log
             )
             return server, results
-        except infra.TerraformCommandError as error:
+        except BaseException as error:
             embedded.stop_server(server)
-            if attempt == 2 or "EntityAlreadyExists" not in str(error):
+            retry = isinstance(error, infra.TerraformCommandError) and (
+                "EntityAlreadyExists" in str(error)
+            )
+            if attempt == 2 or not retry:
                 raise
             print(f"\nretrying the embedded provisioning on a new server after: {error}")
     raise AssertionError("unreachable")
@@ -102,7 +105,9 @@ def estate() -> Iterator[tuple[embedded.EmbeddedServer, dict]]:
 
     Provisioned once per test session, however many xdist workers need it: the first one
     applies it under a lock and records it in the session's shared directory, the others
-    reuse it, and the controlling process stops its server at the end (pytest_sessionfinish).
+    reuse it, and the controlling process stops its server at the end (pytest_unconfigure). A
+    failed provisioning is recorded too, so that the other workers fail at once instead of
+    trying again one after the other.
     """
     require_terraform()
     from training_pipeline.config.settings import load_settings
@@ -110,7 +115,10 @@ def estate() -> Iterator[tuple[embedded.EmbeddedServer, dict]]:
 
     settings = load_settings()
     record = _shared_dir() / "estate.json"
+    failed = record.with_suffix(".failed")
     with _locked(record.with_suffix(".lock")):
+        if failed.exists():
+            pytest.fail(f"the shared estate could not be provisioned: {failed.read_text()}")
         if record.exists():
             saved = json.loads(record.read_text())
             server = embedded.EmbeddedServer(saved["endpoint_url"], saved["pid"])
@@ -124,7 +132,11 @@ def estate() -> Iterator[tuple[embedded.EmbeddedServer, dict]]:
                 for name, applied in saved["results"].items()
             }
         else:
-            server, results = _provision_all()
+            try:
+                server, results = _provision_all()
+            except Exception as error:
+                failed.write_text(f"{type(error).__name__}: {error}"[-4000:])
+                raise
             saved = {
                 "endpoint_url": server.endpoint_url,
                 "pid": server.pid,

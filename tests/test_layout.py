@@ -34,7 +34,7 @@ def python_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*.py") if "__pycache__" not in p.parts)
 
 
-def test_only_the_build_package_imports_the_sagemaker_sdk() -> None:
+def test_only_the_pipeline_package_imports_the_sagemaker_sdk() -> None:
     users = {
         str(path.relative_to(REPO))
         for path in python_files(PACKAGE) + python_files(REPO / "inference")

@@ -31,7 +31,7 @@ output "backend_config" {
 ################################################################################
 
 output "state_role_arns" {
-  description = "Map of root (`operations`, `dev`, `staging`, `prod`) to the ARN of the role its backend assumes to reach its state."
+  description = "Map of root (`operations` and each environment of profiles.conf) to the ARN of the role its backend assumes to reach its state."
   value       = { for root, role in aws_iam_role.state : root => role.arn }
 }
 

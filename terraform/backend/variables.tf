@@ -52,7 +52,7 @@ variable "restrict_state_to_its_role" {
 }
 
 variable "state_appliers" {
-  description = "Extra principal ARNs that may assume a root's state role, in `{'root' = ['arn', ...]}` format (roots: `operations`, `dev`, `staging`, `prod`); by default only principals of the account that root applies to may, which is how `python -m training_pipeline infra` applies it."
+  description = "Extra principal ARNs that may assume a root's state role, in `{'root' = ['arn', ...]}` format (roots: `operations` and each environment of profiles.conf); by default only principals of the account that root applies to may, which is how `python -m training_pipeline infra` applies it."
   type        = map(list(string))
   default     = {}
 

@@ -18,24 +18,30 @@ APPROVAL_MODES = ("auto", "manual")
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "profiles.conf"
 
 # A section name is also part of resource names, tags and GitHub Environments.
-_SECTION = re.compile(r"^\[(?P<name>[^\]]*)\]\s*$")
+_SECTION = re.compile(r"^\[(?P<name>[^\]]*)\][ \t]*$")
 _SECTION_NAME = re.compile(r"^[a-z][a-z0-9]{1,9}$")
-_ENTRY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?P<value>.*)$")
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ENTRY = re.compile(r"^(?P<key>[A-Za-z_][A-Za-z0-9_]*)[ \t]*=[ \t]*(?P<value>.*)$")
+_ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 _PROJECT_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
-_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
 _ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
-_SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$")
+_SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\))$")
 _BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
-_GITHUB_IDS = re.compile(r"^\d+/\d+$")
-_FLOOR = re.compile(r"^\d+(\.\d+)?$")
+_GITHUB_IDS = re.compile(r"^[0-9]+/[0-9]+$")
+_FLOOR = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 # A GitHub user login or an ORG/TEAM slug.
 _REVIEWER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(/[A-Za-z0-9._-]+)?$")
 
+_BLANKS = " \t"
 # Every section but these two is an environment, in promotion order.
 _FIXED_SECTIONS = ("project", "operations")
+# Names an environment cannot have: a Terraform target (infra --backend), Terraform's own
+# workspace (a bare `terraform apply` would pick it).
+_RESERVED = ("backend", "default")
+# {project}-{env}-artifacts-{account id} is an S3 bucket name: at most 63 characters.
+_MAX_PROJECT_AND_ENVIRONMENT = 63 - len("--artifacts-") - 12
 _ENVIRONMENT_KEYS = (
     "account_id",
     "deploy_ref",
@@ -157,7 +163,9 @@ def load_settings(path: Path | str | None = None) -> Settings:
         seen[account] = name
 
     environments = {}
+    project = check("project", "name", _PROJECT_NAME, "3-32 lowercase letters, digits or '-'")
     for position, env in enumerate(env_names):
+        _check_name(path, lines, env, project, env_names[0], sections[env_names[0]])
         deploy_ref = _deploy_ref(
             path, lines, env, sections[env]["deploy_ref"], position, env_names[0]
         )
@@ -194,7 +202,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
         )
     return Settings(
         path=path,
-        project=check("project", "name", _PROJECT_NAME, "3-32 lowercase letters, digits or '-'"),
+        project=project,
         region=check("project", "region", _REGION, "an AWS region such as eu-west-1"),
         github_repository=check(
             "project",
@@ -231,6 +239,24 @@ def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int, fi
     return value
 
 
+def _check_name(
+    path: Path, lines: dict, env: str, project: str, first: str, first_section: dict
+) -> None:
+    where = f"{path}:{lines[env, None]}: [{env}]"
+    branch = _BRANCH_REF.match(first_section.get("deploy_ref", ""))
+    if env in _RESERVED or (branch and env == branch["branch"]):
+        raise ProfilesError(
+            f"{where}: the environment name {env} is reserved (backend, default and the branch "
+            f"[{first}] deploys from are taken)"
+        )
+    if len(project) + len(env) > _MAX_PROJECT_AND_ENVIRONMENT:
+        raise ProfilesError(
+            f"{where}: the project name and the environment name together may have at most "
+            f"{_MAX_PROJECT_AND_ENVIRONMENT} characters ({project}-{env}-artifacts-<account id> "
+            "is an S3 bucket name)"
+        )
+
+
 def _required_keys(section: str) -> tuple[str, ...]:
     return _KEYS.get(section, _ENVIRONMENT_KEYS)
 
@@ -238,7 +264,7 @@ def _required_keys(section: str) -> tuple[str, ...]:
 def _reviewers(path: Path, lines: dict, env: str, value: str) -> tuple[str, ...]:
     if value == "none":
         return ()
-    names = tuple(name.strip() for name in value.split(","))
+    names = tuple(name.strip(_BLANKS) for name in value.split(","))
     bad = [name for name in names if not _REVIEWER.match(name)]
     if bad:
         raise ProfilesError(
@@ -256,12 +282,14 @@ def _parse(
     sections: dict[str, dict[str, str]] = {}
     lines: dict[tuple[str, str | None], int] = {}
     current: str | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
+    # Lines end at \n only and blanks are spaces and tabs, as for Terraform's regexes: any other
+    # whitespace (a pasted non-breaking space, say) is a character of the value, and refused.
+    for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        line = raw.strip(_BLANKS)
         if not line or line.startswith("#"):
             continue
         if match := _SECTION.match(raw):
-            current = match["name"].strip()
+            current = match["name"]
             if not _SECTION_NAME.match(current):
                 raise ProfilesError(
                     f"{path}:{number}: section [{current}]: a section name is 2-10 lowercase "
@@ -284,7 +312,7 @@ def _parse(
             )
         if current is None:
             raise ProfilesError(f"{path}:{number}: {match['key']} is outside any [section]")
-        key, value = match["key"], match["value"].strip()
+        key, value = match["key"], match["value"].strip(_BLANKS)
         allowed = _required_keys(current) + _OPTIONAL.get(current, ())
         if key not in allowed:
             raise ProfilesError(

@@ -174,6 +174,9 @@ def approve(story: Story) -> None:
         if version.status == "PendingManualApproval":
             registry.set_status(target.session, group, version.version, "Approved", "demo")
             story.log(f"   {group} version {version.version}: Approved")
+    if target.settings.environment(target.env).endpoint == "off":
+        story.log(f"   [{target.env}] endpoint = off: no endpoint serves its models")
+        return
     deployed = deployment.serve(target)
     story.log(f"   endpoint {deployed.endpoint_name} {deployed.action}: version {deployed.version}")
 

@@ -1,8 +1,9 @@
 """The GitHub-side settings the trust policies rely on, as GitHub REST API calls.
 
 `python -m training_pipeline github settings` prints them as ``gh api`` commands (``--apply``
-runs them with the GitHub CLI, logged in as a repository admin). They are derived from
-profiles.conf, as the trust policies are, so the two cannot drift apart:
+runs them with the GitHub CLI, logged in as a repository admin). Running them again, say after
+adding an environment, updates what an earlier run made instead of adding a second one. They
+are derived from profiles.conf, as the trust policies are, so the two cannot drift apart:
 
 1. the repository's OIDC subject claim template ``["repo", "context", "job_workflow_ref"]``,
    without which no deploy or CI role accepts any token;
@@ -42,6 +43,11 @@ class ApiCall:
     path: str
     body: dict[str, Any]
     why: str
+    # For a POST that creates a named object: a jq filter over GET `path` that prints the id of
+    # the one made by an earlier run, so that running the script again creates no second one.
+    existing: str | None = None
+    # Whether that earlier object is brought up to date (PUT `path`/ID) or left as it is.
+    update: bool = False
 
     def command(self) -> str:
         body = json.dumps(self.body, indent=2)
@@ -51,10 +57,18 @@ class ApiCall:
         for lookup in lookups:
             body = body.replace(f'"{_ID}{lookup}"', f"$(gh api {lookup} --jq .id)")
         marker = "JSON" if lookups else "'JSON'"
+        path = shlex.quote(self.path)
+
+        def call(method: str, target: str) -> str:
+            return f"gh api --method {method} {target} --input - <<{marker}\n{body}\nJSON\n"
+
+        if self.existing is None:
+            return f"# {self.why}\n" + call(self.method, path)
+        found = f"id=$(gh api {path} --jq {shlex.quote(self.existing)})\n"
+        updated = call("PUT", path + '/"$id"')
+        otherwise = f"else\n{updated}" if self.update else ""
         return (
-            f"# {self.why}\n"
-            f"gh api --method {self.method} {shlex.quote(self.path)} --input - <<{marker}\n"
-            f"{body}\nJSON\n"
+            f'# {self.why}\n{found}if [ -z "$id" ]; then\n{call(self.method, path)}{otherwise}fi\n'
         )
 
 
@@ -96,6 +110,9 @@ def calls(settings: Settings) -> list[ApiCall]:
                 f"{repo}/environments/{env.name}/deployment-branch-policies",
                 {"name": env.deploy_ref.split("/", 2)[2], "type": kind},
                 f"only the {kind} {env.deploy_ref.split('/', 2)[2]} may deploy to {env.name}",
+                existing=_named(
+                    ".branch_policies[]", name=env.deploy_ref.split("/", 2)[2], type=kind
+                ),
             )
         )
     environments = settings.environments.values()
@@ -116,6 +133,9 @@ def calls(settings: Settings) -> list[ApiCall]:
                 ],
             },
             "only admins and maintainers may move the tags that promote",
+            # The list also holds the organisation's rulesets.
+            existing=_named(".[]", name="promotion tags", source_type="Repository"),
+            update=True,
         )
     )
     found.append(
@@ -147,6 +167,10 @@ def calls(settings: Settings) -> list[ApiCall]:
             },
             f"what reaches {settings.main_branch} (and so every environment, and deploy.yml "
             "itself) was reviewed in a pull request",
+            existing=_named(
+                ".[]", name=f"{settings.main_branch} is reviewed", source_type="Repository"
+            ),
+            update=True,
         )
     )
     return found
@@ -170,6 +194,12 @@ def apply(settings: Settings) -> None:
         raise UserError("sh is not available to run the gh commands") from None
     if result.returncode != 0:
         raise UserError(f"a gh api call failed: {result.stderr.strip()[-2000:]}")
+
+
+def _named(items: str, **fields: str) -> str:
+    """A jq filter printing the id of the item of ``items`` with these field values."""
+    condition = " and ".join(f".{key} == {json.dumps(value)}" for key, value in fields.items())
+    return f"{items} | select({condition}) | .id"
 
 
 def _reviewer(name: str) -> dict[str, Any]:

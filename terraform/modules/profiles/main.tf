@@ -5,7 +5,7 @@
 # a newline followed by `[` yields one chunk per section (the first chunk is the preamble); each
 # chunk starts with `name]` and holds that section's `key = value` lines. Comment lines never
 # match because a key must be the first thing on its line. training_pipeline/config/settings.py reads
-# the same file with the same rules; tests/profiles_corpus holds the files both must refuse.
+# the same file with the same rules; tests/data/broken_profiles holds the files both must refuse.
 
 locals {
   # A section name is also part of resource names, tags and GitHub Environments.
@@ -15,10 +15,11 @@ locals {
   text   = replace(file(var.path), "\r\n", "\n")
   chunks = split("\n[", "\n${local.text}")
 
-  # Every section in file order, duplicates included (they are reported, not merged).
+  # Every section in file order, duplicates included (they are reported, not merged). Blanks
+  # are spaces and tabs only (trim, not trimspace), as in training_pipeline/config/settings.py.
   section_list = [
     for chunk in slice(local.chunks, 1, length(local.chunks)) : {
-      name  = trimspace(regex("^([^\\]\\n]*)\\]?", chunk)[0])
+      name  = regex("^([^\\]\\n]*)\\]?", chunk)[0]
       pairs = regexall("(?m)${local.entry}", chunk)
     }
   ]
@@ -43,8 +44,8 @@ locals {
 
   problems = concat(
     [
-      for line in split("\n", local.text) : "a line that is not `key = value`, a [section] or a # comment: ${trimspace(line)}"
-      if !(trimspace(line) == "" || startswith(trimspace(line), "#") || can(regex("^\\[[^\\]]*\\][ \\t]*$", line)) || can(regex(local.entry, line)))
+      for line in split("\n", local.text) : "a line that is not `key = value`, a [section] or a # comment: ${trim(line, " \t")}"
+      if !(trim(line, " \t") == "" || startswith(trim(line, " \t"), "#") || can(regex("^\\[[^\\]]*\\][ \\t]*$", line)) || can(regex(local.entry, line)))
     ],
     [for s in local.section_list : "section [${s.name}]: a section name is 2-10 lowercase letters or digits, starting with a letter" if !can(regex("^${local.section_name}$", s.name))],
     [for pair in local.preamble_pairs : "${pair[0]} is outside any [section]"],
@@ -90,4 +91,11 @@ locals {
   # workflow that every environment's deployment runs (see the github-oidc-role module).
   first_ref   = try(local.environments[local.environment_names[0]].deploy_ref, "")
   main_branch = trimprefix(local.first_ref, "refs/heads/")
+
+  # Names an environment cannot have: a Terraform target (infra --backend), Terraform's own
+  # workspace, the branch the first environment deploys from. And {project}-{env}-artifacts-
+  # {account id} is an S3 bucket name, at most 63 characters.
+  reserved_names              = ["backend", "default", local.main_branch]
+  max_project_and_environment = 63 - length("--artifacts-") - 12
+  after_first                 = [for i, name in local.environment_names : name if i > 0]
 }

@@ -52,7 +52,7 @@ output "main_branch" {
   value       = local.main_branch
 
   precondition {
-    condition     = can(regex("^refs/heads/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", local.first_ref))
+    condition     = length(local.environment_names) == 0 || can(regex("^refs/heads/[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", local.first_ref))
     error_message = "profiles.conf: deploy_ref of the first environment must be the branch every environment is promoted from, such as refs/heads/main."
   }
 }
@@ -82,12 +82,22 @@ output "environments" {
   value       = local.environments
 
   precondition {
-    condition     = alltrue([for name in slice(local.environment_names, 1, length(local.environment_names)) : local.environments[name].deploy_ref == "refs/tags/${name}"])
+    condition     = length(setintersection(local.environment_names, local.reserved_names)) == 0
+    error_message = "profiles.conf: the environment name ${join(", ", setintersection(local.environment_names, local.reserved_names))} is reserved (backend, default and the branch the first environment deploys from are taken)."
+  }
+
+  precondition {
+    condition     = alltrue([for name in local.environment_names : length(local.project) + length(name) <= local.max_project_and_environment])
+    error_message = "profiles.conf: the project name and the environment name together may have at most ${local.max_project_and_environment} characters ({project}-{env}-artifacts-<account id> is an S3 bucket name)."
+  }
+
+  precondition {
+    condition     = alltrue([for name in local.after_first : local.environments[name].deploy_ref == "refs/tags/${name}"])
     error_message = "profiles.conf: after the first environment, each environment's deploy_ref must be the tag named after it (refs/tags/NAME for [NAME])."
   }
 
   precondition {
-    condition     = alltrue([for env in values(local.environments) : env.reviewers == "none" || alltrue([for r in split(",", env.reviewers) : can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9._-]+)?$", trimspace(r)))])])
+    condition     = alltrue([for env in values(local.environments) : env.reviewers == "none" || alltrue([for r in split(",", env.reviewers) : can(regex("^[A-Za-z0-9][A-Za-z0-9-]{0,38}(/[A-Za-z0-9._-]+)?$", trim(r, " \t")))])])
     error_message = "profiles.conf: reviewers must be none or GitHub users or ORG/TEAMs separated by commas."
   }
 

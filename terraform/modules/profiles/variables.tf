@@ -1,5 +1,5 @@
 variable "path" {
-  description = "Path of profiles.conf, the INI file that names the project, the region, the GitHub repository and the four AWS accounts (for example \"$${path.root}/../../profiles.conf\")."
+  description = "Path of profiles.conf, the INI file that names the project, the region, the GitHub repository, the AWS accounts and the environments (for example \"$${path.root}/../../profiles.conf\")."
   type        = string
 
   validation {
