@@ -31,6 +31,8 @@ def main(argv: list[str]) -> int:
             jq = rest.pop(0)
         elif item == "--input":
             rest.pop(0)
+        elif item == "--paginate":
+            pass  # one page holds everything here
         else:
             path = item
     body = json.loads(sys.stdin.read()) if method in ("POST", "PUT") else None

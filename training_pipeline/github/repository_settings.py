@@ -64,7 +64,7 @@ class ApiCall:
 
         if self.existing is None:
             return f"# {self.why}\n" + call(self.method, path)
-        found = f"id=$(gh api {path} --jq {shlex.quote(self.existing)})\n"
+        found = f"id=$(gh api --paginate {path} --jq {shlex.quote(self.existing)})\n"
         updated = call("PUT", path + '/"$id"')
         otherwise = f"else\n{updated}" if self.update else ""
         return (
