@@ -152,3 +152,41 @@ def test_module_readme_lists_every_input_and_output(module: str) -> None:
             assert f"| `{name}` |" in readme, (
                 f"modules/{module}/README.md does not list {kind} {name}"
             )
+
+
+def test_a_workspace_that_names_no_environment_is_refused_before_anything_is_planned(
+    terraform_bin: str, cli_config_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The main root's workspace is the environment: `terraform apply` in the default
+    workspace, or one named after nothing in profiles.conf, stops at the variable's check
+    (a local backend on a copy; no AWS call is made before it)."""
+    tree = tmp_path / "terraform"
+    shutil.copytree(TERRAFORM_DIR, tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
+    (tree / "main" / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
+    env = {
+        **cli_config_env,
+        "AWS_ACCESS_KEY_ID": "none",
+        "AWS_SECRET_ACCESS_KEY": "none",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "TF_VAR_profiles_path": str(TERRAFORM_DIR.parent / "profiles.conf"),
+    }
+
+    def terraform(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [terraform_bin, *args, "-no-color"],
+            cwd=tree / "main",
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+
+    assert terraform("init", "-input=false").returncode == 0
+    for workspace in ("default", "production"):
+        if workspace != "default":
+            assert terraform("workspace", "new", workspace).returncode == 0
+        result = terraform("plan", "-input=false")
+        output = " ".join((result.stdout + result.stderr).split())
+        assert result.returncode == 1
+        assert f'terraform.workspace is "{workspace}"' in output
+        assert "must be an environment of profiles.conf (dev, staging, prod)" in output
+        assert output.count("Error:") == 1, output
