@@ -164,11 +164,12 @@ def load_settings(path: Path | str | None = None) -> Settings:
 
     environments = {}
     project = check("project", "name", _PROJECT_NAME, "3-32 lowercase letters, digits or '-'")
+    first = env_names[0]
+    branch = _BRANCH_REF.match(sections[first]["deploy_ref"])
+    reserved = (*_RESERVED, *([branch["branch"]] if branch else []))
     for position, env in enumerate(env_names):
-        _check_name(path, lines, env, project, env_names[0], sections[env_names[0]])
-        deploy_ref = _deploy_ref(
-            path, lines, env, sections[env]["deploy_ref"], position, env_names[0]
-        )
+        _check_name(path, lines, env, project, first, reserved)
+        deploy_ref = _deploy_ref(path, lines, env, sections[env]["deploy_ref"], position, first)
         reviewers = _reviewers(path, lines, env, sections[env]["reviewers"])
         approval = sections[env]["approval"]
         if approval not in APPROVAL_MODES:
@@ -233,18 +234,16 @@ def _deploy_ref(path: Path, lines: dict, env: str, value: str, position: int, fi
     elif value != f"refs/tags/{env}":
         raise ProfilesError(
             f"{where} must be the tag named after it, refs/tags/{env}: after [{first}], an "
-            "environment is "
-            f"deployed by moving the tag named after it (git tag -f {env} SHA)"
+            f"environment is deployed by moving its tag (git tag -f {env} SHA)"
         )
     return value
 
 
 def _check_name(
-    path: Path, lines: dict, env: str, project: str, first: str, first_section: dict
+    path: Path, lines: dict, env: str, project: str, first: str, reserved: tuple[str, ...]
 ) -> None:
     where = f"{path}:{lines[env, None]}: [{env}]"
-    branch = _BRANCH_REF.match(first_section.get("deploy_ref", ""))
-    if env in _RESERVED or (branch and env == branch["branch"]):
+    if env in reserved:
         raise ProfilesError(
             f"{where}: the environment name {env} is reserved (backend, default and the branch "
             f"[{first}] deploys from are taken)"
