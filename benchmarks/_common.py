@@ -15,12 +15,24 @@ from typing import TypeVar
 
 T = TypeVar("T")
 REPO_ROOT = Path(__file__).resolve().parent.parent
-STEPS_DIR = REPO_ROOT / "training_pipeline" / "steps"
 PYTHON = sys.executable
 
 if str(REPO_ROOT) not in sys.path:
     # The project is used from its checkout (it is not installed into the virtualenv).
     sys.path.insert(0, str(REPO_ROOT))
+
+
+def model_code_dir(model: str = "cancer") -> Path:
+    """A model's code as its jobs see it (the step scripts with its schema.json beside them),
+    written under .work/benchmarks."""
+    from training_pipeline.pipeline.code_bundle import load_bundle
+
+    folder = REPO_ROOT / ".work" / "benchmarks" / f"code-{model}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, content in load_bundle(model).files.items():
+        (folder / name).write_bytes(content)
+    return folder
+
 
 # Host variables that would send a bare step script (or a child) to a real account.
 AWS_IDENTITY_VARIABLES = (

@@ -48,11 +48,11 @@ from typing import Any
 # Run as a script (python benchmarks/NAME.py): its folder is on sys.path.
 from _common import (
     PYTHON,
-    STEPS_DIR,
     TRAIN_ARGS,
     clean_environment,
     log,
     median,
+    model_code_dir,
     run_child,
     table,
     undisturbed,
@@ -121,10 +121,10 @@ def bare_scripts(csv: Path, scratch: Path) -> tuple[dict[str, float], float]:
             "",
         ],
     }
-    seconds, foreign_cpu_s = {}, 0.0
+    seconds, foreign_cpu_s, code = {}, 0.0, model_code_dir()
     for name, (script, *arguments) in commands.items():
-        # Started from inside steps/, as the jobs start them (sibling imports).
-        run = run_child([PYTHON, str(STEPS_DIR / script), *arguments], env=env, cwd=STEPS_DIR)
+        # Started from inside the model's code folder, as the jobs start them (sibling imports).
+        run = run_child([PYTHON, str(code / script), *arguments], env=env, cwd=code)
         seconds[name] = run.seconds
         foreign_cpu_s += run.foreign_cores * run.seconds
     seconds["total"] = sum(seconds.values())

@@ -30,13 +30,13 @@ from pathlib import Path
 # Run as a script (python benchmarks/NAME.py): its folder is on sys.path.
 from _common import (
     PYTHON,
-    STEPS_DIR,
     TRAIN_ARGS,
     ChildRun,
     clean_environment,
     load_average,
     log,
     median,
+    model_code_dir,
     run_child,
     table,
     undisturbed,
@@ -91,9 +91,10 @@ def measure(rows: int, scratch: Path, repeat: int, quiet_wait_s: float) -> Measu
     env = clean_environment()
     runs: list[tuple[float, float, float, float, float]] = []
     split, model, out = folder / "split", folder / "model", folder / "out"
+    code = model_code_dir()
     preprocess_command = [
         PYTHON,
-        str(STEPS_DIR / "preprocess.py"),
+        str(code / "preprocess.py"),
         "--input-dir",
         str(csv.parent),
         "--output-dir",
@@ -103,7 +104,7 @@ def measure(rows: int, scratch: Path, repeat: int, quiet_wait_s: float) -> Measu
     ]
     train_command = [
         PYTHON,
-        str(STEPS_DIR / "train.py"),
+        str(code / "train.py"),
         *TRAIN_ARGS,
         "--train-dir",
         str(split / "train"),
@@ -118,7 +119,7 @@ def measure(rows: int, scratch: Path, repeat: int, quiet_wait_s: float) -> Measu
     def step(command: list[str], outputs: tuple[Path, ...]) -> ChildRun:
         for directory in outputs:
             shutil.rmtree(directory, ignore_errors=True)
-        return run_child(command, env=env, cwd=STEPS_DIR)
+        return run_child(command, env=env, cwd=code)
 
     for repetition in range(1, repeat + 1):
         what = f"{rows:>9,} rows #{repetition}"

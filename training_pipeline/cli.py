@@ -38,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Train and register a model in one environment.
+    """Train and register the models of one environment (each model's own pipeline, in the
+    order of profiles.conf), or only --model NAME. A CSV given with --data is one model's data:
+    it trains --model, by default the first.
 
     Example: python -m training_pipeline run --env dev --embedded
     """
@@ -48,6 +50,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     target = deployment.connect(args.env, embedded_aws=args.embedded)
     if args.embedded:
         _provision_embedded(target)
+    one = args.model or (args.data and target.model)
+    targets = [target.for_model(one)] if one else target.every_model()
+    statuses = []
+    for model_target in targets:
+        if len(targets) > 1:
+            print(f"\n== model {model_target.model}: {model_target.names.pipeline_name} ==")
+        statuses.append(_run_model(model_target, args))
+    return 0 if all(status == "Succeeded" for status in statuses) else 1
+
+
+def _run_model(target: deployment.Environment, args: argparse.Namespace) -> str:
     # The embedded AWS runs no pipeline itself (moto's executions never start a job).
     on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
     record = deployment.run(target, on=on, parameters=_params(args.param), data=args.data)
@@ -67,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print()
         print(f"Model registry {target.names.model_package_group} ({target.names.account_id}):")
         print(_versions_table(versions[:5]))
-    return 0 if record["status"] == "Succeeded" else 1
+    return record["status"]
 
 
 def cmd_local_run(args: argparse.Namespace) -> int:
@@ -127,7 +140,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline status --env dev --embedded
     """
-    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     deployment.require_provisioned(target)
     records = executions.list_records(
         target.session, target.names.artifacts_bucket, target.names.pipeline_name
@@ -164,7 +177,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline models --env prod
     """
-    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     versions = registry.list_versions(target.session, target.names.model_package_group)
     if not versions:
         print(f"{target.names.model_package_group}: no model versions yet")
@@ -178,7 +191,7 @@ def cmd_set_status(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline approve --env prod 3 --reason "reviewed by ML lead"
     """
-    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     version = registry.set_status(
         target.session, target.names.model_package_group, args.version, args.status, args.reason
     )
@@ -193,7 +206,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     finishes a deployment the function could not (endpoint busy) or pins an older version
     until the next approval. Example: python -m training_pipeline deploy --env prod --version 3
     """
-    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     deployed = deployment.serve(target, args.version)
     print(
         f"endpoint {deployed.endpoint_name}: {deployed.action}, serving version "
@@ -203,14 +216,16 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
 
 def cmd_definition(args: argparse.Namespace) -> int:
-    """Print the pipeline definition JSON of an environment at the current commit.
+    """Print the pipeline definition JSON of a model in an environment at the current commit.
 
     Example: python -m training_pipeline definition --env staging > definition.json
     """
     from training_pipeline.config.source import current_revision
     from training_pipeline.pipeline import definitions
 
-    config = deployment.pipeline_config(load_settings(), args.env, current_revision())
+    config = deployment.pipeline_config(
+        load_settings(), args.env, current_revision(), model=args.model
+    )
     print(json.dumps(json.loads(definitions.load_or_build(config)), indent=2, sort_keys=True))
     return 0
 
@@ -258,6 +273,7 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             "region": settings.region,
             "github_repository": settings.github_repository,
             "environments": " ".join(settings.environment_names),
+            "models": " ".join(settings.model_names),
         }
     elif section == "operations":
         values = {
@@ -274,7 +290,6 @@ def cmd_profiles(args: argparse.Namespace) -> int:
             "approval": environment.approval,
             "retrain_schedule": environment.retrain_schedule,
             "instance_type": environment.instance_type,
-            "min_auc": str(environment.min_auc),
         }
     if key not in values:
         raise UserError(f"unknown key {args.key!r}; [{section}] has {', '.join(values)}")
@@ -432,12 +447,13 @@ def _print_record(record: dict) -> None:
 
 
 def _metrics_table(report: dict) -> str:
-    """The challenger's test metrics, and the champion's AUC on the same test split."""
+    """The challenger's test metrics, and the champion's gate metric on the same test split."""
     rows = [(name, f"{value['value']:.4f}") for name, value in report["metrics"].items()]
-    champion = report["champion"]
+    gate = report["gate"]
     if report["comparison"]["has_champion"]:
-        rows.append(("champion roc_auc", f"{champion['roc_auc']:.4f}"))
-        rows.append(("roc_auc delta", f"{report['comparison']['roc_auc_delta']:+.4f}"))
+        rows.append((f"champion {gate['metric']}", f"{report['champion']['value']:.4f}"))
+        better = f"{gate['direction']} is better"
+        rows.append((f"improvement ({better})", f"{gate['improvement']:+.4f}"))
     else:
         rows.append(("champion", "none approved yet"))
     return format_table((f"metric (test split, {report['test_rows']} rows)", "value"), rows)
@@ -447,17 +463,18 @@ def _versions_table(versions: list[registry.ModelVersion]) -> str:
     return format_table(registry.VERSION_COLUMNS, [registry.version_row(v) for v in versions])
 
 
-def _environment_choices() -> tuple[str, ...] | None:
-    """The environments of profiles.conf, for --env; None while the file is broken, so that the
-    command itself reports what is wrong with it."""
+def _choices() -> tuple[tuple[str, ...] | None, tuple[str, ...] | None]:
+    """The environments and models of profiles.conf, for --env and --model; None while the file
+    is broken, so that the command itself reports what is wrong with it."""
     try:
-        return load_settings().environment_names
+        settings = load_settings()
     except ProfilesError:
-        return None
+        return None, None
+    return settings.environment_names, settings.model_names
 
 
 def _parser() -> argparse.ArgumentParser:
-    environments = _environment_choices()
+    environments, models = _choices()
     parser = argparse.ArgumentParser(
         prog="python -m training_pipeline",
         description="Build, run and promote the SageMaker training pipeline of each environment.",
@@ -476,8 +493,13 @@ def _parser() -> argparse.ArgumentParser:
         sub.set_defaults(handler=handler)
         return sub
 
-    def env_options(sub: argparse.ArgumentParser) -> None:
+    def env_options(sub: argparse.ArgumentParser, model_help: str | None = None) -> None:
         sub.add_argument("--env", required=True, choices=environments, help="environment")
+        sub.add_argument(
+            "--model",
+            choices=models,
+            help=model_help or "model of profiles.conf (default: the first)",
+        )
         sub.add_argument(
             "--embedded",
             action="store_true",
@@ -485,7 +507,7 @@ def _parser() -> argparse.ArgumentParser:
         )
 
     run = command("run", cmd_run)
-    env_options(run)
+    env_options(run, "run only this model's pipeline (default: every model's)")
     run.add_argument(
         "--on",
         choices=("local", "sagemaker"),
@@ -514,8 +536,8 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--execution", help="execution id or ARN to show in detail")
     status.add_argument("--limit", type=int, default=10, help="how many executions to list")
 
-    models = command("models", cmd_models)
-    env_options(models)
+    listing = command("models", cmd_models)
+    env_options(listing)
 
     for name, value, done in (
         ("approve", "Approved", "approved"),
@@ -535,6 +557,7 @@ def _parser() -> argparse.ArgumentParser:
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=environments, help="environment")
+    definition.add_argument("--model", choices=models, help="model (default: the first)")
 
     emb = command("embedded", cmd_embedded)
     emb.add_argument("action", choices=("up", "down", "status"))

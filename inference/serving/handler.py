@@ -9,7 +9,10 @@ The contract (the model package is registered with ``text/csv`` in, ``applicatio
     application/json  {"instances": [[f1, ..., f30], ...]}  or a bare list of such rows, or
                       rows as objects keyed by feature name: [{"mean_radius": 17.99, ...}, ...]
 
-    response          {"predictions": [{"malignant_probability": 0.97, "label": 1}, ...]}
+    response          from a classifier
+                          {"predictions": [{"malignant_probability": 0.97, "label": 1}, ...]}
+                      from a regression
+                          {"predictions": [{"disease_progression": 151.2}, ...]}
 
 Every value must be a finite number (the model was trained without missing values). Errors say
 what is wrong and where: CSV by row and line, JSON by path (``instances[2][4]``).
@@ -63,7 +66,7 @@ class Model:
     estimator: Any
     features: tuple[str, ...]
     label: str
-    label_values: tuple[int, int]  # (negative, positive)
+    label_values: tuple[int, int] | None  # (negative, positive); None for a regression
     positive_column: int  # column of the positive label in predict_proba's output
     sklearn_version: str | None  # the version that trained it, if recorded
 
@@ -117,13 +120,26 @@ def bundle_to_model(bundle: object, source: str = "the bundle") -> Model:
             "the commit that trained it"
         )
     estimator, features = bundle["model"], bundle["features"]
-    if not callable(getattr(estimator, "predict_proba", None)):
-        raise ModelLoadError(f"{source}: the model {type(estimator).__name__} has no predict_proba")
+    kind = bundle.get("kind", "classification")
+    needed = {"classification": "predict_proba", "regression": "predict"}.get(kind)
+    if needed is None:
+        raise ModelLoadError(f"{source}: kind {kind!r} is neither classification nor regression")
+    if not callable(getattr(estimator, needed, None)):
+        raise ModelLoadError(f"{source}: the model {type(estimator).__name__} has no {needed}")
     if not features or not all(isinstance(name, str) for name in features):
         raise ModelLoadError(f"{source}: 'features' must be a non-empty list of column names")
     fitted = getattr(estimator, "feature_names_in_", None)
     if fitted is not None and list(fitted) != list(features):
         raise ModelLoadError(f"{source}: 'features' differ from the columns the model was fit on")
+    if kind == "regression":
+        return Model(
+            estimator=estimator,
+            features=tuple(features),
+            label=str(bundle.get("label", "prediction")),
+            label_values=None,
+            positive_column=0,
+            sklearn_version=bundle.get("sklearn_version"),
+        )
     label_values = tuple(bundle.get("label_values", (0, 1)))
     classes = [_plain(value) for value in getattr(estimator, "classes_", label_values)]
     if len(label_values) != 2 or any(value not in classes for value in label_values):
@@ -398,8 +414,11 @@ def _plain(value: object) -> object:
 
 
 def predict(model: Model, rows: np.ndarray) -> dict:
-    """``{"predictions": [{"<label>_probability": p, "label": 0|1}, ...]}``, one per row."""
+    """``{"predictions": [{"<label>_probability": p, "label": 0|1}, ...]}`` from a classifier,
+    ``{"predictions": [{"<label>": value}, ...]}`` from a regression; one per row."""
     frame = pd.DataFrame(rows, columns=list(model.features))
+    if model.label_values is None:
+        return {"predictions": [{model.label: float(v)} for v in model.estimator.predict(frame)]}
     probabilities = model.estimator.predict_proba(frame)[:, model.positive_column]
     negative, positive = model.label_values
     key = f"{model.label}_probability"

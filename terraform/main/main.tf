@@ -5,11 +5,31 @@ locals {
 
   data_bucket_name      = "${local.prefix}-data-${local.account_id}"
   artifacts_bucket_name = "${local.prefix}-artifacts-${local.account_id}"
-  pipeline_name         = "${local.prefix}-training"
-  model_package_group   = local.prefix
+
+  # One model package group, pipeline, schedule and endpoint per model of profiles.conf, named
+  # after the model's prefix: the first model keeps the names the environment had before there
+  # were several models ({project}-{env}), every later one adds its name ({project}-{env}-NAME).
+  # Its training data lies under training/ (first model) or training-NAME/ in the data bucket.
+  # training_pipeline/config/naming.py follows the same rule.
+  first_model = module.profiles.model_names[0]
+  models = {
+    for name, model in module.profiles.models : name => {
+      prefix      = model.first ? local.prefix : "${local.prefix}-${name}"
+      data_prefix = model.first ? "training/" : "training-${name}/"
+    }
+  }
+  model_package_groups = { for name, model in local.models : name => model.prefix }
+  pipeline_names       = { for name, model in local.models : name => "${model.prefix}-training" }
 
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
-  pipeline_arn         = "${local.sagemaker_arn_prefix}:pipeline/${local.pipeline_name}"
+  pipeline_arns        = { for name, pipeline in local.pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  # Every model's group, and the packages in it.
+  model_package_group_resources = flatten([
+    for group in values(local.model_package_groups) : [
+      "${local.sagemaker_arn_prefix}:model-package-group/${group}",
+      "${local.sagemaker_arn_prefix}:model-package/${group}/*",
+    ]
+  ])
   bucket_arns = [
     "arn:${local.partition}:s3:::${local.data_bucket_name}",
     "arn:${local.partition}:s3:::${local.artifacts_bucket_name}",
@@ -93,7 +113,7 @@ data "aws_iam_policy_document" "sagemaker_assume_role" {
 
 resource "aws_iam_role" "sagemaker_execution" {
   name               = "${local.prefix}-sagemaker-execution"
-  description        = "SageMaker pipeline ${local.pipeline_name} and its jobs"
+  description        = "SageMaker pipelines of ${local.prefix} (one per model) and their jobs"
   assume_role_policy = data.aws_iam_policy_document.sagemaker_assume_role.json
 }
 
@@ -199,10 +219,7 @@ data "aws_iam_policy_document" "sagemaker_execution" {
       "sagemaker:DescribeModelPackage",
       "sagemaker:DescribeModelPackageGroup",
     ]
-    resources = [
-      "${local.sagemaker_arn_prefix}:model-package-group/${local.model_package_group}",
-      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
-    ]
+    resources = local.model_package_group_resources
   }
 
   statement {
@@ -247,15 +264,44 @@ resource "aws_iam_role_policy" "sagemaker_execution" {
 }
 
 ################################################################################
-# Model registry: this environment's own model package group
+# Model registry: this environment's own model package group, one per model
 ################################################################################
 
 resource "aws_sagemaker_model_package_group" "this" {
-  model_package_group_name        = local.model_package_group
+  for_each = local.models
+
+  model_package_group_name        = each.value.prefix
   model_package_group_description = "Models trained and evaluated in ${local.environment} on ${local.environment}'s data"
 }
 
+# "cancer" is the first model of the shipped profiles.conf (moved blocks take no expressions).
+# These blocks move estates applied before profiles.conf had models, which held one group, one
+# schedule and one deploy function per environment, to the first model's keys: their names are
+# the first model's, so nothing is replaced. If your first model has another name and you
+# applied before models existed, put its name here before the first apply.
+moved {
+  from = aws_sagemaker_model_package_group.this
+  to   = aws_sagemaker_model_package_group.this["cancer"]
+}
+
+moved {
+  from = aws_sagemaker_model_package_group_policy.this[0]
+  to   = aws_sagemaker_model_package_group_policy.this["cancer"]
+}
+
+moved {
+  from = module.retrain_schedule
+  to   = module.retrain_schedule["cancer"]
+}
+
+moved {
+  from = module.deploy_on_approval
+  to   = module.deploy_on_approval["cancer"]
+}
+
 data "aws_iam_policy_document" "model_package_group" {
+  for_each = local.models
+
   statement {
     sid = "OperationsMayRead"
     actions = [
@@ -264,8 +310,8 @@ data "aws_iam_policy_document" "model_package_group" {
       "sagemaker:ListModelPackages",
     ]
     resources = [
-      aws_sagemaker_model_package_group.this.arn,
-      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
+      aws_sagemaker_model_package_group.this[each.key].arn,
+      "${local.sagemaker_arn_prefix}:model-package/${each.value.prefix}/*",
     ]
 
     principals {
@@ -276,10 +322,10 @@ data "aws_iam_policy_document" "model_package_group" {
 }
 
 resource "aws_sagemaker_model_package_group_policy" "this" {
-  count = var.create_model_package_group_policy ? 1 : 0
+  for_each = { for name, model in local.models : name => model if var.create_model_package_group_policy }
 
-  model_package_group_name = aws_sagemaker_model_package_group.this.model_package_group_name
-  resource_policy          = data.aws_iam_policy_document.model_package_group.json
+  model_package_group_name = aws_sagemaker_model_package_group.this[each.key].model_package_group_name
+  resource_policy          = data.aws_iam_policy_document.model_package_group[each.key].json
 }
 
 ################################################################################
@@ -303,10 +349,8 @@ data "aws_iam_policy_document" "github_deploy" {
       "sagemaker:StopPipelineExecution",
       "sagemaker:UpdatePipeline",
     ]
-    resources = [
-      local.pipeline_arn,
-      "${local.pipeline_arn}/*",
-    ]
+    # Every model's pipeline of this environment, and its executions.
+    resources = flatten([for arn in values(local.pipeline_arns) : [arn, "${arn}/*"]])
   }
 
   statement {
@@ -341,7 +385,7 @@ data "aws_iam_policy_document" "github_deploy" {
 
   statement {
     # Whether training data is there at all (the CLI's early "no training data" error): the
-    # keys under training/, never their content.
+    # keys under each model's training/ or training-NAME/, never their content.
     sid       = "SeeThatTrainingDataExists"
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arns[0]]
@@ -349,7 +393,7 @@ data "aws_iam_policy_document" "github_deploy" {
     condition {
       test     = "StringEquals"
       variable = "s3:prefix"
-      values   = ["training/"]
+      values   = [for model in values(local.models) : model.data_prefix]
     }
   }
 
@@ -373,10 +417,10 @@ data "aws_iam_policy_document" "github_deploy" {
     # metrics and plots). Not the splits that PrepareData publishes, nor any training data.
     sid     = "ReadRecordsAndEvaluations"
     actions = ["s3:GetObject"]
-    resources = [
-      "${local.bucket_arns[1]}/executions/*",
-      "${local.bucket_arns[1]}/pipelines/${local.pipeline_name}/*/evaluate/*",
-    ]
+    resources = concat(
+      ["${local.bucket_arns[1]}/executions/*"],
+      [for pipeline in values(local.pipeline_names) : "${local.bucket_arns[1]}/pipelines/${pipeline}/*/evaluate/*"],
+    )
   }
 
   statement {
@@ -404,10 +448,7 @@ data "aws_iam_policy_document" "github_deploy" {
       "sagemaker:DescribeModelPackage",
       "sagemaker:DescribeModelPackageGroup",
     ]
-    resources = [
-      aws_sagemaker_model_package_group.this.arn,
-      "${local.sagemaker_arn_prefix}:model-package/${local.model_package_group}/*",
-    ]
+    resources = local.model_package_group_resources
   }
 
   statement {
@@ -460,33 +501,36 @@ module "github_deploy_role" {
 }
 
 ################################################################################
-# Retraining schedule ([<env>] retrain_schedule of profiles.conf; `off` creates none)
+# Retraining schedule, per model ([<env>] retrain_schedule of profiles.conf; `off` creates none)
 ################################################################################
 
 module "retrain_schedule" {
-  source = "../modules/pipeline-schedule"
+  source   = "../modules/pipeline-schedule"
+  for_each = local.models
 
   create                       = local.settings.retrain_schedule != "off"
-  name                         = "${local.prefix}-retrain"
-  role_name                    = "${local.prefix}-scheduler"
+  name                         = "${each.value.prefix}-retrain"
+  role_name                    = "${each.value.prefix}-scheduler"
   schedule_expression          = local.settings.retrain_schedule
   schedule_expression_timezone = var.retrain_schedule_timezone
-  pipeline_arn                 = local.pipeline_arn
+  pipeline_arn                 = local.pipeline_arns[each.key]
   pipeline_parameters          = var.retrain_pipeline_parameters
   kms_key_arn                  = module.kms.key_arn
 }
 
 ################################################################################
-# Endpoint: each newly Approved model is deployed ([<env>] endpoint of profiles.conf)
+# Endpoint per model: each newly Approved version of the model is deployed to it
+# ([<env>] endpoint of profiles.conf)
 ################################################################################
 
 module "deploy_on_approval" {
-  source = "../modules/deploy-on-approval"
+  source   = "../modules/deploy-on-approval"
+  for_each = local.models
 
   create                   = local.settings.endpoint != "off"
-  name                     = "${local.prefix}-deploy-on-approval"
-  model_package_group_name = local.model_package_group
-  endpoint_name            = local.prefix
+  name                     = "${each.value.prefix}-deploy-on-approval"
+  model_package_group_name = each.value.prefix
+  endpoint_name            = each.value.prefix
   instance_type            = local.settings.endpoint != "off" ? local.settings.endpoint : "ml.m5.large"
   execution_role_arn       = aws_iam_role.sagemaker_execution.arn
   kms_key_arn              = module.kms.key_arn

@@ -40,24 +40,49 @@ output "kms_alias" {
 # SageMaker
 ################################################################################
 
+output "first_model" {
+  description = "The first model of profiles.conf: its resources keep the environment's historic names (`<project>-<env>`), and the single-valued outputs below are its."
+  value       = local.first_model
+}
+
 output "pipeline_name" {
-  description = "Name of the SageMaker pipeline the deploy job upserts, `<project>-<env>-training` (created by the CLI, not by Terraform)."
-  value       = local.pipeline_name
+  description = "Name of the first model's SageMaker pipeline, `<project>-<env>-training` (upserted by the CLI's deploy, not by Terraform; every model's: `pipeline_names`)."
+  value       = local.pipeline_names[local.first_model]
 }
 
 output "pipeline_arn" {
-  description = "ARN the pipeline will have once upserted."
-  value       = local.pipeline_arn
+  description = "ARN the first model's pipeline will have once upserted."
+  value       = local.pipeline_arns[local.first_model]
+}
+
+output "pipeline_names" {
+  description = "Map of model name to the name of its SageMaker pipeline in this environment: `<project>-<env>-training` for the first model, `<project>-<env>-<model>-training` for the others."
+  value       = local.pipeline_names
 }
 
 output "model_package_group_name" {
-  description = "Name of the environment's model package group, `<project>-<env>`."
-  value       = aws_sagemaker_model_package_group.this.model_package_group_name
+  description = "Name of the first model's model package group, `<project>-<env>` (every model's: `model_package_groups`)."
+  value       = aws_sagemaker_model_package_group.this[local.first_model].model_package_group_name
 }
 
 output "model_package_group_arn" {
-  description = "ARN of the environment's model package group."
-  value       = aws_sagemaker_model_package_group.this.arn
+  description = "ARN of the first model's model package group."
+  value       = aws_sagemaker_model_package_group.this[local.first_model].arn
+}
+
+output "model_package_groups" {
+  description = "Map of model name to its model package group in this environment: `<project>-<env>` for the first model, `<project>-<env>-<model>` for the others."
+  value       = { for name, group in aws_sagemaker_model_package_group.this : name => group.model_package_group_name }
+}
+
+output "model_package_group_arns" {
+  description = "Map of model name to the ARN of its model package group."
+  value       = { for name, group in aws_sagemaker_model_package_group.this : name => group.arn }
+}
+
+output "training_data_prefixes" {
+  description = "Map of model name to where its training data lies in the data bucket: `training/` for the first model, `training-<model>/` for the others."
+  value       = { for name, model in local.models : name => model.data_prefix }
 }
 
 output "sagemaker_execution_role_arn" {
@@ -94,21 +119,36 @@ output "github_deploy_role_subjects" {
 ################################################################################
 
 output "retrain_schedule_name" {
-  description = "Name of the retraining schedule, `<project>-<env>-retrain` (null when profiles.conf says `retrain_schedule = off`)."
-  value       = module.retrain_schedule.schedule_name
+  description = "Name of the first model's retraining schedule, `<project>-<env>-retrain` (null when profiles.conf says `retrain_schedule = off`)."
+  value       = module.retrain_schedule[local.first_model].schedule_name
 }
 
 output "scheduler_role_arn" {
-  description = "ARN of the role the schedule assumes, `<project>-<env>-scheduler` (null when there is no schedule)."
-  value       = module.retrain_schedule.role_arn
+  description = "ARN of the role the first model's schedule assumes, `<project>-<env>-scheduler` (null when there is no schedule)."
+  value       = module.retrain_schedule[local.first_model].role_arn
+}
+
+output "retrain_schedule_names" {
+  description = "Map of model name to its retraining schedule, `<model prefix>-retrain` (values null when profiles.conf says `retrain_schedule = off`)."
+  value       = { for name, schedule in module.retrain_schedule : name => schedule.schedule_name }
 }
 
 output "endpoint_name" {
-  description = "Endpoint each newly Approved model is deployed to (null when profiles.conf says `endpoint = off`)."
-  value       = module.deploy_on_approval.endpoint_name
+  description = "Endpoint each newly Approved version of the first model is deployed to, `<project>-<env>` (null when profiles.conf says `endpoint = off`)."
+  value       = module.deploy_on_approval[local.first_model].endpoint_name
 }
 
 output "deploy_function_name" {
-  description = "Lambda function deploying Approved models (null when profiles.conf says `endpoint = off`)."
-  value       = module.deploy_on_approval.function_name
+  description = "Lambda function deploying the first model's Approved versions (null when profiles.conf says `endpoint = off`)."
+  value       = module.deploy_on_approval[local.first_model].function_name
+}
+
+output "endpoint_names" {
+  description = "Map of model name to the endpoint its Approved versions are deployed to: `<project>-<env>` for the first model, `<project>-<env>-<model>` for the others (values null when profiles.conf says `endpoint = off`)."
+  value       = { for name, deploy in module.deploy_on_approval : name => deploy.endpoint_name }
+}
+
+output "deploy_function_names" {
+  description = "Map of model name to the Lambda function deploying its Approved versions, `<model prefix>-deploy-on-approval` (values null when profiles.conf says `endpoint = off`)."
+  value       = { for name, deploy in module.deploy_on_approval : name => deploy.function_name }
 }

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from profiles_corpus import BROKEN, VALID, refused_for
-from training_pipeline.config.settings import DEFAULT_PATH, load_settings
+from training_pipeline.config.settings import DEFAULT_PATH, ModelSettings, load_settings
 from training_pipeline.errors import ProfilesError
 
 GOOD = DEFAULT_PATH.read_text()
@@ -42,7 +42,11 @@ def line_of(text: str, needle: str) -> int:
         ("account_id = 111111111111", "account_id = 11111111111", "a 12-digit AWS account id"),
         ("account_id = 111111111111", "account_id = 1111111111ab", "is not a 12-digit"),
         ("approval         = manual", "approval         = maybe", "must be auto or manual"),
-        ("min_auc          = 0.95", "min_auc          = 1.5", "between 0 and 1"),
+        ("floor     = 0.90", "floor     = 1.5", "must be at most 1 for roc_auc"),
+        ("floor     = 75", "floor     = 75%", "is not a number such as 0.90 or 70"),
+        ("metric    = rmse", "metric    = mse", "must be one of roc_auc, accuracy"),
+        ("dataset   = sklearn:diabetes", "dataset   = diabetes.csv", "none or sklearn:NAME"),
+        ("\n[model diabetes]\n", "\n[model Diabetes]\n", "a model section is [model NAME]"),
         ("\n[prod]\n", "\n[Prod]\n", "a section name is 2-10 lowercase letters or digits"),
         ("region            = eu-west-1", "region            = europe", "is not an AWS region"),
         ("retrain_schedule = off", "retrain_schedule = daily", "off, cron(...) or rate(...)"),
@@ -68,6 +72,21 @@ def test_bad_values_name_file_line_and_reason(tmp_path, old, new, expected):
     message = str(raised.value)
     assert expected in message
     assert message.startswith(f"{path}:{line_of(text, new.strip())}")
+
+
+def test_direction_must_agree_with_the_metric(tmp_path):
+    text = GOOD.replace(
+        "metric    = rmse\ndirection = lower", "metric    = rmse\ndirection = higher"
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ProfilesError) as raised:
+        load_settings(path)
+    lines = text.splitlines()
+    line = lines.index("direction = higher", lines.index("[model diabetes]")) + 1
+    assert str(raised.value) == (
+        f"{path}:{line}: [model diabetes] direction = 'higher' disagrees with its metric: "
+        "rmse is better lower"
+    )
 
 
 def test_duplicated_account_id_names_both_sections(tmp_path):
@@ -97,6 +116,53 @@ def test_duplicated_section_and_key(tmp_path):
     path = write(tmp_path, GOOD.replace("[operations]\n", "[operations]\naccount_id = 1\n"))
     with pytest.raises(ProfilesError, match="account_id is set twice"):
         load_settings(path)
+
+
+def test_the_shipped_models_in_file_order():
+    settings = load_settings()
+    assert settings.model_names == ("cancer", "diabetes")
+    assert settings.first_model == "cancer"
+    assert settings.model("cancer") == ModelSettings(
+        name="cancer",
+        dataset="sklearn:breast_cancer",
+        metric="roc_auc",
+        direction="higher",
+        floor=0.90,
+    )
+    assert settings.model("diabetes") == ModelSettings(
+        name="diabetes", dataset="sklearn:diabetes", metric="rmse", direction="lower", floor=75.0
+    )
+    # The models are no environments.
+    assert settings.environment_names == ("dev", "staging", "prod")
+
+
+def test_model_sections_may_stand_anywhere_and_the_first_one_is_first(tmp_path):
+    settings = load_settings(VALID / "dev_only.conf")
+    assert settings.model_names == ("churn",)
+    assert settings.first_model == "churn"
+    assert (settings.model("churn").dataset, settings.model("churn").floor) == ("none", 0.45)
+    cancer_start = GOOD.index("[model cancer]\n")
+    diabetes_start = GOOD.index("[model diabetes]\n")
+    cancer = GOOD[cancer_start:diabetes_start]
+    swapped = GOOD.replace(cancer, "") + "\n" + cancer
+    assert load_settings(write(tmp_path, swapped)).model_names == ("diabetes", "cancer")
+
+
+def test_unknown_model_lists_the_valid_ones():
+    with pytest.raises(
+        ProfilesError, match="unknown model 'fraud': choose one of cancer, diabetes"
+    ):
+        load_settings().model("fraud")
+
+
+def test_min_auc_is_no_environment_key_any_more(tmp_path):
+    text = GOOD.replace(
+        "endpoint         = off\n", "min_auc          = 0.90\nendpoint         = off\n", 1
+    )
+    path = write(tmp_path, text)
+    with pytest.raises(ProfilesError, match=r"unknown key min_auc in \[dev\]") as raised:
+        load_settings(path)
+    assert str(raised.value).startswith(f"{path}:{line_of(text, 'min_auc')}:")
 
 
 def test_unknown_environment_lists_the_valid_ones():

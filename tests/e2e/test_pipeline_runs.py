@@ -21,7 +21,10 @@ from training_pipeline.environment.data import load_reference_dataset
 
 pytestmark = pytest.mark.e2e
 SETTINGS = load_settings()
-WEAK = {"MaxIter": "2", "MaxDepth": "1", "LearningRate": "0.01", "MinAuc": "0.5"}
+WEAK = {"MaxIter": "2", "MaxDepth": "1", "LearningRate": "0.01", "GateThreshold": "0.5"}
+# The regression's floor is an error: RMSE <= 75 in profiles.conf; this lets a worse model
+# through the floor so that the champion comparison is what stops it.
+WEAK_REGRESSION = {"MaxIter": "2", "MaxDepth": "1", "LearningRate": "0.01", "GateThreshold": "500"}
 
 
 @pytest.fixture(scope="module")
@@ -31,37 +34,45 @@ def aws(provisioned, tmp_path_factory):
             patch.setenv(key, value)
         patch.setenv("TP_WORK_DIR", str(tmp_path_factory.mktemp("work")))
         for env in SETTINGS.environment_names:  # each account its own sample; idempotent
-            deployment.seed_reference_data(deployment.connect(env, embedded_aws=False), log=print)
+            for target in deployment.connect(env, embedded_aws=False).every_model():
+                deployment.seed_reference_data(target, log=print)
         yield provisioned
 
 
 @pytest.fixture(scope="module")
 def first_models(aws) -> dict:
-    """Each environment's first run on its own data: dev and prod through the library, staging
-    through the CLI as a user starts it (its report kept); the registries right after."""
+    """Each environment's first run of each model on its own data: dev and prod through the
+    library, staging through the CLI as a user starts it (every model; its report kept); the
+    registries right after."""
     output = io.StringIO()
     with redirect_stdout(output):
         staging_exit = cli.main(["run", "--env", "staging", "--on", "local"])
-    runs = {"dev": run("dev"), "prod": run("prod")}
+    runs = {
+        (env, model): run(env, model=model)
+        for env in ("dev", "prod")
+        for model in SETTINGS.model_names
+    }
     return {
         "runs": runs,
         "staging_exit": staging_exit,
         "staging_output": output.getvalue(),
         "versions": {env: versions(env) for env in SETTINGS.environment_names},
+        "regressions": {env: versions(env, "diabetes") for env in SETTINGS.environment_names},
     }
 
 
-def run(env: str, **kwargs) -> dict:
-    return deployment.run(deployment.connect(env, embedded_aws=False), on="local", **kwargs)
+def run(env: str, model: str | None = None, **kwargs) -> dict:
+    target = deployment.connect(env, embedded_aws=False, model=model)
+    return deployment.run(target, on="local", **kwargs)
 
 
-def versions(env: str) -> list[registry.ModelVersion]:
-    session = account_session(SETTINGS, env)
-    return registry.list_versions(session, f"{SETTINGS.project}-{env}")
+def versions(env: str, model: str | None = None) -> list[registry.ModelVersion]:
+    target = deployment.connect(env, embedded_aws=False, model=model)
+    return registry.list_versions(target.session, target.names.model_package_group)
 
 
 def test_dev_run_trains_evaluates_and_registers(first_models):
-    record = first_models["runs"]["dev"]
+    record = first_models["runs"]["dev", "cancer"]
     assert record["status"] == "Succeeded", record["failure_reason"]
     assert [s["name"] for s in record["steps"]] == [
         "PrepareData",
@@ -102,7 +113,7 @@ def test_staging_and_prod_retrain_in_their_own_accounts(first_models):
     assert re.search(r"metric \(test split, \d+ rows\)", out) and "roc_auc" in out
     assert "champion" in out and "none approved yet" in out
     assert "Model registry mlops-demo-staging (333333333333)" in out
-    record = first_models["runs"]["prod"]
+    record = first_models["runs"]["prod", "cancer"]
     assert record["status"] == "Succeeded", record["failure_reason"]
     first = first_models["versions"]
     assert [v.status for v in first["staging"]] == ["Approved"]
@@ -114,7 +125,10 @@ def test_staging_and_prod_retrain_in_their_own_accounts(first_models):
         groups = session.client("sagemaker").list_model_package_groups()[
             "ModelPackageGroupSummaryList"
         ]
-        assert [g["ModelPackageGroupName"] for g in groups] == [f"{SETTINGS.project}-{env}"]
+        assert sorted(g["ModelPackageGroupName"] for g in groups) == [
+            f"{SETTINGS.project}-{env}",
+            f"{SETTINGS.project}-{env}-diabetes",
+        ]
         package = session.client("sagemaker").describe_model_package(
             ModelPackageName=first[env][0].arn
         )
@@ -130,12 +144,57 @@ def test_staging_and_prod_retrain_in_their_own_accounts(first_models):
     assert len(fingerprints) == 3
 
 
+def test_the_regression_trains_gates_and_registers_in_each_environments_own_group(first_models):
+    """The second reference model: its own pipeline, data prefix, group and error metric, in
+    every environment, promoted by the same runs."""
+    assert (
+        "== model diabetes: mlops-demo-staging-diabetes-training =="
+        in (first_models["staging_output"])
+    )
+    assert (
+        "Model registry mlops-demo-staging-diabetes (333333333333)"
+        in (first_models["staging_output"])
+    )
+    for env in SETTINGS.environment_names:
+        [model] = first_models["regressions"][env]
+        expected = "PendingManualApproval" if env == "prod" else "Approved"
+        assert model.status == expected, env
+        assert model.arn.split("/")[-2] == f"{SETTINGS.project}-{env}-diabetes"
+        assert 30 < model.metrics["rmse"] <= 75 and "auc" not in model.metrics
+        account = SETTINGS.accounts[env]
+        assert model.metadata["input_data_url"] == (
+            f"s3://{SETTINGS.project}-{env}-data-{account}/training-diabetes/"
+        )
+        assert model.git_sha == current_revision().sha
+    for env in ("dev", "prod"):
+        record = first_models["runs"][env, "diabetes"]
+        assert record["status"] == "Succeeded", record["failure_reason"]
+        assert record["model_name"] == "diabetes"
+    # Each environment's regression is its own too: three datasets, three models.
+    models = first_models["regressions"]
+    assert len({models[env][0].metadata["data_fingerprint"] for env in models}) == 3
+    assert len({models[env][0].metadata["model_digest"] for env in models}) == 3
+
+
+def test_a_worse_regression_higher_error_fails_its_gate(first_models):
+    before = versions("dev", "diabetes")
+    record = run("dev", model="diabetes", parameters=WEAK_REGRESSION)
+    assert record["status"] == "Failed"
+    reason = record["failure_reason"]
+    assert reason.startswith("quality gate failed, nothing was registered: challenger rmse ")
+    # Higher error than the approved champion's: an improvement below zero.
+    improvement = float(re.search(r"\(it improves by (-[0-9.]+)\)$", reason)[1])
+    assert improvement < 0
+    assert "RegisterModel" not in [s["name"] for s in record["steps"]]
+    assert versions("dev", "diabetes") == before
+
+
 def test_a_worse_challenger_fails_the_gate_and_registers_nothing(first_models):
     before = versions("dev")
     record = run("dev", parameters=WEAK)
     assert record["status"] == "Failed"
     assert record["failure_reason"].startswith("quality gate failed, nothing was registered")
-    assert re.search(r"approved champion's (0\.9\d*|1\.0) ", record["failure_reason"])
+    assert re.search(r"approved champion's (0\.9\d*|1\.0) by at least", record["failure_reason"])
     assert "RegisterModel" not in [s["name"] for s in record["steps"]]
     assert versions("dev") == before
 
@@ -185,7 +244,7 @@ def test_new_data_under_the_same_prefix_is_trained_on(first_models):
     before = {v.version for v in versions("dev")}
     s3 = target.session.client("s3")
     extra = load_reference_dataset().sample(frac=0.5, random_state=7).to_csv(index=False)
-    key = f"{deployment.TRAINING_PREFIX}more.csv"
+    key = f"{target.names.training_prefix}more.csv"
     s3.put_object(Bucket=target.names.data_bucket, Key=key, Body=extra.encode())
     try:
         record = run("dev")

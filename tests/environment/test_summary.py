@@ -21,18 +21,20 @@ RECORD = {
 }
 REPORT = {
     "metrics": {"roc_auc": {"value": 0.991}, "accuracy": {"value": 0.95}},
-    "champion": {"model_package_arn": "arn", "roc_auc": 0.985},
-    "comparison": {"has_champion": True, "roc_auc_delta": 0.006},
+    "gate": {"metric": "roc_auc", "direction": "higher", "value": 0.991, "improvement": 0.006},
+    "champion": {"model_package_arn": "arn", "value": 0.985},
+    "comparison": {"has_champion": True},
     "test_rows": 86,
 }
 
 
 def test_a_registered_version_with_metrics_against_the_champion() -> None:
     text = summary.markdown(NAMES, RECORD, REPORT, "https://d-1.studio.eu-west-1.sagemaker.aws")
-    assert text.startswith("## ✅ prod: pipeline succeeded\n")
+    assert text.startswith("## ✅ prod, model cancer: pipeline succeeded\n")
     assert "| model | registered `mlops-demo-prod` version 3 (PendingManualApproval) |" in text
     assert "| TrainModel | Training | Succeeded | 61.0s |  |" in text
-    assert "| roc_auc | 0.9910 | 0.9850 |" in text and "+0.0060" in text
+    assert "| roc_auc | 0.9910 | 0.9850 |" in text
+    assert "roc_auc improvement on the champion (higher is better): +0.0060" in text
     assert (
         "(https://d-1.studio.eu-west-1.sagemaker.aws/pipelines/view/mlops-demo-prod-training)"
     ) in text
@@ -50,7 +52,7 @@ def test_an_identical_model_and_a_failed_gate() -> None:
         "failure_reason": "quality gate failed | below the floor",
     }
     text = summary.markdown(NAMES, failed, None)
-    assert text.startswith("## ❌ prod: pipeline failed")
+    assert text.startswith("## ❌ prod, model cancer: pipeline failed")
     assert "| model | nothing registered |" in text
     assert "| reason | quality gate failed \\| below the floor |" in text
     assert "no Studio domain `mlops-demo-prod`" in text

@@ -11,8 +11,10 @@ import pandas as pd
 import pytest
 
 from inference.serving import handler
-from training_pipeline.environment.data import load_reference_dataset
-from training_pipeline.steps import artifacts, schema, train
+from training_pipeline.environment.data import load_reference_dataset, model_schema
+from training_pipeline.steps import artifacts, train
+
+CANCER = model_schema("cancer")
 
 # Few, shallow trees: enough for probabilities on both sides of 0.5, fast to fit.
 HYPERPARAMETERS = {"max_iter": 15, "max_depth": 2, "random_state": 0}
@@ -28,8 +30,8 @@ def reference() -> pd.DataFrame:
 def model_dir(tmp_path_factory: pytest.TempPathFactory, reference: pd.DataFrame) -> Path:
     """A folder holding model.joblib, as SageMaker hosting extracts a training job's output."""
     folder = tmp_path_factory.mktemp("model")
-    estimator = train.train_model(reference, HYPERPARAMETERS)
-    artifacts.save_bundle(train.make_bundle(estimator, HYPERPARAMETERS), folder)
+    estimator = train.train_model(reference, CANCER, HYPERPARAMETERS)
+    artifacts.save_bundle(train.make_bundle(estimator, HYPERPARAMETERS, CANCER), folder)
     return folder
 
 
@@ -50,4 +52,4 @@ def model(model_dir: Path) -> handler.Model:
 @pytest.fixture(scope="session")
 def features(reference: pd.DataFrame) -> pd.DataFrame:
     """The reference features only, in schema order."""
-    return reference[schema.FEATURES]
+    return reference[list(CANCER.features)]

@@ -106,7 +106,13 @@ def test_a_value_that_would_not_copy_verbatim_is_built_by_the_sdk(change, tmp_pa
 def test_only_what_shapes_the_definition_is_in_the_key():
     key = definitions.template_key(config_of("dev"))
     assert definitions.template_key(config_of("dev", **ELSEWHERE)) == key
-    for change in ({"min_auc": 0.95}, {"instance_type": "ml.c5.xlarge"}, {"region": "us-east-2"}):
+    for change in (
+        {"gate_floor": 0.95},
+        {"gate_metric": "f1"},
+        {"gate_direction": "lower"},
+        {"instance_type": "ml.c5.xlarge"},
+        {"region": "us-east-2"},
+    ):
         assert definitions.template_key(config_of("dev", **change)) != key, change
     assert definitions.template_key(config_of("prod")) != key
 
@@ -145,7 +151,7 @@ def test_sdk_config_files_are_in_the_key_unless_they_only_opt_out_of_telemetry(
 
 
 def test_a_damaged_cached_template_is_rebuilt(tmp_path):
-    config = config_of("dev", min_auc=0.875)
+    config = config_of("dev", gate_floor=0.875)
     first = definitions.load_or_build(config, tmp_path)
     (cached,) = tmp_path.glob("*.json")
     cached.write_text('{"key": "' + cached.stem + '", "defin')

@@ -68,7 +68,8 @@ def test_steps_and_order(dev_definition):
 def test_every_parameter_has_a_default(dev_definition):
     params = {p["Name"]: p for p in dev_definition["Parameters"]}
     assert all("DefaultValue" in p for p in params.values())
-    assert params["MinAuc"]["DefaultValue"] == 0.90
+    assert params["GateThreshold"]["DefaultValue"] == 0.90
+    assert params["GateMinImprovement"]["DefaultValue"] == 0.0
     assert params["ModelApprovalStatus"]["DefaultValue"] == "Approved"
     assert params["InputDataUrl"]["DefaultValue"] == (
         "s3://mlops-demo-dev-data-222222222222/training/"
@@ -82,7 +83,7 @@ def test_prod_registers_for_manual_approval():
     assert params["ModelApprovalStatus"]["EnumValues"] == ["PendingManualApproval"]
     params = {name: p["DefaultValue"] for name, p in params.items()}
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
-    assert params["MinAuc"] == 0.95
+    assert params["GateThreshold"] == 0.90
     assert "444444444444" in json.dumps(doc) and "222222222222" not in json.dumps(doc)
 
 
@@ -106,11 +107,45 @@ def test_caching_and_retries(dev_definition):
         assert steps[name]["RetryPolicies"]
 
 
+def gate_conditions(doc: dict) -> list[tuple[str, object, object]]:
+    """CheckQuality's conditions as (type, what is compared, with what)."""
+    conditions = steps_by_name(doc)["CheckQuality"]["Arguments"]["Conditions"]
+    return [(c["Type"], c["LeftValue"]["Std:JsonGet"]["Path"], c["RightValue"]) for c in conditions]
+
+
 def test_the_profiles_floor_cannot_be_lowered_at_run_time(dev_definition):
-    gate = steps_by_name(dev_definition)["CheckQuality"]["Arguments"]["Conditions"]
-    rights = [condition["RightValue"] for condition in gate]
-    assert 0.90 in rights  # the literal floor of profiles.conf [dev]
-    assert {"Get": "Parameters.MinAuc"} in rights
+    assert gate_conditions(dev_definition) == [
+        # the literal floor of profiles.conf [model cancer]; the parameter can only add to it
+        ("GreaterThanOrEqualTo", "gate.value", 0.90),
+        ("GreaterThanOrEqualTo", "gate.value", {"Get": "Parameters.GateThreshold"}),
+        ("GreaterThanOrEqualTo", "gate.improvement", {"Get": "Parameters.GateMinImprovement"}),
+    ]
+
+
+def test_a_regression_is_gated_by_an_error_that_must_go_down():
+    """The second model: its own pipeline, group, data and code, and a gate whose metric (RMSE)
+    must stay at or below the floor and must not rise above the champion's."""
+    config = pipeline_config(load_settings(), "staging", REVISION, model="diabetes")
+    doc = json.loads(definition(config))
+    assert config.pipeline_name == "mlops-demo-staging-diabetes-training"
+    assert gate_conditions(doc) == [
+        ("LessThanOrEqualTo", "gate.value", 75.0),
+        ("LessThanOrEqualTo", "gate.value", {"Get": "Parameters.GateThreshold"}),
+        ("GreaterThanOrEqualTo", "gate.improvement", {"Get": "Parameters.GateMinImprovement"}),
+    ]
+    steps = steps_by_name(doc)
+    evaluate = steps["EvaluateModel"]["Arguments"]
+    assert evaluate["AppSpecification"]["ContainerArguments"][-2:] == ["--gate-metric", "rmse"]
+    assert evaluate["Environment"] == {"MODEL_PACKAGE_GROUP_NAME": "mlops-demo-staging-diabetes"}
+    register = steps["RegisterModel"]["Arguments"]
+    assert register["ModelPackageGroupName"] == "mlops-demo-staging-diabetes"
+    params = {p["Name"]: p["DefaultValue"] for p in doc["Parameters"]}
+    assert params["InputDataUrl"] == "s3://mlops-demo-staging-data-333333333333/training-diabetes/"
+    # Its code is its own bundle (its schema.json), so its address differs from the first
+    # model's.
+    cancer = pipeline_config(load_settings(), "staging", REVISION)
+    assert config.code_prefix != cancer.code_prefix
+    assert config.code_prefix.startswith("s3://mlops-demo-staging-artifacts-333333333333/code/")
 
 
 def test_images_are_pinned_to_the_commit(dev_definition):

@@ -8,9 +8,21 @@ import pytest
 from moto import mock_aws
 
 from training_pipeline.environment.data import load_reference_dataset, write_csv
+from training_pipeline.pipeline.code_bundle import MODELS_DIR, load_bundle
 from training_pipeline.steps import preprocess, train
 
-STEPS_DIR = Path(preprocess.__file__).parent
+# In-process, the steps are a package with no model beside them: the tests name the schema.
+SCHEMA_ARGS = ["--schema", str(MODELS_DIR / "cancer" / "schema.json")]
+
+
+@pytest.fixture(scope="session")
+def code_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The cancer model's code bundle as a job sees it (/opt/ml/processing/code): the step
+    scripts with the model's schema.json beside them."""
+    folder = tmp_path_factory.mktemp("code")
+    for name, content in load_bundle("cancer").files.items():
+        (folder / name).write_bytes(content)
+    return folder
 
 
 @pytest.fixture(scope="session")
@@ -30,13 +42,16 @@ def pipeline_run(tmp_path_factory: pytest.TempPathFactory, reference: pd.DataFra
     """preprocess -> train on the reference data, the model packed as SageMaker packs it."""
     root = tmp_path_factory.mktemp("pipeline")
     write_csv(reference, root / "input" / "data.csv")
-    preprocess.main(["--input-dir", str(root / "input"), "--output-dir", str(root / "pre")])
+    preprocess.main(
+        ["--input-dir", str(root / "input"), "--output-dir", str(root / "pre"), *SCHEMA_ARGS]
+    )
     train.main(
         [
             "--train-dir", str(root / "pre" / "train"),
             "--validation-dir", str(root / "pre" / "validation"),
             "--model-dir", str(root / "model"),
             "--output-data-dir", str(root / "train-output"),
+            *SCHEMA_ARGS,
         ]
     )  # fmt: skip
     packed = root / "packed"

@@ -14,22 +14,25 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from training_pipeline.steps import artifacts, champion, evaluate, schema, train
+from training_pipeline.environment.data import model_schema
+from training_pipeline.steps import artifacts, champion, evaluate, train
 from training_pipeline.steps.errors import (
     ChampionError,
     DataValidationError,
     ModelArtifactError,
 )
 
-from .conftest import STEPS_DIR, pack_model
+from .conftest import SCHEMA_ARGS, pack_model
+
+CANCER = model_schema("cancer")
 
 GROUP = "mlops-demo-dev"
 BUCKET = "models-bucket"
 
 
 def bundle_for(frame: pd.DataFrame, **hyperparameters) -> dict:
-    model = train.train_model(frame, {"random_state": 0, **hyperparameters})
-    return train.make_bundle(model, {"random_state": 0, **hyperparameters})
+    model = train.train_model(frame, CANCER, {"random_state": 0, **hyperparameters})
+    return train.make_bundle(model, {"random_state": 0, **hyperparameters}, CANCER)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +49,8 @@ def challenger(pipeline_run) -> dict:
 
 
 def test_score_computes_every_metric(challenger, test_frame) -> None:
-    scores = evaluate.score(challenger, test_frame)
-    assert set(scores.metrics) == set(evaluate.METRICS)
+    scores = evaluate.score(challenger, test_frame, CANCER)
+    assert list(scores.metrics) == list(CANCER.metrics)
     assert 0.9 < scores.metrics["roc_auc"] <= 1.0
     assert all(isinstance(v, float) and round(v, 6) == v for v in scores.metrics.values())
     assert scores.confusion.sum() == len(test_frame)
@@ -59,22 +62,28 @@ def test_score_computes_every_metric(challenger, test_frame) -> None:
 
 def test_score_names_the_features_the_data_lacks(challenger, test_frame) -> None:
     with pytest.raises(ModelArtifactError, match="feature\\(s\\) 'worst_area' that the test"):
-        evaluate.score(challenger, test_frame.drop(columns=["worst_area"]))
+        evaluate.score(challenger, test_frame.drop(columns=["worst_area"]), CANCER)
 
 
 def test_score_needs_both_labels(challenger, test_frame) -> None:
-    benign = test_frame[test_frame[schema.LABEL] == 0]
+    benign = test_frame[test_frame[CANCER.label] == 0]
     with pytest.raises(DataValidationError, match=r"holds only label\(s\) \[0\]"):
-        evaluate.score(challenger, benign)
+        evaluate.score(challenger, benign, CANCER)
 
 
 def test_evaluation_without_champion_has_the_contract_shape(challenger, test_frame) -> None:
-    scores = evaluate.score(challenger, test_frame)
-    document = evaluate.build_evaluation(scores, len(test_frame))
+    scores = evaluate.score(challenger, test_frame, CANCER)
+    document = evaluate.build_evaluation(scores, len(test_frame), "roc_auc", "higher")
     assert document == {
-        "metrics": {name: {"value": scores.metrics[name]} for name in evaluate.METRICS},
-        "champion": {"model_package_arn": "", "roc_auc": 0.0},
-        "comparison": {"has_champion": False, "roc_auc_delta": 0.0},
+        "metrics": {name: {"value": scores.metrics[name]} for name in CANCER.metrics},
+        "gate": {
+            "metric": "roc_auc",
+            "direction": "higher",
+            "value": scores.metrics["roc_auc"],
+            "improvement": 0.0,
+        },
+        "champion": {"model_package_arn": "", "value": 0.0},
+        "comparison": {"has_champion": False},
         "test_rows": len(test_frame),
     }
     json.dumps(document, allow_nan=False)
@@ -82,21 +91,30 @@ def test_evaluation_without_champion_has_the_contract_shape(challenger, test_fra
 
 def test_evaluation_with_champion_reports_the_delta(challenger, test_frame, reference) -> None:
     weak = bundle_for(reference, max_iter=1, max_depth=1, learning_rate=0.01)
-    scores = evaluate.score(challenger, test_frame)
-    weak_scores = evaluate.score(weak, test_frame)
-    document = evaluate.build_evaluation(scores, len(test_frame), "arn:x", weak_scores)
+    scores = evaluate.score(challenger, test_frame, CANCER)
+    weak_scores = evaluate.score(weak, test_frame, CANCER)
+    document = evaluate.build_evaluation(
+        scores, len(test_frame), "roc_auc", "higher", "arn:x", weak_scores
+    )
     assert document["champion"] == {
         "model_package_arn": "arn:x",
-        "roc_auc": weak_scores.metrics["roc_auc"],
+        "value": weak_scores.metrics["roc_auc"],
     }
-    delta = document["comparison"]["roc_auc_delta"]
+    delta = document["gate"]["improvement"]
     assert document["comparison"]["has_champion"] is True
     assert delta == round(scores.metrics["roc_auc"] - weak_scores.metrics["roc_auc"], 6)
     assert delta > 0
+    # Lower-is-better metrics count a fall as the improvement: the weak model's log loss is
+    # higher, so the challenger improves on it by the difference.
+    by_loss = evaluate.build_evaluation(
+        scores, len(test_frame), "log_loss", "lower", "arn:x", weak_scores
+    )["gate"]
+    loss_drop = weak_scores.metrics["log_loss"] - scores.metrics["log_loss"]
+    assert by_loss["improvement"] == round(loss_drop, 6) and loss_drop > 0
 
 
 def test_model_quality_uses_the_sagemaker_statistics_format(challenger, test_frame) -> None:
-    scores = evaluate.score(challenger, test_frame)
+    scores = evaluate.score(challenger, test_frame, CANCER)
     metrics = evaluate.build_model_quality(scores)["binary_classification_metrics"]
     (tn, fp), (fn, tp) = scores.confusion.tolist()
     assert metrics["confusion_matrix"] == {"0": {"0": tn, "1": fp}, "1": {"0": fn, "1": tp}}
@@ -141,7 +159,7 @@ def run_evaluate(pipeline_run, output_dir, *extra: str) -> dict:
     return evaluate.main(
         ["--model-dir", str(pipeline_run["model_dir"]),
          "--test-dir", str(pipeline_run["test_dir"]),
-         "--output-dir", str(output_dir), *extra]
+         "--output-dir", str(output_dir), *SCHEMA_ARGS, *extra]
     )  # fmt: skip
 
 
@@ -151,7 +169,8 @@ def test_main_writes_evaluation_quality_and_plots(pipeline_run, tmp_path, monkey
     evaluation = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     assert evaluation == result
     assert evaluation["test_rows"] == 86
-    assert evaluation["comparison"] == {"has_champion": False, "roc_auc_delta": 0.0}
+    assert evaluation["comparison"] == {"has_champion": False}
+    assert evaluation["gate"]["improvement"] == 0.0
     quality = json.loads((tmp_path / "eval" / "model_quality.json").read_text())
     assert (
         quality["binary_classification_metrics"]["auc"]["value"]
@@ -171,10 +190,10 @@ def test_main_output_is_byte_identical_across_runs(pipeline_run, tmp_path, monke
         assert (tmp_path / "one" / name).read_bytes() == (tmp_path / "two" / name).read_bytes()
 
 
-def test_script_runs_by_absolute_path_from_elsewhere(pipeline_run, tmp_path) -> None:
+def test_script_runs_by_absolute_path_from_elsewhere(pipeline_run, tmp_path, code_dir) -> None:
     # How the processing job starts it: python3 /opt/ml/processing/code/evaluate.py
     result = subprocess.run(
-        [sys.executable, str(STEPS_DIR / "evaluate.py"),
+        [sys.executable, str(code_dir / "evaluate.py"),
          "--model-dir", str(pipeline_run["model_dir"]),
          "--test-dir", str(pipeline_run["test_dir"]),
          "--output-dir", str(tmp_path / "eval")],
@@ -248,17 +267,15 @@ def test_main_rescores_the_champion_on_the_same_test_rows(
     result = run_evaluate(pipeline_run, tmp_path / "eval", "--model-package-group", GROUP)
 
     test_frame = pd.read_csv(pipeline_run["test_dir"] / "test.csv")
-    expected = evaluate.score(artifacts.load_bundle(weak_dir / "model.joblib"), test_frame)
+    expected = evaluate.score(artifacts.load_bundle(weak_dir / "model.joblib"), test_frame, CANCER)
     assert result["champion"] == {
         "model_package_arn": arn,
-        "roc_auc": expected.metrics["roc_auc"],
+        "value": expected.metrics["roc_auc"],
     }
     challenger_auc = result["metrics"]["roc_auc"]["value"]
-    assert result["comparison"] == {
-        "has_champion": True,
-        "roc_auc_delta": round(challenger_auc - expected.metrics["roc_auc"], 6),
-    }
-    assert result["comparison"]["roc_auc_delta"] > 0
+    assert result["comparison"] == {"has_champion": True}
+    assert result["gate"]["improvement"] == round(challenger_auc - expected.metrics["roc_auc"], 6)
+    assert result["gate"]["improvement"] > 0
 
 
 def test_the_same_model_as_champion_gives_a_zero_delta(
@@ -267,8 +284,9 @@ def test_the_same_model_as_champion_gives_a_zero_delta(
     register(pipeline_run["model_file"], "same/model.tar.gz", "Approved")
     monkeypatch.setenv("MODEL_PACKAGE_GROUP_NAME", GROUP)  # the default for the option
     result = run_evaluate(pipeline_run, tmp_path / "eval")
-    assert result["comparison"] == {"has_champion": True, "roc_auc_delta": 0.0}
-    assert not math.isnan(result["champion"]["roc_auc"])
+    assert result["comparison"] == {"has_champion": True}
+    assert result["gate"]["improvement"] == 0.0
+    assert not math.isnan(result["champion"]["value"])
 
 
 def test_a_champion_whose_artifact_is_gone_fails_clearly(registry, pipeline_run, tmp_path) -> None:
@@ -285,9 +303,9 @@ def test_a_champion_with_other_features_cannot_be_rescored(
 ) -> None:
     renamed = reference.rename(columns={"worst_area": "worst_area_mm2"})
     model = train.HistGradientBoostingClassifier(max_iter=5).fit(
-        renamed.drop(columns=[schema.LABEL]), renamed[schema.LABEL]
+        renamed.drop(columns=[CANCER.label]), renamed[CANCER.label]
     )
-    bundle = {"model": model, "features": list(renamed.columns[:-1]), "label": schema.LABEL}
+    bundle = {"model": model, "features": list(renamed.columns[:-1]), "label": CANCER.label}
     artifacts.save_bundle(bundle, tmp_path / "old")
     register(tmp_path / "old" / "model.joblib", "old/model.tar.gz", "Approved")
     with pytest.raises(ChampionError, match="'worst_area_mm2' that the test data lacks"):

@@ -11,11 +11,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from training_pipeline.environment.data import make_synthetic, write_csv
-from training_pipeline.steps import schema, train
+from training_pipeline.environment.data import make_synthetic, model_schema, write_csv
+from training_pipeline.steps import train
 from training_pipeline.steps.errors import DataValidationError, HyperparameterError
 
-from .conftest import STEPS_DIR
+from .conftest import SCHEMA_ARGS
+
+CANCER = model_schema("cancer")
 
 FAST = {"max_iter": 20, "random_state": 0}
 
@@ -60,24 +62,24 @@ def test_all_bad_hyperparameters_are_reported_together() -> None:
 
 def test_train_model_fits_deterministically_without_touching_its_input(reference) -> None:
     before = reference.copy()
-    first = train.train_model(reference, FAST)
-    second = train.train_model(reference, FAST)
+    first = train.train_model(reference, CANCER, FAST)
+    second = train.train_model(reference, CANCER, FAST)
     pd.testing.assert_frame_equal(reference, before)
-    probabilities = first.predict_proba(reference[schema.FEATURES])
+    probabilities = first.predict_proba(reference[list(CANCER.features)])
     assert probabilities.shape == (569, 2)
-    assert np.array_equal(probabilities, second.predict_proba(reference[schema.FEATURES]))
+    assert np.array_equal(probabilities, second.predict_proba(reference[list(CANCER.features)]))
     assert first.max_iter == 20 and first.early_stopping is False
 
 
 def test_train_model_needs_both_labels(reference) -> None:
-    benign = reference[reference[schema.LABEL] == 0]
+    benign = reference[reference[CANCER.label] == 0]
     with pytest.raises(DataValidationError, match=r"must hold both labels \(0, 1\), it has \[0\]"):
-        train.train_model(benign, FAST)
+        train.train_model(benign, CANCER, FAST)
 
 
 def test_validation_metrics_are_rounded_and_in_range() -> None:
-    model = train.train_model(make_synthetic(3_000, seed=1), FAST)
-    metrics = train.validation_metrics(model, make_synthetic(1_000, seed=2))
+    model = train.train_model(make_synthetic(3_000, seed=1), CANCER, FAST)
+    metrics = train.validation_metrics(model, make_synthetic(1_000, seed=2), CANCER)
     assert set(metrics) == {"auc", "accuracy", "log_loss"}
     assert 0.85 < metrics["auc"] < 1.0
     assert 0.5 < metrics["accuracy"] <= 1.0
@@ -86,9 +88,9 @@ def test_validation_metrics_are_rounded_and_in_range() -> None:
 
 
 def test_validation_metrics_need_both_labels(reference) -> None:
-    model = train.train_model(reference, FAST)
+    model = train.train_model(reference, CANCER, FAST)
     with pytest.raises(DataValidationError, match="validation data has only label 1"):
-        train.validation_metrics(model, reference[reference[schema.LABEL] == 1])
+        train.validation_metrics(model, reference[reference[CANCER.label] == 1], CANCER)
 
 
 def test_both_spellings_and_sagemaker_environment_are_accepted(monkeypatch, tmp_path) -> None:
@@ -111,11 +113,13 @@ def test_main_saves_the_model_bundle_and_prints_metrics(tmp_path, monkeypatch, c
         ("SM_OUTPUT_DATA_DIR", "output"),
     ]:
         monkeypatch.setenv(variable, str(tmp_path / folder))
-    metrics = train.main(["--max_iter", "30", "--max_depth", "2", "--random_state", "1"])
+    metrics = train.main(
+        ["--max_iter", "30", "--max_depth", "2", "--random_state", "1", *SCHEMA_ARGS]
+    )
 
     bundle = joblib.load(tmp_path / "model" / "model.joblib")
-    assert bundle["features"] == schema.FEATURES
-    assert bundle["label"] == schema.LABEL
+    assert bundle["features"] == list(CANCER.features)
+    assert bundle["label"] == CANCER.label
     assert bundle["hyperparameters"]["max_iter"] == 30
     assert bundle["model"].max_depth == 2
     report = json.loads((tmp_path / "output" / "metrics.json").read_text())
@@ -136,15 +140,15 @@ def test_main_rejects_nan_in_the_training_split(tmp_path, reference) -> None:
         train.main(
             ["--train-dir", str(tmp_path / "train"), "--validation-dir",
              str(tmp_path / "validation"), "--model-dir", str(tmp_path / "m"),
-             "--output-data-dir", str(tmp_path / "o")]
+             "--output-data-dir", str(tmp_path / "o"), *SCHEMA_ARGS]
         )  # fmt: skip
 
 
-def test_script_failure_is_one_line_and_the_failure_file(tmp_path) -> None:
+def test_script_failure_is_one_line_and_the_failure_file(tmp_path, code_dir) -> None:
     (tmp_path / "output").mkdir()
     result = subprocess.run(
         [sys.executable, "train.py", "--max_iter", "0"],
-        cwd=STEPS_DIR, capture_output=True, text=True, check=False,
+        cwd=code_dir, capture_output=True, text=True, check=False,
         env={**os.environ, "PYTHONPATH": "", "SM_OUTPUT_DIR": str(tmp_path / "output")},
     )  # fmt: skip
     expected = "HyperparameterError: hyperparameter 'max_iter' must be >= 1, got 0"

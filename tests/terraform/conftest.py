@@ -81,6 +81,14 @@ def settings() -> Settings:
     return load_settings(REPO_ROOT / "profiles.conf")
 
 
+def model_prefixes(settings: Settings, env: str) -> dict[str, str]:
+    """Model name -> the prefix of its resources in ``env`` (group, pipeline, endpoint, ...):
+    the first model keeps the environment's historic {project}-{env}, every later one adds its
+    name. Written out here, not taken from training_pipeline, so that the tests check both."""
+    base = f"{settings.project}-{env}"
+    return {m: base if m == settings.first_model else f"{base}-{m}" for m in settings.model_names}
+
+
 ################################################################################
 # The embedded AWS with everything applied
 ################################################################################

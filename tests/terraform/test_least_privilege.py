@@ -11,7 +11,7 @@ import pytest
 from training_pipeline.aws import iam_policy
 from training_pipeline.aws.iam_policy import Request
 
-from .conftest import AppliedInfra
+from .conftest import AppliedInfra, model_prefixes
 
 pytestmark = [pytest.mark.terraform, pytest.mark.e2e]
 ENVIRONMENTS = ("dev", "staging", "prod")
@@ -74,19 +74,26 @@ def test_each_roots_state_is_readable_and_writable_only_through_its_own_role(
             assert allowed is (account == root), (root, account)
 
 
+def deploy_role(applied: AppliedInfra, env: str):
+    """What the environment's deploy role may do (``can(action, resource, **context)``), and
+    the ARNs of its data and artifacts buckets."""
+    s, account = applied.settings, applied.settings.accounts[env]
+    policies = role_policies(applied, env, f"{s.project}-{env}-github-deploy")
+
+    def can(action: str, resource: str, **context) -> bool:
+        return iam_policy.allows(policies, Request(action, resource, context=context))
+
+    bucket = f"arn:aws:s3:::{s.project}-{env}"
+    return can, f"{bucket}-data-{account}", f"{bucket}-artifacts-{account}"
+
+
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_the_deploy_role_uploads_where_the_cli_does_and_reads_no_training_data(
     applied: AppliedInfra, env: str
 ) -> None:
     s = applied.settings
-    account = s.accounts[env]
-    data = f"arn:aws:s3:::{s.project}-{env}-data-{account}"
-    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{account}"
+    can, data, artifacts = deploy_role(applied, env)
     pipeline = f"{s.project}-{env}-training"
-    policies = role_policies(applied, env, f"{s.project}-{env}-github-deploy")
-
-    def can(action: str, resource: str, **context) -> bool:
-        return iam_policy.allows(policies, Request(action, resource, context=context))
 
     assert not can("s3:GetObject", f"{data}/training/breast_cancer.csv")
     assert not can("s3:GetObject", f"{data}/uploads/abc/my.csv")
@@ -105,6 +112,72 @@ def test_the_deploy_role_uploads_where_the_cli_does_and_reads_no_training_data(
     # It may see that training data exists (the keys under training/), not list the rest.
     assert can("s3:ListBucket", data, **{"s3:prefix": "training/"})
     assert not can("s3:ListBucket", data, **{"s3:prefix": "uploads/"})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_deploy_role_reaches_every_models_pipeline_and_group_and_no_other(
+    applied: AppliedInfra, env: str
+) -> None:
+    s = applied.settings
+    can, data, artifacts = deploy_role(applied, env)
+    sagemaker = f"arn:aws:sagemaker:{s.region}:{s.accounts[env]}"
+
+    prefixes = model_prefixes(s, env)
+    assert prefixes == {"cancer": f"{s.project}-{env}", "diabetes": f"{s.project}-{env}-diabetes"}
+    for model, prefix in prefixes.items():
+        pipeline = f"{sagemaker}:pipeline/{prefix}-training"
+        assert can("sagemaker:StartPipelineExecution", pipeline), model
+        assert can("sagemaker:DescribePipelineExecution", f"{pipeline}/execution/x1"), model
+        assert can(
+            "s3:GetObject",
+            f"{artifacts}/pipelines/{prefix}-training/x1/evaluate/evaluation/evaluation.json",
+        )
+        assert can(
+            "sagemaker:DescribeModelPackageGroup", f"{sagemaker}:model-package-group/{prefix}"
+        )
+        assert can("sagemaker:DescribeModelPackage", f"{sagemaker}:model-package/{prefix}/1")
+        assert not can("sagemaker:UpdateModelPackage", f"{sagemaker}:model-package/{prefix}/1")
+    assert can("s3:ListBucket", data, **{"s3:prefix": "training-diabetes/"})
+    assert not can("s3:GetObject", f"{data}/training-diabetes/diabetes.csv")
+    # A model profiles.conf does not name has nothing.
+    unknown = f"{s.project}-{env}-fraud"
+    assert not can("sagemaker:StartPipelineExecution", f"{sagemaker}:pipeline/{unknown}-training")
+    assert not can(
+        "sagemaker:DescribeModelPackageGroup", f"{sagemaker}:model-package-group/{unknown}"
+    )
+    assert not can("s3:ListBucket", data, **{"s3:prefix": "training-fraud/"})
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_execution_role_registers_into_every_models_group_and_no_other(
+    applied: AppliedInfra, env: str
+) -> None:
+    """One execution role per environment, shared by its models' pipelines: it may register
+    into exactly the groups of the models of profiles.conf."""
+    s = applied.settings
+    sagemaker = f"arn:aws:sagemaker:{s.region}:{s.accounts[env]}"
+    policies = role_policies(applied, env, f"{s.project}-{env}-sagemaker-execution")
+    [register] = [
+        st
+        for document in policies
+        for st in document["Statement"]
+        if st.get("Sid") == "RegisterInOwnGroup"
+    ]
+    groups = [f"{s.project}-{env}", f"{s.project}-{env}-diabetes"]
+    assert sorted(register["Resource"]) == sorted(
+        resource
+        for group in groups
+        for resource in (
+            f"{sagemaker}:model-package-group/{group}",
+            f"{sagemaker}:model-package/{group}/*",
+        )
+    )
+    for group in groups:
+        request = Request("sagemaker:CreateModelPackage", f"{sagemaker}:model-package/{group}/1")
+        assert iam_policy.allows(policies, request), group
+    for other in (f"{s.project}-{env}-fraud", f"{s.project}-{env}x", "someone-else"):
+        request = Request("sagemaker:CreateModelPackage", f"{sagemaker}:model-package/{other}/1")
+        assert not iam_policy.allows(policies, request), other
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

@@ -86,13 +86,24 @@ def test_terraform_and_python_read_the_same_values(
         assert parsed["approval"] == env.approval
         assert parsed["retrain_schedule"] == env.retrain_schedule
         assert parsed["instance_type"] == env.instance_type
-        assert float(parsed["min_auc"]) == env.min_auc
         assert parsed["endpoint"] == env.endpoint
         assert parsed["deploy_ref"] == env.deploy_ref
         assert parsed["reviewers"] == (", ".join(env.reviewers) or "none")
     assert value["main_branch"] == settings.main_branch
     assert value["github_ids"] == settings.github_ids
     assert value["environment_names"] == list(settings.environments)
+    assert "min_auc" not in value["environments"][settings.environment_names[0]]
+    assert value["model_names"] == list(settings.model_names)
+    assert value["models"] == {
+        name: {
+            "dataset": model.dataset,
+            "metric": model.metric,
+            "direction": model.direction,
+            "floor": model.floor,
+            "first": name == settings.first_model,
+        }
+        for name, model in settings.models.items()
+    }
 
 
 @pytest.mark.parametrize("profiles", BROKEN, ids=lambda p: p.stem)

@@ -13,7 +13,7 @@ import pytest
 
 from training_pipeline.infra import terraform as infra
 
-from .conftest import AppliedInfra
+from .conftest import AppliedInfra, model_prefixes
 
 pytestmark = [pytest.mark.terraform, pytest.mark.e2e]
 
@@ -29,16 +29,21 @@ UNSCOPABLE_ACTIONS = {
 }
 
 
-def expected_roles(project: str, account: str, schedule: str, endpoint: str) -> set[str]:
+def expected_roles(
+    project: str, account: str, schedule: str, endpoint: str, prefixes: dict[str, str]
+) -> set[str]:
     if account == "operations":
         # The CI role, and one state role per Terraform root (terraform/backend).
         state = {f"{project}-tfstate-{root}" for root in ("operations", *ENVIRONMENTS)}
         return {f"{project}-github-ci", *state}
+    # One execution role and one deploy role per environment; a schedule and a deploy
+    # function (each with its role) per model.
     roles = {f"{project}-{account}-sagemaker-execution", f"{project}-{account}-github-deploy"}
-    if schedule != "off":
-        roles.add(f"{project}-{account}-scheduler")
-    if endpoint != "off":
-        roles.add(f"{project}-{account}-deploy-on-approval")
+    for prefix in prefixes.values():
+        if schedule != "off":
+            roles.add(f"{prefix}-scheduler")
+        if endpoint != "off":
+            roles.add(f"{prefix}-deploy-on-approval")
     return roles
 
 
@@ -66,6 +71,20 @@ def test_apply_reports_the_agreed_names(applied: AppliedInfra) -> None:
         assert out["kms_alias"] == f"alias/{s.project}-{env}"
         assert out["model_package_group_name"] == f"{s.project}-{env}"
         assert out["pipeline_name"] == f"{s.project}-{env}-training"
+        assert out["first_model"] == s.first_model == "cancer"
+        assert out["model_package_groups"] == {
+            "cancer": f"{s.project}-{env}",
+            "diabetes": f"{s.project}-{env}-diabetes",
+        }
+        assert out["pipeline_names"] == {
+            "cancer": f"{s.project}-{env}-training",
+            "diabetes": f"{s.project}-{env}-diabetes-training",
+        }
+        assert out["training_data_prefixes"] == {
+            "cancer": "training/",
+            "diabetes": "training-diabetes/",
+        }
+        assert set(out["model_package_group_arns"]) == set(s.model_names)
         assert out["sagemaker_execution_role_arn"] == (
             f"arn:aws:iam::{acct}:role/{s.project}-{env}-sagemaker-execution"
         )
@@ -77,17 +96,22 @@ def test_apply_reports_the_agreed_names(applied: AppliedInfra) -> None:
 def test_training_pipeline_naming_agrees_with_terraform(applied: AppliedInfra) -> None:
     naming = pytest.importorskip("training_pipeline.config.naming")
     for env in ENVIRONMENTS:
-        names = naming.environment_names(applied.settings, env)
         out = applied.outputs[env]
-        assert names.data_bucket == out["data_bucket"]
-        assert names.artifacts_bucket == out["artifacts_bucket"]
-        assert names.kms_alias == out["kms_alias"]
-        assert names.model_package_group == out["model_package_group_name"]
-        assert names.pipeline_name == out["pipeline_name"]
-        assert names.execution_role_arn == out["sagemaker_execution_role_arn"]
-        assert names.deploy_role_arn == out["github_deploy_role_arn"]
-        if applied.settings.environment(env).endpoint != "off":
-            assert names.endpoint_name == out["endpoint_name"]
+        first = naming.environment_names(applied.settings, env)
+        assert first.model_package_group == out["model_package_group_name"]
+        assert first.pipeline_name == out["pipeline_name"]
+        for model in applied.settings.model_names:
+            names = naming.environment_names(applied.settings, env, model)
+            assert names.data_bucket == out["data_bucket"]
+            assert names.artifacts_bucket == out["artifacts_bucket"]
+            assert names.kms_alias == out["kms_alias"]
+            assert names.model_package_group == out["model_package_groups"][model]
+            assert names.pipeline_name == out["pipeline_names"][model]
+            assert names.training_prefix == out["training_data_prefixes"][model]
+            assert names.execution_role_arn == out["sagemaker_execution_role_arn"]
+            assert names.deploy_role_arn == out["github_deploy_role_arn"]
+            if applied.settings.environment(env).endpoint != "off":
+                assert names.endpoint_name == out["endpoint_names"][model]
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -187,8 +211,27 @@ def test_model_package_groups_only_in_their_account(applied: AppliedInfra, accou
         g["ModelPackageGroupName"]
         for g in sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
     }
-    expected = set() if account == "operations" else {f"{applied.settings.project}-{account}"}
+    s = applied.settings
+    expected = set() if account == "operations" else set(model_prefixes(s, account).values())
     assert groups == expected
+
+
+def test_each_model_has_its_group_in_each_environment(applied: AppliedInfra) -> None:
+    """The shipped file's two models, each with its own registry in every environment: the
+    first under the environment's historic name, the other under its own."""
+    s = applied.settings
+    assert s.model_names == ("cancer", "diabetes")
+    for env in ENVIRONMENTS:
+        sagemaker = applied.client(env, "sagemaker")
+        for group in (f"{s.project}-{env}", f"{s.project}-{env}-diabetes"):
+            described = sagemaker.describe_model_package_group(ModelPackageGroupName=group)
+            assert described["ModelPackageGroupArn"] == (
+                f"arn:aws:sagemaker:{s.region}:{s.accounts[env]}:model-package-group/{group}"
+            )
+        assert applied.outputs[env]["model_package_group_arns"] == {
+            model: f"arn:aws:sagemaker:{s.region}:{s.accounts[env]}:model-package-group/{group}"
+            for model, group in model_prefixes(s, env).items()
+        }
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -196,7 +239,8 @@ def test_roles_only_in_their_account(applied: AppliedInfra, account: str) -> Non
     s = applied.settings
     env = None if account == "operations" else s.environment(account)
     schedule, endpoint = (env.retrain_schedule, env.endpoint) if env else ("off", "off")
-    expected = expected_roles(s.project, account, schedule, endpoint)
+    prefixes = {} if env is None else model_prefixes(s, account)
+    expected = expected_roles(s.project, account, schedule, endpoint, prefixes)
     assert set(project_roles(applied, account)) == expected
 
 
@@ -218,19 +262,23 @@ def test_retrain_schedule_follows_profiles(applied: AppliedInfra, account: str) 
     expression = "off" if account == "operations" else s.environment(account).retrain_schedule
     if expression == "off":
         assert schedules == {}
+        if account != "operations":
+            assert set(applied.outputs[account]["retrain_schedule_names"].values()) == {None}
         return
-    name = f"{s.project}-{account}-retrain"
-    assert set(schedules) == {name}
-    schedule = scheduler.get_schedule(Name=name)
+    # One schedule per model, each starting that model's pipeline with a role of its own.
+    prefixes = model_prefixes(s, account)
+    assert set(schedules) == {f"{prefix}-retrain" for prefix in prefixes.values()}
     acct = s.accounts[account]
-    assert schedule["State"] == "ENABLED"
-    assert schedule["ScheduleExpression"] == expression
-    assert schedule["Target"]["Arn"] == (
-        f"arn:aws:sagemaker:{s.region}:{acct}:pipeline/{s.project}-{account}-training"
-    )
-    assert (
-        schedule["Target"]["RoleArn"] == f"arn:aws:iam::{acct}:role/{s.project}-{account}-scheduler"
-    )
+    for model, prefix in prefixes.items():
+        schedule = scheduler.get_schedule(Name=f"{prefix}-retrain")
+        assert schedule["State"] == "ENABLED"
+        assert schedule["ScheduleExpression"] == expression
+        assert schedule["Target"]["Arn"] == (
+            f"arn:aws:sagemaker:{s.region}:{acct}:pipeline/{prefix}-training"
+        )
+        assert schedule["Target"]["RoleArn"] == f"arn:aws:iam::{acct}:role/{prefix}-scheduler"
+        assert applied.outputs[account]["retrain_schedule_names"][model] == f"{prefix}-retrain"
+    assert applied.outputs[account]["retrain_schedule_name"] == f"{s.project}-{account}-retrain"
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -243,19 +291,37 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
         assert rules == [] and functions == []
         if account != "operations":
             assert applied.outputs[account].get("endpoint_name") is None
+            assert set(applied.outputs[account]["endpoint_names"].values()) == {None}
         return
-    name = f"{s.project}-{account}-deploy-on-approval"
-    group = f"{s.project}-{account}"
-    assert [r["Name"] for r in rules] == [name]
-    assert [f["FunctionName"] for f in functions] == [name]
-    assert applied.outputs[account]["endpoint_name"] == group
-    assert applied.outputs[account]["deploy_function_name"] == name
+    # A rule, a function and an endpoint per model; the first model's keep the historic names.
+    prefixes = model_prefixes(s, account)
+    names = {f"{prefix}-deploy-on-approval" for prefix in prefixes.values()}
+    assert {r["Name"] for r in rules} == names
+    assert {f["FunctionName"] for f in functions} == names
+    assert applied.outputs[account]["endpoint_name"] == f"{s.project}-{account}"
+    assert applied.outputs[account]["deploy_function_name"] == (
+        f"{s.project}-{account}-deploy-on-approval"
+    )
+    assert applied.outputs[account]["endpoint_names"] == prefixes
+    for model, group in prefixes.items():
+        rule = next(r for r in rules if r["Name"] == f"{group}-deploy-on-approval")
+        others = [other for other in prefixes.values() if other != group]
+        _check_deploy_on_approval(applied, account, group, rule, others)
+        assert applied.outputs[account]["deploy_function_names"][model] == rule["Name"]
 
+
+def _check_deploy_on_approval(
+    applied: AppliedInfra, account: str, group: str, rule: dict, other_groups: list[str]
+) -> None:
+    """One model's rule and function: the group's approvals reach it, nothing else."""
+    s = applied.settings
+    endpoint = s.environment(account).endpoint
+    name = rule["Name"]
     # The rule as the embedded AWS holds it, matched by moto's EventBridge pattern engine:
     # only approvals and rejections in this group reach the function.
     from moto.events.models import EventPattern
 
-    pattern = EventPattern.load(rules[0]["EventPattern"])
+    pattern = EventPattern.load(rule["EventPattern"])
 
     def package_event(group_name: str, status: str, detail_type: str = "") -> dict:
         return {
@@ -268,6 +334,8 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
         assert pattern.matches_event(package_event(group, status)), status
     assert not pattern.matches_event(package_event(group, "PendingManualApproval"))
     assert not pattern.matches_event(package_event(f"{s.project}-dev", "Approved"))
+    for other in other_groups:  # another model of the same environment
+        assert not pattern.matches_event(package_event(other, "Approved"))
     assert not pattern.matches_event(
         package_event(group, "Approved", "SageMaker Endpoint State Change")
     )
@@ -287,14 +355,14 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
         "ENDPOINT_NAME": group,
         "MODEL_PACKAGE_GROUP": group,
         "INSTANCE_TYPE": endpoint,
-        "EXECUTION_ROLE_ARN": f"arn:aws:iam::{acct}:role/{group}-sagemaker-execution",
+        "EXECUTION_ROLE_ARN": f"arn:aws:iam::{acct}:role/{s.project}-{account}-sagemaker-execution",
         "KMS_KEY_ARN": config["KMSKeyArn"],
     }
     assert f":{acct}:key/" in config["KMSKeyArn"]
     policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
     [grant] = policy["Statement"]
     assert grant["Principal"] == {"Service": "events.amazonaws.com"}
-    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rules[0]["Arn"]
+    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
 
 
 ################################################################################

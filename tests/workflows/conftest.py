@@ -65,8 +65,8 @@ class Offline:
         promotion.push(self.clone, planned)
         return self.hub.runs()[before:]
 
-    def versions(self, env: str) -> list[registry.ModelVersion]:
-        target = deployment.connect(env, embedded_aws=False)
+    def versions(self, env: str, model: str | None = None) -> list[registry.ModelVersion]:
+        target = deployment.connect(env, embedded_aws=False, model=model)
         return registry.list_versions(target.session, target.names.model_package_group)
 
     def set_tag(self, tag: str, sha: str) -> None:
@@ -99,7 +99,8 @@ def offline(provision_all, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     os.environ.update(server.environ(settings.region))
     try:
         for env in settings.environment_names:  # the operator's part: each environment's own data
-            deployment.seed_reference_data(deployment.connect(env, embedded_aws=False))
+            for target in deployment.connect(env, embedded_aws=False).every_model():
+                deployment.seed_reference_data(target)
         root = tmp_path_factory.mktemp("offline-github")
         hub = OfflineGitHub.create(
             root / "github",

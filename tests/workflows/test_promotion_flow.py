@@ -69,13 +69,17 @@ def test_a_merge_builds_the_images_and_retrains_dev_from_that_commit(
 
 def test_the_job_summary_tells_what_ran_and_what_was_registered(promoted: Promoted) -> None:
     summary = jobs(promoted.runs["merge"])["deploy-dev/deploy/deploy"]["summary"]
-    assert "## ✅ dev: pipeline succeeded" in summary
+    assert "## ✅ dev, model cancer: pipeline succeeded" in summary
     assert f"`{promoted.sha[:12]}` from `refs/heads/main`" in summary
     assert "| model | registered `mlops-demo-dev` version 1 (Approved) |" in summary
     for step in ("PrepareData", "TrainModel", "EvaluateModel", "CheckNewModel", "RegisterModel"):
         assert f"| {step} |" in summary
     assert re.search(r"\| roc_auc \| (0\.9\d*|1\.0+) \|", summary)
     assert "Pipelines › `mlops-demo-dev-training`" in summary
+    # The same job ran every model of profiles.conf: the regression's section follows.
+    assert "## ✅ dev, model diabetes: pipeline succeeded" in summary
+    assert "| model | registered `mlops-demo-dev-diabetes` version 1 (Approved) |" in summary
+    assert re.search(r"\| rmse \| \d+\.\d{4} \|", summary)
 
 
 def test_tag_staging_retrains_staging_only(offline: Offline, promoted: Promoted) -> None:
@@ -97,9 +101,19 @@ def test_tag_staging_retrains_staging_only(offline: Offline, promoted: Promoted)
     assert "mlops-demo-training@sha256:" in definition and ":latest" not in definition
 
 
-def test_tag_prod_retrains_prod_for_a_persons_approval(promoted: Promoted) -> None:
+def test_tag_prod_retrains_prod_for_a_persons_approval(
+    offline: Offline, promoted: Promoted
+) -> None:
     before, after = promoted.after["staging"], promoted.after["prod"]
+    assert results(promoted.runs["prod"]) == {
+        "deploy/deploy/verify": "success",
+        "deploy/deploy/deploy": "success",
+    }
     assert lineage(after["prod"]) == [(1, "PendingManualApproval", promoted.sha)]
+    # Both models, each in its own group of prod's registry, by the same tag.
+    regression = offline.versions("prod", "diabetes")
+    assert lineage(regression) == [(1, "PendingManualApproval", promoted.sha)]
+    assert regression[0].arn.split("/")[-2] == "mlops-demo-prod-diabetes"
     assert after["dev"] == before["dev"] and after["staging"] == before["staging"]
     prod_model = after["prod"][0].metadata
     assert prod_model["input_data_url"].startswith("s3://mlops-demo-prod-data-444444444444/")

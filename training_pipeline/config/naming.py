@@ -13,12 +13,30 @@ from training_pipeline.config.settings import Settings
 
 @dataclass(frozen=True)
 class EnvironmentNames:
-    """Resource names of one environment, all in that environment's account."""
+    """Resource names of one model in one environment, all in that environment's account.
+
+    Buckets, key and roles are the environment's (shared by its models); the model package
+    group, pipeline, endpoint and training-data prefix are the model's. The first model of
+    profiles.conf keeps the names the environment had before there were several models
+    ({project}-{env}); every later one adds its name ({project}-{env}-{model}).
+    """
 
     project: str
     env: str
     account_id: str
     region: str
+    model: str
+    first_model: bool = True
+
+    @property
+    def model_prefix(self) -> str:
+        base = f"{self.project}-{self.env}"
+        return base if self.first_model else f"{base}-{self.model}"
+
+    @property
+    def training_prefix(self) -> str:
+        """Where the model's training data lies in the data bucket."""
+        return "training/" if self.first_model else f"training-{self.model}/"
 
     @property
     def data_bucket(self) -> str:
@@ -34,16 +52,16 @@ class EnvironmentNames:
 
     @property
     def model_package_group(self) -> str:
-        return f"{self.project}-{self.env}"
+        return self.model_prefix
 
     @property
     def endpoint_name(self) -> str:
         """The real-time endpoint Approved models are deployed to (terraform deploy_on_approval)."""
-        return f"{self.project}-{self.env}"
+        return self.model_prefix
 
     @property
     def pipeline_name(self) -> str:
-        return f"{self.project}-{self.env}-training"
+        return f"{self.model_prefix}-training"
 
     @property
     def execution_role_arn(self) -> str:
@@ -54,10 +72,19 @@ class EnvironmentNames:
         return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-github-deploy"
 
 
-def environment_names(settings: Settings, env: str) -> EnvironmentNames:
-    """The resource names of `env` (validated against profiles.conf)."""
+def environment_names(settings: Settings, env: str, model: str | None = None) -> EnvironmentNames:
+    """The resource names of `model` (default: the first) in `env`, both checked against
+    profiles.conf."""
     environment = settings.environment(env)
-    return EnvironmentNames(settings.project, env, environment.account_id, settings.region)
+    model = settings.model(model).name if model else settings.first_model
+    return EnvironmentNames(
+        settings.project,
+        env,
+        environment.account_id,
+        settings.region,
+        model,
+        first_model=model == settings.first_model,
+    )
 
 
 def repository_uri(settings: Settings, image: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from training_pipeline.errors import ProfilesError
+from training_pipeline.steps import schema as step_schema
 
 APPROVAL_MODES = ("auto", "manual")
 DEFAULT_PATH = Path(__file__).resolve().parents[2] / "profiles.conf"
@@ -31,17 +32,23 @@ _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\([0-9]+ (minute|minutes|hour|hour
 _BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
 _GITHUB_IDS = re.compile(r"^[0-9]+/[0-9]+$")
 _FLOOR = re.compile(r"^[0-9]+(\.[0-9]+)?$")
+_DATASET = re.compile(r"^(none|sklearn:[a-z_]+)$")
+# A section whose name starts with `model` and a blank is a model: [model NAME].
+_MODEL_LIKE = re.compile(r"^model[ \t]")
+_MODEL_SECTION = re.compile(r"^model (?P<model>[a-z][a-z0-9]{1,9})$")
 # A GitHub user login or an ORG/TEAM slug.
 _REVIEWER = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(/[A-Za-z0-9._-]+)?$")
 
 _BLANKS = " \t"
-# Every section but these two is an environment, in promotion order.
+# Every section but these two and the [model NAME] ones is an environment, in promotion order.
 _FIXED_SECTIONS = ("project", "operations")
 # Names an environment cannot have: a Terraform target (infra --backend), Terraform's own
 # workspace (a bare `terraform apply` would pick it).
 _RESERVED = ("backend", "default")
 # {project}-{env}-artifacts-{account id} is an S3 bucket name: at most 63 characters.
 _MAX_PROJECT_AND_ENVIRONMENT = 63 - len("--artifacts-") - 12
+# {project}-{env}-{model}-deploy-on-approval names a Lambda function (at most 64 characters).
+_MAX_PROJECT_ENVIRONMENT_AND_MODEL = 42
 _ENVIRONMENT_KEYS = (
     "account_id",
     "deploy_ref",
@@ -49,10 +56,20 @@ _ENVIRONMENT_KEYS = (
     "approval",
     "retrain_schedule",
     "instance_type",
-    "min_auc",
     "endpoint",
 )
+_MODEL_KEYS = ("dataset", "metric", "direction", "floor")
 _KEYS = {"project": ("name", "region", "github_repository"), "operations": ("account_id",)}
+# The gate metrics the evaluation step reports (for any kind of model), and which way each is
+# better.
+METRIC_DIRECTIONS = {
+    metric: direction
+    for metrics in step_schema.METRICS.values()
+    for metric, direction in metrics.items()
+}
+DIRECTIONS = ("higher", "lower")
+# Scores between 0 and 1: a floor above 1 could never be met.
+_AT_MOST_ONE = ("roc_auc", "accuracy", "precision", "recall", "f1", "r2")
 # Keys that may be left out.
 _OPTIONAL = {"project": ("github_ids",)}
 
@@ -68,13 +85,23 @@ class EnvironmentSettings:
     approval: str
     retrain_schedule: str
     instance_type: str
-    min_auc: float
     endpoint: str  # "off", or the instance type approved models are served on
 
     @property
     def approval_status(self) -> str:
         """The model package status a model that passed the gate is registered with."""
         return "Approved" if self.approval == "auto" else "PendingManualApproval"
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    """One model (a [model NAME] section of profiles.conf), trained in every environment."""
+
+    name: str
+    dataset: str  # "none" (the user brings the data) or "sklearn:NAME"
+    metric: str  # the gate metric, a key of METRIC_DIRECTIONS
+    direction: str  # "higher" or "lower": which way the metric is better
+    floor: float  # the challenger must be >= floor (higher) or <= floor (lower)
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,7 @@ class Settings:
     github_ids: str | None  # OWNER_ID/REPO_ID where GitHub puts them in OIDC subjects
     accounts: dict[str, str]
     environments: dict[str, EnvironmentSettings]
+    models: dict[str, ModelSettings]  # in file order: the first one keeps the historic names
 
     @property
     def environment_names(self) -> tuple[str, ...]:
@@ -99,6 +127,27 @@ class Settings:
         """The branch every environment's code comes from (the first environment's ref)."""
         first = self.environments[self.environment_names[0]]
         return first.deploy_ref.removeprefix("refs/heads/")
+
+    @property
+    def model_names(self) -> tuple[str, ...]:
+        """The models in file order."""
+        return tuple(self.models)
+
+    @property
+    def first_model(self) -> str:
+        """The first model of the file: its resources keep the environment's names
+        ({project}-{env}); every later model's add -NAME."""
+        return self.model_names[0]
+
+    def model(self, name: str) -> ModelSettings:
+        """The named model, or a ProfilesError listing the valid names."""
+        try:
+            return self.models[name]
+        except KeyError:
+            raise ProfilesError(
+                f"unknown model {name!r}: choose one of {', '.join(self.model_names)} "
+                f"(defined in {self.path})"
+            ) from None
 
     def environment_for_ref(self, ref: str) -> str | None:
         """The environment that pushes of `ref` deploy to, if any."""
@@ -126,13 +175,19 @@ def load_settings(path: Path | str | None = None) -> Settings:
             f"{path}: file not found; copy profiles.conf from the template root"
         ) from None
     sections, lines = _parse(path, text)
-    env_names = [name for name in sections if name not in _FIXED_SECTIONS]
+    env_names = [name for name in sections if _kind(name) == "environment"]
+    model_sections = [name for name in sections if _kind(name) == "model"]
     for section in _FIXED_SECTIONS:
         if section not in sections:
             raise ProfilesError(f"{path}: missing section [{section}]")
     if not env_names:
         raise ProfilesError(
             f"{path}: no environment section: add [dev] (and the ones it is promoted to)"
+        )
+    if not model_sections:
+        raise ProfilesError(
+            f"{path}: no model section: add [model NAME] with its dataset, metric, direction "
+            "and floor"
         )
     for section in sections:
         for key in _required_keys(section):
@@ -177,13 +232,6 @@ def load_settings(path: Path | str | None = None) -> Settings:
                 f"{path}:{lines[env, 'approval']}: [{env}] approval = {approval!r} must be "
                 f"{' or '.join(APPROVAL_MODES)}"
             )
-        raw_floor = sections[env]["min_auc"]
-        min_auc = float(raw_floor) if _FLOOR.match(raw_floor) else -1.0
-        if not 0.0 <= min_auc <= 1.0:
-            raise ProfilesError(
-                f"{path}:{lines[env, 'min_auc']}: [{env}] min_auc = {raw_floor!r} must be a "
-                "number between 0 and 1"
-            )
         environments[env] = EnvironmentSettings(
             name=env,
             account_id=accounts[env],
@@ -196,11 +244,22 @@ def load_settings(path: Path | str | None = None) -> Settings:
             instance_type=check(
                 env, "instance_type", _INSTANCE_TYPE, "an instance type such as ml.m5.large"
             ),
-            min_auc=min_auc,
             endpoint=check(
                 env, "endpoint", _ENDPOINT, "off or an instance type such as ml.m5.large"
             ),
         )
+    models = {}
+    for section in model_sections:
+        model = _model(path, lines, section, sections[section])
+        for env in env_names:
+            if len(project) + len(env) + len(model.name) > _MAX_PROJECT_ENVIRONMENT_AND_MODEL:
+                raise ProfilesError(
+                    f"{path}:{lines[section, None]}: [{section}]: the project, environment and "
+                    f"model names together may have at most {_MAX_PROJECT_ENVIRONMENT_AND_MODEL} "
+                    f"characters ({project}-{env}-{model.name}-deploy-on-approval is a Lambda "
+                    "function name)"
+                )
+        models[model.name] = model
     return Settings(
         path=path,
         project=project,
@@ -218,6 +277,47 @@ def load_settings(path: Path | str | None = None) -> Settings:
         ),
         accounts=accounts,
         environments=environments,
+        models=models,
+    )
+
+
+def _model(path: Path, lines: dict, section: str, values: dict[str, str]) -> ModelSettings:
+    """A [model NAME] section, validated: the same rules as terraform/modules/profiles."""
+
+    def where(key: str) -> str:
+        return f"{path}:{lines[section, key]}: [{section}] {key} = {values[key]!r}"
+
+    dataset, metric, direction, raw_floor = (values[key] for key in _MODEL_KEYS)
+    name = _MODEL_SECTION.match(section)["model"]
+    if name.startswith("v"):
+        raise ProfilesError(
+            f"{path}:{lines[section, None]}: [{section}]: a model name may not start with v "
+            "(the first model's endpoint configs are {project}-{env}-v<N>-..., and IAM grants "
+            "them by that prefix)"
+        )
+    if not _DATASET.match(dataset):
+        raise ProfilesError(
+            f"{where('dataset')} is not none or sklearn:NAME (a data set an installed package "
+            "ships, such as sklearn:breast_cancer)"
+        )
+    if metric not in METRIC_DIRECTIONS:
+        raise ProfilesError(f"{where('metric')} must be one of {', '.join(METRIC_DIRECTIONS)}")
+    if direction not in DIRECTIONS:
+        raise ProfilesError(f"{where('direction')} must be higher or lower")
+    if direction != METRIC_DIRECTIONS[metric]:
+        raise ProfilesError(
+            f"{where('direction')} disagrees with its metric: {metric} is better "
+            f"{METRIC_DIRECTIONS[metric]}"
+        )
+    if not _FLOOR.match(raw_floor):
+        raise ProfilesError(f"{where('floor')} is not a number such as 0.90 or 70")
+    floor = float(raw_floor)
+    if metric in _AT_MOST_ONE and floor > 1:
+        raise ProfilesError(
+            f"{where('floor')} must be at most 1 for {metric} (a score between 0 and 1)"
+        )
+    return ModelSettings(
+        name=name, dataset=dataset, metric=metric, direction=direction, floor=floor
     )
 
 
@@ -256,8 +356,18 @@ def _check_name(
         )
 
 
+def _kind(section: str) -> str:
+    """project, operations, model or environment."""
+    if section in _FIXED_SECTIONS:
+        return section
+    return "model" if _MODEL_LIKE.match(section) else "environment"
+
+
 def _required_keys(section: str) -> tuple[str, ...]:
-    return _KEYS.get(section, _ENVIRONMENT_KEYS)
+    kind = _kind(section)
+    if kind == "model":
+        return _MODEL_KEYS
+    return _KEYS.get(kind, _ENVIRONMENT_KEYS)
 
 
 def _reviewers(path: Path, lines: dict, env: str, value: str) -> tuple[str, ...]:
@@ -289,11 +399,18 @@ def _parse(
             continue
         if match := _SECTION.match(raw):
             current = match["name"]
-            if not _SECTION_NAME.match(current):
+            if _kind(current) == "model":
+                if not _MODEL_SECTION.match(current):
+                    raise ProfilesError(
+                        f"{path}:{number}: section [{current}]: a model section is [model NAME]: "
+                        "`model`, one space, a NAME of 2-10 lowercase letters or digits, "
+                        "starting with a letter"
+                    )
+            elif not _SECTION_NAME.match(current):
                 raise ProfilesError(
                     f"{path}:{number}: section [{current}]: a section name is 2-10 lowercase "
-                    "letters or digits, starting with a letter ([project], [operations], or an "
-                    "environment such as [qa])"
+                    "letters or digits, starting with a letter ([project], [operations], an "
+                    "environment such as [qa], or a model: [model NAME])"
                 )
             if current in sections:
                 raise ProfilesError(

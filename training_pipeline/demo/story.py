@@ -133,7 +133,8 @@ def provision(story: Story) -> None:
 
 def seed_data(story: Story) -> None:
     for env in story.settings.environment_names:
-        deployment.seed_reference_data(_connect(env), log=lambda line: story.log(f"   {line}"))
+        for target in _connect(env).every_model():
+            deployment.seed_reference_data(target, log=lambda line: story.log(f"   {line}"))
 
 
 def throwaway_github(story: Story, endpoint_url: str) -> tuple[OfflineGitHub, Path]:
@@ -167,27 +168,30 @@ def promote(story: Story, hub: OfflineGitHub, clone: Path, env: str) -> None:
 
 
 def approve(story: Story) -> None:
-    target = _connect(story.settings.environment_names[-1])
-    group = target.names.model_package_group
-    pending = [v for v in registry.list_versions(target.session, group) if v.status != "Approved"]
-    for version in pending:
-        if version.status == "PendingManualApproval":
-            registry.set_status(target.session, group, version.version, "Approved", "demo")
-            story.log(f"   {group} version {version.version}: Approved")
-    if target.settings.environment(target.env).endpoint == "off":
-        story.log(f"   [{target.env}] endpoint = off: no endpoint serves its models")
-        return
-    deployed = deployment.serve(target)
-    story.log(f"   endpoint {deployed.endpoint_name} {deployed.action}: version {deployed.version}")
+    for target in _connect(story.settings.environment_names[-1]).every_model():
+        group = target.names.model_package_group
+        versions = registry.list_versions(target.session, group)
+        for version in versions:
+            if version.status == "PendingManualApproval":
+                registry.set_status(target.session, group, version.version, "Approved", "demo")
+                story.log(f"   {group} version {version.version}: Approved")
+        if target.settings.environment(target.env).endpoint == "off":
+            story.log(f"   [{target.env}] endpoint = off: no endpoint serves its models")
+            return
+        deployed = deployment.serve(target)
+        story.log(
+            f"   endpoint {deployed.endpoint_name} {deployed.action}: version {deployed.version}"
+        )
 
 
 def registries_table(settings: Settings) -> str:
     rows = []
     for env in settings.environment_names:
-        target = _connect(env)
-        for v in registry.list_versions(target.session, target.names.model_package_group):
-            rows.append((env, target.names.account_id, *registry.version_row(v)))
-    headers = ("env", "account", *registry.VERSION_COLUMNS)
+        for target in _connect(env).every_model():
+            group = target.names.model_package_group
+            for v in registry.list_versions(target.session, group):
+                rows.append((env, target.names.account_id, group, *registry.version_row(v)))
+    headers = ("env", "account", "model package group", *registry.VERSION_COLUMNS)
     return "Model registries, one per account:\n" + format_table(headers, rows)
 
 

@@ -6,6 +6,7 @@ of executing a pipeline (the local runner, or SageMaker itself).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import os
@@ -27,14 +28,14 @@ from training_pipeline.errors import NotFoundError, UserError
 from training_pipeline.pipeline import images
 from training_pipeline.pipeline.code_bundle import load_bundle
 
-TRAINING_PREFIX = "training/"
 UPLOADS_PREFIX = "uploads/"
 Log = Callable[[str], None]
 
 
 @dataclass(frozen=True)
 class Environment:
-    """An environment of profiles.conf, reached in its own account."""
+    """A model of profiles.conf in one of its environments, reached in that environment's
+    account."""
 
     settings: Settings
     env: str
@@ -42,9 +43,25 @@ class Environment:
     session: boto3.Session
     embedded: bool
 
+    @property
+    def model(self) -> str:
+        return self.names.model
 
-def connect(env: str, *, embedded_aws: bool, log: Log = print) -> Environment:
-    """Resolve `env` and open a session in its account (starting the embedded AWS if asked)."""
+    def for_model(self, model: str) -> Environment:
+        """The same environment and session, for another model of profiles.conf."""
+        names = environment_names(self.settings, self.env, model)
+        return dataclasses.replace(self, names=names)
+
+    def every_model(self) -> list[Environment]:
+        """This environment once per model of profiles.conf, in the file's order."""
+        return [self.for_model(model) for model in self.settings.model_names]
+
+
+def connect(
+    env: str, *, embedded_aws: bool, model: str | None = None, log: Log = print
+) -> Environment:
+    """Resolve `env` (and `model`, default the first) and open a session in its account
+    (starting the embedded AWS if asked)."""
     settings = load_settings()
     settings.environment(env)
     if embedded_aws:
@@ -55,7 +72,7 @@ def connect(env: str, *, embedded_aws: bool, log: Log = print) -> Environment:
     return Environment(
         settings=settings,
         env=env,
-        names=environment_names(settings, env),
+        names=environment_names(settings, env, model),
         session=account_session(settings, env),
         embedded=embedded_aws,
     )
@@ -80,9 +97,9 @@ def require_provisioned(target: Environment) -> None:
 
 
 def training_data_url(target: Environment, data: Path | None, *, log: Log = print) -> str:
-    """The S3 prefix to train on: the environment's own data, or an uploaded CSV."""
+    """The S3 prefix to train on: the environment's own data of the model, or an uploaded CSV."""
     s3 = target.session.client("s3")
-    bucket = target.names.data_bucket
+    bucket, prefix = target.names.data_bucket, target.names.training_prefix
     if data is not None:
         try:
             content = data.read_bytes()
@@ -94,30 +111,34 @@ def training_data_url(target: Environment, data: Path | None, *, log: Log = prin
         return f"s3://{bucket}/{key.rsplit('/', 1)[0]}/"
     if target.embedded:
         seed_reference_data(target, log=log)
-    if not s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1).get("KeyCount"):
+    if not s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
         raise NotFoundError(
-            f"no training data under s3://{bucket}/{TRAINING_PREFIX}: each environment trains "
-            "on its own data, so put its CSV files there (or pass --data FILE)"
+            f"no training data for model {target.model} under s3://{bucket}/{prefix}: each "
+            "environment trains on its own data, so put its CSV files there (or pass --data FILE)"
         )
-    return f"s3://{bucket}/{TRAINING_PREFIX}"
+    return f"s3://{bucket}/{prefix}"
 
 
 def seed_reference_data(target: Environment, *, log: Log = print) -> None:
-    """Give an empty data bucket the environment's own sample of the reference dataset: for
-    the embedded AWS only, since on AWS an environment's data is its own and nothing public is
-    mixed into it. Each environment draws a different 90% of the rows, so that its data, its
-    fingerprint and its model are visibly its own, as on real accounts."""
+    """Give the model's empty data prefix the environment's own sample of the model's dataset
+    (profiles.conf `dataset`): for the embedded AWS only, since on AWS an environment's data is
+    its own and nothing public is mixed into it. Each environment draws a different 90% of the
+    rows, so that its data, its fingerprint and its model are visibly its own, as on real
+    accounts."""
     s3 = target.session.client("s3")
-    bucket = target.names.data_bucket
-    if s3.list_objects_v2(Bucket=bucket, Prefix=TRAINING_PREFIX, MaxKeys=1).get("KeyCount"):
+    bucket, prefix = target.names.data_bucket, target.names.training_prefix
+    dataset = target.settings.model(target.model).dataset
+    if dataset == "none":
         return
-    from training_pipeline.environment.data import load_reference_dataset
+    if s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"):
+        return
+    from training_pipeline.environment.data import load_dataset, model_schema
 
-    reference = load_reference_dataset()
+    reference = load_dataset(dataset, model_schema(target.model))
     own = reference.sample(frac=0.9, random_state=zlib.crc32(target.env.encode())).sort_index()
     buffer = io.StringIO()
     own.to_csv(buffer, index=False)
-    key = f"{TRAINING_PREFIX}breast_cancer.csv"
+    key = f"{prefix}{dataset.partition(':')[2]}.csv"
     s3.put_object(Bucket=bucket, Key=key, Body=buffer.getvalue().encode())
     log(f"seeded s3://{bucket}/{key} with {target.env}'s {len(own)} of the reference rows")
 
@@ -142,20 +163,22 @@ def pipeline_config(
     revision: Revision,
     input_data_url: str | None = None,
     image_uris: Mapping[str, str] | None = None,
+    model: str | None = None,
 ):
-    """The PipelineConfig of `env` at `revision`: pure, nothing is read from AWS. Images are
-    ``image_uris`` (by digest, see commit_images), else tagged with the commit's SHA."""
+    """The PipelineConfig of `model` (default: the first) in `env` at `revision`: pure, nothing
+    is read from AWS. Images are ``image_uris`` (by digest, see commit_images), else tagged
+    with the commit's SHA."""
     from training_pipeline.pipeline.config import PipelineConfig
 
-    names = environment_names(settings, env)
-    environment = settings.environment(env)
-    bundle = load_bundle()
+    names = environment_names(settings, env, model)
+    environment, gate = settings.environment(env), settings.model(names.model)
+    bundle = load_bundle(names.model)
     return PipelineConfig(
         pipeline_name=names.pipeline_name,
         region=settings.region,
         role_arn=names.execution_role_arn,
         artifacts_bucket=names.artifacts_bucket,
-        input_data_url=input_data_url or f"s3://{names.data_bucket}/{TRAINING_PREFIX}",
+        input_data_url=input_data_url or f"s3://{names.data_bucket}/{names.training_prefix}",
         model_package_group=names.model_package_group,
         training_image=(image_uris or {}).get("training")
         or image_uri(settings, "training", revision.sha),
@@ -166,8 +189,10 @@ def pipeline_config(
         git_sha=revision.sha,
         git_ref=revision.ref,
         instance_type=environment.instance_type,
-        min_auc=environment.min_auc,
         approval_status=environment.approval_status,
+        gate_metric=gate.metric,
+        gate_direction=gate.direction,
+        gate_floor=gate.floor,
     )
 
 
@@ -217,14 +242,19 @@ def run(
         params["InputDataUrl"] = data_url
     # An uploaded CSV is this execution's parameter, never the upserted default: scheduled and
     # Studio runs keep training on the environment's own data.
-    config = pipeline_config(target.settings, target.env, revision, image_uris=image_uris)
-    load_bundle().upload(target.session.client("s3"), target.names.artifacts_bucket)
+    config = pipeline_config(
+        target.settings, target.env, revision, image_uris=image_uris, model=target.model
+    )
+    load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
     definition = definitions.load_or_build(config)
     arn = upsert(
         target.session,
         config,
         definition,
-        description=f"{target.settings.project} training, {revision.ref} at {revision.short_sha}",
+        description=(
+            f"{target.settings.project} {target.model} training, {revision.ref} at "
+            f"{revision.short_sha}"
+        ),
     )
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
     if on == "sagemaker":
@@ -246,7 +276,9 @@ def run(
         )
         result = runner.run(definition, parameters=params, pipeline_name=config.pipeline_name)
         record = {**result.to_dict(), "runner": "local"}
-    record.update(git_sha=revision.sha, git_ref=revision.ref, env=target.env)
+    record.update(
+        git_sha=revision.sha, git_ref=revision.ref, env=target.env, model_name=target.model
+    )
     record["model"] = model_outcome(target, record)
     record["record_url"] = executions.save_record(
         target.session, target.names.artifacts_bucket, record
@@ -294,15 +326,19 @@ def serve(target: Environment, version: int | None = None):
 
 
 def validation_problem(env: str, sha: str, *, embedded_aws: bool) -> str | None:
-    """None if ``env`` validated commit ``sha`` (registry.validation_problem), else why not."""
+    """None if ``env`` validated commit ``sha`` for every model (registry.validation_problem),
+    else why not."""
     from training_pipeline.environment import executions, registry
 
-    target = connect(env, embedded_aws=embedded_aws)
-    versions = registry.list_versions(target.session, target.names.model_package_group)
-    records = executions.list_records(
-        target.session, target.names.artifacts_bucket, target.names.pipeline_name
-    )
-    return registry.validation_problem(versions, records, sha)
+    for target in connect(env, embedded_aws=embedded_aws).every_model():
+        versions = registry.list_versions(target.session, target.names.model_package_group)
+        records = executions.list_records(
+            target.session, target.names.artifacts_bucket, target.names.pipeline_name
+        )
+        problem = registry.validation_problem(versions, records, sha)
+        if problem:
+            return f"model {target.model}: {problem}"
+    return None
 
 
 def studio_url(target: Environment) -> str | None:

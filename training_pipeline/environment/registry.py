@@ -34,7 +34,9 @@ class ModelVersion:
         return self.metadata.get("git_sha", "")
 
 
-VERSION_COLUMNS = ("version", "status", "auc", "accuracy", "git sha", "data", "created")
+VERSION_COLUMNS = ("version", "status", "test metrics", "git sha", "data", "created")
+# The registry's headline numbers of each kind of model, as its statistics file names them.
+HEADLINE_METRICS = ("auc", "accuracy", "rmse", "r2")
 
 
 def version_row(v: ModelVersion) -> tuple[object, ...]:
@@ -42,8 +44,7 @@ def version_row(v: ModelVersion) -> tuple[object, ...]:
     return (
         v.version,
         v.status,
-        f"{v.metrics['auc']:.4f}" if "auc" in v.metrics else "",
-        f"{v.metrics['accuracy']:.4f}" if "accuracy" in v.metrics else "",
+        "  ".join(f"{n} {v.metrics[n]:.4f}" for n in HEADLINE_METRICS if n in v.metrics),
         v.git_sha[:12],
         v.metadata.get("data_fingerprint", "")[:19],
         v.created.strftime("%Y-%m-%d %H:%M"),
@@ -137,7 +138,10 @@ def _metrics(session: boto3.Session, s3_uri: str) -> dict[str, float]:
         body = session.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
     except ClientError:
         return {}
-    section = json.loads(body).get("binary_classification_metrics", {})
+    document = json.loads(body)
+    section = document.get("binary_classification_metrics") or document.get(
+        "regression_metrics", {}
+    )
     return {
         name: float(value["value"])
         for name, value in section.items()

@@ -23,7 +23,7 @@ def markdown(
     status = record["status"]
     icon = {"Succeeded": "✅", "Failed": "❌"}.get(status, "⚠️")
     lines = [
-        f"## {icon} {names.env}: pipeline {status.lower()}",
+        f"## {icon} {names.env}, model {names.model}: pipeline {status.lower()}",
         "",
         "| | |",
         "|---|---|",
@@ -84,15 +84,19 @@ def _metrics(report: Mapping[str, Any]) -> list[str]:
         "| metric | challenger | champion |" if has_champion else "| metric | challenger |",
         "|---|---|---|" if has_champion else "|---|---|",
     ]
+    gate = report["gate"]
     for name, value in report["metrics"].items():
         row = f"| {name} | {value['value']:.4f} |"
         if has_champion:
-            champion = report["champion"]["roc_auc"] if name == "roc_auc" else None
+            champion = report["champion"]["value"] if name == gate["metric"] else None
             row += f" {'' if champion is None else f'{champion:.4f}'} |"
         lines.append(row)
     if has_champion:
-        delta = report["comparison"]["roc_auc_delta"]
-        lines += ["", f"roc_auc against the champion: {delta:+.4f}"]
+        lines += [
+            "",
+            f"{gate['metric']} improvement on the champion ({gate['direction']} is better): "
+            f"{gate['improvement']:+.4f}",
+        ]
     else:
         lines += ["", "No Approved champion yet: only the absolute floor applied."]
     return lines

@@ -7,10 +7,10 @@
                                                                                              │
                                     RegisterModel (own registry, metrics, lineage) <─ new ───┘
 
-`build_pipeline(config)` takes every account-specific name as an argument, so the same code builds
-the pipeline of dev, staging and prod; `definition(config)` is the JSON that is upserted to
-SageMaker and that the local runner executes. Every run-time knob is a pipeline parameter with a
-default, so the pipeline can be started from SageMaker Studio as it is.
+`build_pipeline(config)` takes every account- and model-specific name as an argument, so the same
+code builds the pipeline of every model in every environment; `definition(config)` is the JSON
+that is upserted to SageMaker and that the local runner executes. Every run-time knob is a
+pipeline parameter with a default, so the pipeline can be started from SageMaker Studio as it is.
 
 The definition is byte-identical for the same commit, environment and inputs: code is addressed
 by content (code_bundle.py), no job name or output path carries a build-time timestamp, and only
@@ -44,6 +44,7 @@ from sagemaker.core.shapes import (  # noqa: E402
 from sagemaker.core.workflow.conditions import (  # noqa: E402
     ConditionEquals,
     ConditionGreaterThanOrEqualTo,
+    ConditionLessThanOrEqualTo,
 )
 from sagemaker.core.workflow.execution_variables import ExecutionVariables  # noqa: E402
 from sagemaker.core.workflow.functions import Join, JsonGet  # noqa: E402
@@ -262,7 +263,7 @@ def build_train_step(ctx: _Context, prepared: _Prepared) -> TrainingStep:
     )
     return TrainingStep(
         name="TrainModel",
-        description="Fit a gradient-boosted classifier",
+        description="Fit the model (scikit-learn script mode)",
         step_args=trainer.train(),
         cache_config=CACHE,
         retry_policies=JOB_RETRIES,
@@ -297,6 +298,8 @@ def build_evaluate_step(ctx: _Context, train: TrainingStep, prepared: _Prepared)
                 f"{PROCESSING_ROOT}/evaluation",
                 "--inference-image",
                 ctx.config.inference_image,
+                "--gate-metric",
+                ctx.config.gate_metric,
             ],
         ),
         property_files=[report],
@@ -353,20 +356,24 @@ def build_register_step(
 
 
 def build_quality_gate_failed_step(ctx: _Context, evaluated: _Evaluated) -> FailStep:
-    p = ctx.params
+    p, config = ctx.params, ctx.config
+    bound = ">=" if config.gate_direction == "higher" else "<="
     return FailStep(
         name="QualityGateFailed",
         error_message=Join(
             on="",
             values=[
-                "quality gate failed, nothing was registered: challenger roc_auc ",
-                evaluated.metric("metrics.roc_auc.value"),
-                f" must be >= the floor {ctx.config.min_auc} and MinAuc ",
-                p["MinAuc"],
-                " and exceed the approved champion's ",
-                evaluated.metric("champion.roc_auc"),
-                " by at least MinAucDelta ",
-                p["MinAucDelta"],
+                f"quality gate failed, nothing was registered: challenger {config.gate_metric} ",
+                evaluated.metric("gate.value"),
+                f" must be {bound} the floor {config.gate_floor} and GateThreshold ",
+                p["GateThreshold"],
+                f" ({config.gate_direction} is better), and improve on the approved champion's ",
+                evaluated.metric("champion.value"),
+                " by at least GateMinImprovement ",
+                p["GateMinImprovement"],
+                " (it improves by ",
+                evaluated.metric("gate.improvement"),
+                ")",
             ],
         ),
     )
@@ -389,16 +396,23 @@ def build_check_new_model_step(evaluated: _Evaluated, register: ModelStep) -> Co
 def build_check_quality_step(
     ctx: _Context, evaluated: _Evaluated, *, if_steps: list, else_steps: list
 ) -> ConditionStep:
-    challenger_auc = evaluated.metric("metrics.roc_auc.value")
+    config, value = ctx.config, evaluated.metric("gate.value")
+    reaches = (
+        ConditionGreaterThanOrEqualTo
+        if config.gate_direction == "higher"
+        else ConditionLessThanOrEqualTo
+    )
     return ConditionStep(
         name="CheckQuality",
         description="Absolute floor and no regression against the approved champion",
         conditions=[
-            # profiles.conf's floor is absolute: the MinAuc parameter may raise it, not lower it.
-            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=ctx.config.min_auc),
-            ConditionGreaterThanOrEqualTo(left=challenger_auc, right=ctx.params["MinAuc"]),
+            # profiles.conf's floor is absolute: the GateThreshold parameter may tighten it,
+            # never loosen it.
+            reaches(left=value, right=config.gate_floor),
+            reaches(left=value, right=ctx.params["GateThreshold"]),
+            # The improvement is signed by the metric's direction: >= always means "not worse".
             ConditionGreaterThanOrEqualTo(
-                left=evaluated.metric("comparison.roc_auc_delta"), right=ctx.params["MinAucDelta"]
+                left=evaluated.metric("gate.improvement"), right=ctx.params["GateMinImprovement"]
             ),
         ],
         if_steps=if_steps,
@@ -415,10 +429,12 @@ def _parameters(config: PipelineConfig) -> dict:
         ParameterInteger("MaxIter", default_value=200),
         ParameterFloat("LearningRate", default_value=0.1),
         ParameterInteger("MaxDepth", default_value=3),
-        ParameterFloat("MinAuc", default_value=config.min_auc),
-        # Challenger AUC minus champion AUC must reach this; a small negative value tolerates
-        # noise, a positive one demands a real improvement before a new version is registered.
-        ParameterFloat("MinAucDelta", default_value=0.0),
+        # The gate metric must reach this too (at least it when higher is better, at most when
+        # lower is): it can only tighten profiles.conf's floor, which is a literal.
+        ParameterFloat("GateThreshold", default_value=config.gate_floor),
+        # How much better than the approved champion the challenger must be, in the metric's
+        # units: a small negative value tolerates noise, a positive one demands a real gain.
+        ParameterFloat("GateMinImprovement", default_value=0.0),
         ParameterString(
             "ModelApprovalStatus",
             default_value=config.approval_status,

@@ -1,7 +1,11 @@
-"""Ship the step scripts to S3 under a content-addressed prefix.
+"""Ship one model's step code to S3 under a content-addressed prefix.
+
+A model's code is the shared step scripts (training_pipeline/steps/*.py) with its own folder
+(training_pipeline/models/NAME/) laid over them: its schema.json, and any script of its own,
+which replaces the shared one of the same name.
 
 SageMaker's own helpers upload code under timestamped keys, which changes the pipeline definition
-on every build and defeats step caching. Here the key is the SHA-256 of the scripts themselves, so
+on every build and defeats step caching. Here the key is the SHA-256 of the files themselves, so
 the same code always has the same URL and an unchanged step is a cache hit.
 """
 
@@ -14,7 +18,10 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from training_pipeline.errors import NotFoundError
+
 STEPS_DIR = Path(__file__).resolve().parents[1] / "steps"
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 TARBALL = "sourcedir.tar.gz"
 
 
@@ -53,9 +60,20 @@ class CodeBundle:
         s3_client.put_object(Bucket=bucket, Key=tar_key, Body=self.tarball())
 
 
-def load_bundle(steps_dir: Path = STEPS_DIR) -> CodeBundle:
-    """Read the step scripts (every .py file directly in `steps_dir`)."""
-    files = {path.name: path.read_bytes() for path in sorted(steps_dir.glob("*.py"))}
+def load_bundle(
+    model: str, models_dir: Path = MODELS_DIR, steps_dir: Path = STEPS_DIR
+) -> CodeBundle:
+    """The code of `model`: every .py file directly in `steps_dir`, then every file of the
+    model's folder (a name in both is the model's)."""
+    folder = models_dir / model
+    if not (folder / "schema.json").is_file():
+        raise NotFoundError(
+            f"{folder}/schema.json not found: each model of profiles.conf ([model {model}]) "
+            "needs a folder with its schema.json"
+        )
+    shared = {path.name: path for path in steps_dir.glob("*.py")}
+    own = {path.name: path for path in folder.iterdir() if path.is_file()}
+    files = {name: path.read_bytes() for name, path in sorted({**shared, **own}.items())}
     digest = hashlib.sha256()
     for name, content in files.items():
         digest.update(name.encode() + b"\0" + hashlib.sha256(content).digest())

@@ -26,5 +26,9 @@ class PipelineConfig:
     git_sha: str
     git_ref: str
     instance_type: str
-    min_auc: float
     approval_status: str
+    # The model's gate (profiles.conf [model NAME]): the evaluation's metric, which way is
+    # better, and the absolute threshold a challenger must reach.
+    gate_metric: str
+    gate_direction: str
+    gate_floor: float

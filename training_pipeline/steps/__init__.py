@@ -1,15 +1,18 @@
-"""Scripts that run inside SageMaker Processing and Training jobs.
+"""Scripts that run inside SageMaker Processing and Training jobs, shared by every model.
 
-The whole folder is shipped as the jobs' source directory and each script is started from
-inside it (``python3 preprocess.py ...``), in a container that has only numpy, pandas,
-scikit-learn, matplotlib, joblib and boto3 (Python 3.10+). So these modules never import the
-SageMaker SDK nor anything outside this folder, and only champion lookups import boto3, lazily.
+Each model's code bundle (pipeline/code_bundle.py) is this folder with the model's own folder
+(training_pipeline/models/NAME/: its ``schema.json``, and any script of its own, which replaces
+the one here) laid over it. The bundle is shipped as the jobs' source directory and each
+script is started from inside it (``python3 preprocess.py ...``), in a container that has only
+numpy, pandas, scikit-learn, matplotlib, joblib and boto3 (Python 3.10+). So these modules never
+import the SageMaker SDK nor anything outside this folder, and only champion lookups import
+boto3, lazily.
 
 Sibling imports: every script imports its siblings with
 
     if __package__:  # imported as training_pipeline.steps.<name> (tests, tooling)
         from . import schema
-    else:  # started as a script from inside steps/, as the SageMaker job does
+    else:  # started as a script from inside its code folder, as the SageMaker job does
         import schema
 
 ``__package__`` is empty exactly when the file runs as a top-level script, and the script's own
@@ -18,13 +21,15 @@ import error and always loads the sibling from this folder.
 
 Scripts (each: pure functions, then a thin ``main(argv)``; paths default to /opt/ml/...):
     preprocess   validate the input CSVs and split them into train/validation/test
-    train        fit a HistGradientBoostingClassifier (SageMaker script mode)
-    evaluate     score the challenger and the champion, write evaluation.json and plots
+    train        fit a HistGradientBoosting classifier or regressor (SageMaker script mode)
+    evaluate     score the challenger and the champion by the model's gate metric, write
+                 evaluation.json and plots
 Helpers:
-    schema       the dataset contract (feature names, label, value rules)
+    schema       a model's contract (kind, features, label, value rules), read from the
+                 schema.json beside the scripts
     errors       the step exceptions; ``run_as_script`` turns them into one stderr line, exit 1
     csvio        reading (header checks, float64, ``file:line`` row locations) and writing CSVs
     artifacts    the model.joblib bundle and model.tar.gz
     champion     find and download the latest Approved model package (boto3 clients passed in)
-    plots        confusion matrix and ROC curve PNGs (Agg, byte-identical)
+    plots        confusion matrix, ROC curve and predicted-vs-actual PNGs (Agg, byte-identical)
 """

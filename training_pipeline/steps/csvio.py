@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 if __package__:  # see steps/__init__.py
-    from . import schema
     from .errors import DataValidationError
+    from .schema import Schema
 else:
-    import schema
     from errors import DataValidationError
+    from schema import Schema
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def list_csv_files(directory: str | Path) -> list[Path]:
     return files
 
 
-def column_problems(columns: Sequence[str], where: str) -> list[str]:
+def column_problems(columns: Sequence[str], where: str, schema: Schema) -> list[str]:
     """Duplicated, missing and unexpected columns, compared with the schema."""
     # A data row where the header should be: numbers and empty cells (no schema name is either).
     if columns and all(_is_number(c) or not c.strip() for c in columns):
@@ -61,8 +61,8 @@ def column_problems(columns: Sequence[str], where: str) -> list[str]:
     twice = [c for c, n in counts.items() if n > 1]
     if twice:
         problems.append(f"{where} has column(s) {_quoted(twice)} more than once")
-    missing = [c for c in schema.COLUMNS if c not in counts]
-    extra = [c for c in counts if c not in schema.COLUMNS]
+    missing = [c for c in schema.columns if c not in counts]
+    extra = [c for c in counts if c not in schema.columns]
     if missing:
         problems.append(f"{where} is missing column(s) {_quoted(missing)}")
     if extra:
@@ -77,7 +77,7 @@ def header(path: Path) -> list[str]:
         return next((row for row in csv.reader(handle) if row), [])
 
 
-def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
+def read_csvs(paths: Sequence[Path], schema: Schema) -> tuple[pd.DataFrame, RowLocator]:
     """Read and concatenate CSVs with the schema's columns, in schema order.
 
     Numeric columns are parsed straight to float64. A file with a non-numeric cell is re-read
@@ -94,11 +94,11 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
         if not names:
             problems.append(f"{path.name} is empty (no header row)")
             continue
-        problems += column_problems(names, path.name)
+        problems += column_problems(names, path.name, schema)
     if problems:
         raise DataValidationError("; ".join(problems))
 
-    frames = [_read_one(path) for path in paths]
+    frames = [_read_one(path, schema) for path in paths]
     sizes = [len(f) for f in frames]
     if sum(sizes) == 0:
         names = ", ".join(p.name for p in paths)
@@ -110,10 +110,10 @@ def read_csvs(paths: Sequence[Path]) -> tuple[pd.DataFrame, RowLocator]:
     return frame, locator
 
 
-def _read_one(path: Path) -> pd.DataFrame:
+def _read_one(path: Path, schema: Schema) -> pd.DataFrame:
     # The header was checked, so every column is a schema column; no usecols, which would
     # silently drop the surplus fields of a malformed row instead of failing on it.
-    dtypes = dict.fromkeys(schema.COLUMNS, "float64")
+    dtypes = dict.fromkeys(schema.columns, "float64")
     try:
         try:
             frame = pd.read_csv(path, dtype=dtypes)
@@ -127,9 +127,9 @@ def _read_one(path: Path) -> pd.DataFrame:
     except UnicodeDecodeError as error:
         raise DataValidationError(f"{path.name} is not UTF-8 text: {error}") from None
     _refuse_short_rows(path, frame)
-    if list(frame.columns) == schema.COLUMNS:
+    if list(frame.columns) == schema.columns:
         return frame
-    return frame[schema.COLUMNS]
+    return frame[schema.columns]
 
 
 def _refuse_short_rows(path: Path, frame: pd.DataFrame) -> None:

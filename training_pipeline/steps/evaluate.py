@@ -4,17 +4,19 @@
                         [--test-dir /opt/ml/processing/test]
                         [--output-dir /opt/ml/processing/evaluation]
                         [--model-package-group NAME] [--inference-image URI]
-                        [--region REGION]
+                        [--gate-metric roc_auc] [--schema schema.json] [--region REGION]
 
 ``--model-dir`` holds the training job's ``model.tar.gz``; ``--test-dir`` the ``*.csv`` test
 split. The champion is the latest Approved package of ``--model-package-group`` (default: the
 ``MODEL_PACKAGE_GROUP_NAME`` variable; none given, no champion); its model is downloaded and
-re-scored on the same test rows. Writes to ``--output-dir``:
+re-scored on the same test rows. The metrics are those of the model's kind (its schema.json);
+``--gate-metric`` is the one the pipeline's gate compares. Writes to ``--output-dir``:
 
     evaluation.json     the gate's input (shape in ``build_evaluation``; read with JsonGet),
                         with the model's digest and any registered version it is identical to
     model_quality.json  SageMaker model-quality statistics, attached to the model package
-    confusion_matrix.png, roc_curve.png
+    confusion_matrix.png, roc_curve.png      (a classifier)
+    predicted_vs_actual.png                  (a regression)
 """
 
 import argparse
@@ -32,16 +34,20 @@ from sklearn.metrics import (
     confusion_matrix,
     f1_score,
     log_loss,
+    mean_absolute_error,
     precision_score,
+    r2_score,
     recall_score,
     roc_auc_score,
     roc_curve,
+    root_mean_squared_error,
 )
 
 if __package__:  # see steps/__init__.py
     from . import artifacts, champion, csvio, errors, plots, schema
     from .errors import ChampionError, DataValidationError, ModelArtifactError
     from .preprocess import validate
+    from .schema import Schema
 else:
     import artifacts
     import champion
@@ -51,23 +57,26 @@ else:
     import schema
     from errors import ChampionError, DataValidationError, ModelArtifactError
     from preprocess import validate
+    from schema import Schema
 
-METRICS = ("roc_auc", "accuracy", "precision", "recall", "f1", "log_loss")
 DECIMALS = 6
 THRESHOLD = 0.5
 
 
 @dataclass(frozen=True)
 class Scores:
-    """A model's metrics on one data set, with what the plots need."""
+    """A model's metrics on one data set, with what the plots need: a classifier's confusion
+    matrix and ROC curve, or a regression's predictions."""
 
     metrics: dict[str, float]
-    confusion: np.ndarray  # [[tn, fp], [fn, tp]]: rows actual, columns predicted
-    false_positive_rates: np.ndarray
-    true_positive_rates: np.ndarray
+    confusion: np.ndarray | None = None  # [[tn, fp], [fn, tp]]: rows actual, columns predicted
+    false_positive_rates: np.ndarray | None = None
+    true_positive_rates: np.ndarray | None = None
+    actual: np.ndarray | None = None
+    predicted: np.ndarray | None = None
 
 
-def score(bundle: dict, frame: pd.DataFrame) -> Scores:
+def score(bundle: dict, frame: pd.DataFrame, schema: Schema) -> Scores:
     """Score a model bundle (see artifacts.py) on labelled rows.
 
     Raises:
@@ -81,7 +90,19 @@ def score(bundle: dict, frame: pd.DataFrame) -> Scores:
             f"the model needs feature(s) {', '.join(repr(m) for m in missing)} "
             "that the test data lacks"
         )
-    labels = frame[schema.LABEL].to_numpy()
+    labels = frame[schema.label].to_numpy()
+    if not schema.classification:
+        predicted = bundle["model"].predict(frame[features])
+        metrics = {
+            "rmse": root_mean_squared_error(labels, predicted),
+            "mae": mean_absolute_error(labels, predicted),
+            "r2": r2_score(labels, predicted) if len(labels) > 1 else 0.0,
+        }
+        return Scores(
+            metrics={name: _plain(value) for name, value in metrics.items()},
+            actual=labels,
+            predicted=predicted,
+        )
     present = np.unique(labels)
     if present.size < 2:
         raise DataValidationError(
@@ -97,11 +118,11 @@ def score(bundle: dict, frame: pd.DataFrame) -> Scores:
         "precision": precision_score(labels, predicted, zero_division=0),
         "recall": recall_score(labels, predicted, zero_division=0),
         "f1": f1_score(labels, predicted, zero_division=0),
-        "log_loss": log_loss(labels, probabilities, labels=list(schema.LABEL_VALUES)),
+        "log_loss": log_loss(labels, probabilities, labels=list(schema.label_values)),
     }
     return Scores(
         metrics={name: _plain(value) for name, value in metrics.items()},
-        confusion=confusion_matrix(labels, predicted, labels=list(schema.LABEL_VALUES)),
+        confusion=confusion_matrix(labels, predicted, labels=list(schema.label_values)),
         false_positive_rates=fpr,
         true_positive_rates=tpr,
     )
@@ -110,30 +131,48 @@ def score(bundle: dict, frame: pd.DataFrame) -> Scores:
 def build_evaluation(
     challenger: Scores,
     test_rows: int,
+    gate_metric: str,
+    direction: str,
     champion_arn: str = "",
     champion_scores: Scores | None = None,
 ) -> dict:
     """The ``evaluation.json`` document; its shape is the pipeline gate's contract::
 
-        {"metrics": {"roc_auc": {"value": 0.99}, "accuracy": {...}, "precision": {...},
-                     "recall": {...}, "f1": {...}, "log_loss": {...}},
-         "champion": {"model_package_arn": "<arn or empty>", "roc_auc": <float, 0.0 if none>},
-         "comparison": {"has_champion": <bool>,
-                        "roc_auc_delta": <challenger - champion, 0.0 if none>},
+        {"metrics": {"roc_auc": {"value": 0.99}, "accuracy": {...}, ...},   (the kind's)
+         "gate": {"metric": "roc_auc", "direction": "higher" | "lower",
+                  "value": <challenger's>,
+                  "improvement": <how much better than the champion, in the metric's units:
+                                  challenger - champion when higher is better, champion -
+                                  challenger when lower is; 0.0 if no champion>},
+         "champion": {"model_package_arn": "<arn or empty>",
+                      "value": <champion's gate metric, 0.0 if none>},
+         "comparison": {"has_champion": <bool>},
          "test_rows": <int>}
 
     Every number is a plain float rounded to 6 decimals; nothing is null or NaN.
     """
+    if gate_metric not in challenger.metrics:
+        raise ValueError(
+            f"gate metric {gate_metric!r} is not one this model reports "
+            f"({', '.join(challenger.metrics)})"
+        )
+    value = challenger.metrics[gate_metric]
     has_champion = champion_scores is not None
-    champion_auc = champion_scores.metrics["roc_auc"] if has_champion else 0.0
-    delta = challenger.metrics["roc_auc"] - champion_auc if has_champion else 0.0
+    held = champion_scores.metrics[gate_metric] if has_champion else 0.0
+    better = value - held if direction == "higher" else held - value
     return {
-        "metrics": {name: {"value": challenger.metrics[name]} for name in METRICS},
+        "metrics": {name: {"value": number} for name, number in challenger.metrics.items()},
+        "gate": {
+            "metric": gate_metric,
+            "direction": direction,
+            "value": value,
+            "improvement": _plain(better) if has_champion else 0.0,
+        },
         "champion": {
             "model_package_arn": champion_arn if has_champion else "",
-            "roc_auc": _plain(champion_auc),
+            "value": _plain(held),
         },
-        "comparison": {"has_champion": has_champion, "roc_auc_delta": _plain(delta)},
+        "comparison": {"has_champion": has_champion},
         "test_rows": int(test_rows),
     }
 
@@ -158,10 +197,21 @@ def build_registration(digest: str, duplicate: champion.RegisteredModel | None) 
 
 
 def build_model_quality(scores: Scores) -> dict:
-    """SageMaker model-quality statistics (binary classification) for the model package."""
+    """SageMaker model-quality statistics (binary classification or regression) for the model
+    package."""
 
     def metric(name: str) -> dict:
         return {"value": scores.metrics[name], "standard_deviation": "NaN"}
+
+    if scores.confusion is None:
+        return {
+            "regression_metrics": {
+                "mae": metric("mae"),
+                "mse": {"value": _plain(scores.metrics["rmse"] ** 2), "standard_deviation": "NaN"},
+                "rmse": metric("rmse"),
+                "r2": metric("r2"),
+            }
+        }
 
     (tn, fp), (fn, tp) = scores.confusion.tolist()
     return {
@@ -194,6 +244,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="image the model would be served from: a registered package is the same only "
         "with the same model and the same image",
     )
+    parser.add_argument(
+        "--gate-metric",
+        default="",
+        help="the metric the pipeline's gate compares (default: the kind's first metric)",
+    )
+    parser.add_argument("--schema", type=Path, default=None, help="default: beside this script")
     parser.add_argument("--region", default=None, help="default: the AWS_REGION variables")
     return parser.parse_args(argv)
 
@@ -201,38 +257,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict:
     """Score challenger and champion; write evaluation.json, model_quality.json, plots."""
     args = parse_args(argv)
-    frame, locator = csvio.read_csvs(csvio.list_csv_files(args.test_dir))
-    test = validate(frame, max_nan_fraction=0.0, locate=locator.describe).frame
+    contract = schema.load(args.schema)
+    gate_metric = args.gate_metric or next(iter(contract.metrics))
+    if gate_metric not in contract.metrics:
+        raise DataValidationError(
+            f"--gate-metric {gate_metric} is not a {contract.kind} metric: choose one of "
+            f"{', '.join(contract.metrics)}"
+        )
+    frame, locator = csvio.read_csvs(csvio.list_csv_files(args.test_dir), contract)
+    test = validate(frame, contract, max_nan_fraction=0.0, locate=locator.describe).frame
     with tempfile.TemporaryDirectory() as scratch:
         bundle = artifacts.load_model_dir(args.model_dir, Path(scratch) / "challenger")
-        challenger = score(bundle, test)
-        found, champion_scores = _champion(args, test, Path(scratch) / "champion")
+        challenger = score(bundle, test, contract)
+        found, champion_scores = _champion(args, test, contract, Path(scratch) / "champion")
     digest = artifacts.content_digest(args.model_dir)
     duplicate = _registered_twin(args, digest)
 
     arn = found.model_package_arn if found else ""
-    evaluation = build_evaluation(challenger, len(test), arn, champion_scores)
+    evaluation = build_evaluation(
+        challenger, len(test), gate_metric, contract.metrics[gate_metric], arn, champion_scores
+    )
     evaluation["registration"] = build_registration(digest, duplicate)
     out = args.output_dir
     out.mkdir(parents=True, exist_ok=True)
     _write_json(out / "evaluation.json", evaluation)
     _write_json(out / "model_quality.json", build_model_quality(challenger))
-    plots.confusion_matrix_png(
-        challenger.confusion,
-        out / "confusion_matrix.png",
-        f"Challenger on {len(test)} test rows",
-    )
-    curves = {"challenger": _curve(challenger)}
-    if found and champion_scores:
-        curves[f"champion v{found.version}"] = _curve(champion_scores)
-    plots.roc_curve_png(curves, out / "roc_curve.png", f"ROC, {len(test)} test rows")
+    champion_name = f"champion v{found.version}" if found and champion_scores else None
+    _plot(challenger, champion_scores, champion_name, contract, out, len(test))
 
-    for name in METRICS:
-        print(f"test_{name}={challenger.metrics[name]:.6f}")
+    for name, value in challenger.metrics.items():
+        print(f"test_{name}={value:.6f}")
     if found:
         print(
-            f"champion {arn} roc_auc={evaluation['champion']['roc_auc']:.6f} "
-            f"delta={evaluation['comparison']['roc_auc_delta']:+.6f}"
+            f"champion {arn} {gate_metric}={evaluation['champion']['value']:.6f} "
+            f"improvement={evaluation['gate']['improvement']:+.6f}"
         )
     else:
         print("no champion: no Approved model package in the group")
@@ -256,7 +314,7 @@ def _registered_twin(args: argparse.Namespace, digest: str) -> champion.Register
 
 
 def _champion(
-    args: argparse.Namespace, test: pd.DataFrame, scratch: Path
+    args: argparse.Namespace, test: pd.DataFrame, contract: Schema, scratch: Path
 ) -> tuple[champion.Champion | None, Scores | None]:
     if not args.model_package_group:
         return None, None
@@ -269,7 +327,7 @@ def _champion(
     archive = champion.download_model(session.client("s3"), found, scratch)
     try:
         bundle = artifacts.load_model_dir(archive.parent, scratch / "extracted")
-        return found, score(bundle, test)
+        return found, score(bundle, test, contract)
     except ModelArtifactError as error:
         raise ChampionError(
             f"cannot re-score champion {found.model_package_arn}: {error}; "
@@ -277,8 +335,35 @@ def _champion(
         ) from error
 
 
-def _curve(scores: Scores) -> tuple[np.ndarray, np.ndarray, float]:
-    return scores.false_positive_rates, scores.true_positive_rates, scores.metrics["roc_auc"]
+def _plot(
+    challenger: Scores,
+    held: Scores | None,
+    champion_name: str | None,
+    contract: Schema,
+    out: Path,
+    rows: int,
+) -> None:
+    """A classifier's confusion matrix and ROC curves, or a regression's predictions against
+    the truth; the champion's beside the challenger's where there is one."""
+    shown = {"challenger": challenger, **({champion_name: held} if champion_name else {})}
+    if not contract.classification:
+        series = {name: (s.actual, s.predicted, s.metrics["rmse"]) for name, s in shown.items()}
+        plots.predicted_vs_actual_png(
+            series, out / "predicted_vs_actual.png", f"Predictions, {rows} test rows"
+        )
+        return
+    negative, positive = contract.label_values
+    plots.confusion_matrix_png(
+        challenger.confusion,
+        out / "confusion_matrix.png",
+        f"Challenger on {rows} test rows",
+        (f"{contract.label}={negative}", f"{contract.label}={positive}"),
+    )
+    curves = {
+        name: (s.false_positive_rates, s.true_positive_rates, s.metrics["roc_auc"])
+        for name, s in shown.items()
+    }
+    plots.roc_curve_png(curves, out / "roc_curve.png", f"ROC, {rows} test rows")
 
 
 def _plain(value: float) -> float:

@@ -14,8 +14,11 @@ import numpy as np
 PNG_METADATA = {"Software": None}
 
 
-def confusion_matrix_png(matrix: np.ndarray, path: str | Path, title: str) -> Path:
-    """A 2x2 confusion matrix (rows: actual, columns: predicted) with its counts."""
+def confusion_matrix_png(
+    matrix: np.ndarray, path: str | Path, title: str, classes: tuple[str, str]
+) -> Path:
+    """A 2x2 confusion matrix (rows: actual, columns: predicted) with its counts; ``classes``
+    names the negative and the positive class."""
     figure, axes = plt.subplots(figsize=(4.5, 4), dpi=100)
     axes.imshow(matrix, cmap="Blues")
     for (actual, predicted), count in np.ndenumerate(matrix):
@@ -28,8 +31,8 @@ def confusion_matrix_png(matrix: np.ndarray, path: str | Path, title: str) -> Pa
             va="center",
             color="white" if dark else "black",
         )
-    axes.set_xticks([0, 1], ["benign (0)", "malignant (1)"])
-    axes.set_yticks([0, 1], ["benign (0)", "malignant (1)"])
+    axes.set_xticks([0, 1], list(classes))
+    axes.set_yticks([0, 1], list(classes))
     axes.set_xlabel("predicted")
     axes.set_ylabel("actual")
     axes.set_title(title)
@@ -50,6 +53,24 @@ def roc_curve_png(
     axes.set_ylabel("true positive rate")
     axes.set_title(title)
     axes.legend(loc="lower right")
+    return _save(figure, path)
+
+
+def predicted_vs_actual_png(
+    series: Mapping[str, tuple[np.ndarray, np.ndarray, float]], path: str | Path, title: str
+) -> Path:
+    """A regression's predictions against the truth, ``{name: (actual, predicted, rmse)}``;
+    points on the diagonal are exact."""
+    figure, axes = plt.subplots(figsize=(4.5, 4.5), dpi=100)
+    low = min(float(min(a.min(), p.min())) for a, p, _ in series.values())
+    high = max(float(max(a.max(), p.max())) for a, p, _ in series.values())
+    for name, (actual, predicted, rmse) in series.items():
+        axes.scatter(actual, predicted, s=8, alpha=0.6, label=f"{name} (RMSE {rmse:.4g})")
+    axes.plot([low, high], [low, high], linestyle="--", color="grey", linewidth=0.8)
+    axes.set_xlabel("actual")
+    axes.set_ylabel("predicted")
+    axes.set_title(title)
+    axes.legend(loc="upper left")
     return _save(figure, path)
 
 

@@ -2,16 +2,17 @@
 
     python3 preprocess.py [--input-dir DIR] [--output-dir DIR] [--max-nan-fraction 0.01]
                           [--validation-fraction 0.15] [--test-fraction 0.15] [--seed 42]
+                          [--schema schema.json]
 
 Reads every ``*.csv`` in ``--input-dir`` (sorted by name, concatenated), checks them against
-``schema.py`` and writes, under ``--output-dir``::
+the model's schema (``schema.json`` beside this script) and writes, under ``--output-dir``::
 
     train/train.csv  validation/validation.csv  test/test.csv  profile/profile.json
 
 Every problem found is reported in one ``DataValidationError`` line. Rows with a NaN feature
 are dropped when each column's NaN share is within ``--max-nan-fraction``. The split is
-stratified by label and depends only on the data and ``--seed``: the same input gives
-byte-identical outputs.
+stratified by label for a classifier, uniform for a regression, and depends only on the data
+and ``--seed``: the same input gives byte-identical outputs.
 """
 
 import argparse
@@ -27,11 +28,13 @@ import pandas as pd
 if __package__:  # see steps/__init__.py
     from . import csvio, errors, schema
     from .errors import DataValidationError
+    from .schema import Schema
 else:
     import csvio
     import errors
     import schema
     from errors import DataValidationError
+    from schema import Schema
 
 SPLITS = ("train", "validation", "test")
 # How many offending rows or values a message quotes.
@@ -50,6 +53,7 @@ class Validated:
 
 def validate(
     frame: pd.DataFrame,
+    schema: Schema,
     max_nan_fraction: float,
     locate: Callable[[Sequence[int]], list[str]] | None = None,
 ) -> Validated:
@@ -57,6 +61,7 @@ def validate(
 
     Args:
         frame: the raw rows; feature columns may hold strings if the CSV had non-numeric cells.
+        schema: the model's columns and value rules.
         max_nan_fraction: the largest share of NaN a feature column may have; such rows are
             dropped.
         locate: turns 0-based row positions into places (e.g. ``data.csv:4``); by default
@@ -73,7 +78,7 @@ def validate(
         def locate(positions: Sequence[int]) -> list[str]:
             return [f"row {label}" for label in frame.index[list(positions)]]
 
-    problems = csvio.column_problems(list(frame.columns), "the data")
+    problems = csvio.column_problems(list(frame.columns), "the data", schema)
     rows = len(frame)
     if rows == 0:
         problems.append("the data has a header but no rows")
@@ -81,7 +86,7 @@ def validate(
 
     features, nan_counts = {}, {}
     any_nan = np.zeros(rows, dtype=bool)
-    for name in schema.FEATURES:
+    for name in schema.features:
         if name not in frame.columns:
             continue
         column, non_numeric, bad = _numeric(frame[name], name, locate)
@@ -98,7 +103,11 @@ def validate(
             )
         with np.errstate(invalid="ignore"):
             infinite = np.isinf(values)
-            negative = values < schema.FEATURE_MIN
+            negative = (
+                values < schema.feature_min
+                if schema.feature_min is not None
+                else np.zeros(rows, dtype=bool)
+            )
         negative &= ~infinite
         if infinite.any():
             problems.append(
@@ -108,26 +117,30 @@ def validate(
         if negative.any():
             problems.append(
                 f"column '{name}' has {_count(negative.sum(), 'value')} below "
-                f"{schema.FEATURE_MIN:g} (first: {_first(negative, locate, values)})"
+                f"{schema.feature_min:g} (first: {_first(negative, locate, values)})"
             )
         features[name] = column
 
-    if schema.LABEL in frame.columns:
-        label_column, non_numeric, bad = _numeric(frame[schema.LABEL], schema.LABEL, locate)
+    if schema.label in frame.columns:
+        label_column, non_numeric, bad = _numeric(frame[schema.label], schema.label, locate)
         problems += bad
         label = label_column.to_numpy()
         missing = np.isnan(label) & ~non_numeric
         if missing.any():
             problems.append(
-                f"label column '{schema.LABEL}' has {_count(missing.sum(), 'missing value')} "
+                f"label column '{schema.label}' has {_count(missing.sum(), 'missing value')} "
                 f"(first at {_first(missing, locate)})"
             )
-        invalid = ~np.isin(label, schema.LABEL_VALUES) & ~np.isnan(label)
+        if schema.classification:
+            invalid = ~np.isin(label, schema.label_values) & ~np.isnan(label)
+            expected = "{" + ", ".join(str(v) for v in schema.label_values) + "}"
+        else:
+            invalid = np.isinf(label)
+            expected = "the finite numbers"
         if invalid.any():
-            allowed = ", ".join(str(v) for v in schema.LABEL_VALUES)
             problems.append(
-                f"label column '{schema.LABEL}' has {_count(invalid.sum(), 'value')} outside "
-                f"{{{allowed}}} (first: {_first(invalid, locate, label)})"
+                f"label column '{schema.label}' has {_count(invalid.sum(), 'value')} outside "
+                f"{expected} (first: {_first(invalid, locate, label)})"
             )
 
     if problems:
@@ -136,7 +149,7 @@ def validate(
     # Columns that were already float64 are lazy copy-on-write copies: no memory is spent on
     # them unless someone writes to one side.
     clean = pd.DataFrame(features, copy=False)
-    clean[schema.LABEL] = label_column.astype(schema.LABEL_DTYPE)
+    clean[schema.label] = label_column.astype(schema.label_dtype)
     dropped = int(any_nan.sum())
     if dropped:
         clean = clean.loc[~any_nan]
@@ -144,27 +157,37 @@ def validate(
 
 
 def split_indices(
-    labels: np.ndarray, validation_fraction: float, test_fraction: float, seed: int
+    labels: np.ndarray,
+    schema: Schema,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
 ) -> dict[str, np.ndarray]:
-    """Stratified split of row positions into train, validation and test.
+    """Split row positions into train, validation and test: stratified by class for a
+    classifier, as one group for a regression.
 
-    Each class is shuffled with ``seed`` and cut so that it keeps (about) its share in every
-    split. Positions are returned sorted, so each split keeps the input's row order.
+    Each class (or all rows) is shuffled with ``seed`` and cut so that it keeps (about) its
+    share in every split. Positions are returned sorted, so each split keeps the input's row
+    order.
 
     Raises:
         DataValidationError: if a split would be empty or a class would be absent from train.
     """
     rng = np.random.default_rng(seed)
     parts: dict[str, list[np.ndarray]] = {name: [] for name in SPLITS}
-    classes, counts = np.unique(labels, return_counts=True)
-    if classes.size == 1:
+    if schema.classification:
+        classes, counts = np.unique(labels, return_counts=True)
+        groups = [np.flatnonzero(labels == value) for value in classes]
+    else:
+        classes, counts, groups = np.array([]), np.array([]), [np.arange(len(labels))]
+    if schema.classification and classes.size == 1:
         raise DataValidationError(
-            f"label column '{schema.LABEL}' is {int(classes[0])} in all {len(labels)} rows: "
+            f"label column '{schema.label}' is {int(classes[0])} in all {len(labels)} rows: "
             f"a classifier needs examples of each of "
-            f"{', '.join(str(v) for v in schema.LABEL_VALUES)}"
+            f"{', '.join(str(v) for v in schema.label_values)}"
         )
-    for value in classes:
-        members = rng.permutation(np.flatnonzero(labels == value))
+    for group in groups:
+        members = rng.permutation(group)
         n_test = int(members.size * test_fraction + 0.5)
         n_validation = int(members.size * validation_fraction + 0.5)
         parts["test"].append(members[:n_test])
@@ -174,26 +197,35 @@ def split_indices(
 
     sizes = {name: int(positions.size) for name, positions in result.items()}
     train_classes = set(np.unique(labels[result["train"]]).tolist())
-    if min(sizes.values()) == 0 or train_classes != set(schema.LABEL_VALUES):
+    classes_missing = schema.classification and train_classes != set(schema.label_values)
+    if min(sizes.values()) == 0 or classes_missing:
         balance = ", ".join(
-            f"{schema.LABEL}={int(v)}: {int(c)}" for v, c in zip(classes, counts, strict=True)
+            f"{schema.label}={int(v)}: {int(c)}" for v, c in zip(classes, counts, strict=True)
         )
         shape = ", ".join(f"{name}={size}" for name, size in sizes.items())
+        need = (
+            f" and train needs both labels {', '.join(str(v) for v in schema.label_values)}"
+            if schema.classification
+            else ""
+        )
         raise DataValidationError(
-            f"too few rows to split: {len(labels)} rows ({balance}) give {shape} with "
-            f"validation_fraction={validation_fraction:g} and "
-            f"test_fraction={test_fraction:g}; every split needs rows and train needs both "
-            f"labels {', '.join(str(v) for v in schema.LABEL_VALUES)}"
+            f"too few rows to split: {len(labels)} rows{f' ({balance})' if balance else ''} "
+            f"give {shape} with validation_fraction={validation_fraction:g} and "
+            f"test_fraction={test_fraction:g}; every split needs rows{need}"
         )
     return result
 
 
 def split(
-    frame: pd.DataFrame, validation_fraction: float, test_fraction: float, seed: int
+    frame: pd.DataFrame,
+    schema: Schema,
+    validation_fraction: float,
+    test_fraction: float,
+    seed: int,
 ) -> dict[str, pd.DataFrame]:
     """Split validated rows into ``train``, ``validation`` and ``test`` frames."""
     positions = split_indices(
-        frame[schema.LABEL].to_numpy(), validation_fraction, test_fraction, seed
+        frame[schema.label].to_numpy(), schema, validation_fraction, test_fraction, seed
     )
     return {name: frame.take(rows).reset_index(drop=True) for name, rows in positions.items()}
 
@@ -202,22 +234,26 @@ def build_profile(
     fingerprint: str,
     validated: Validated,
     splits: dict[str, pd.DataFrame],
+    schema: Schema,
     files: Sequence[str] = (),
 ) -> dict:
-    """The ``profile.json`` document: fingerprint, row counts, label balance, column stats."""
+    """The ``profile.json`` document: fingerprint, row counts, label balance (a classifier's
+    count per class, a regression's mean), column stats."""
     clean = validated.frame
 
-    def balance(frame: pd.DataFrame) -> dict[str, int]:
-        counts = frame[schema.LABEL].value_counts()
-        return {str(v): int(counts.get(v, 0)) for v in schema.LABEL_VALUES}
+    def balance(frame: pd.DataFrame) -> dict[str, float]:
+        if not schema.classification:
+            return {"mean": _number(frame[schema.label].mean()) if len(frame) else 0.0}
+        counts = frame[schema.label].value_counts()
+        return {str(v): int(counts.get(v, 0)) for v in schema.label_values}
 
     columns = []
-    for name in schema.COLUMNS:
+    for name in schema.columns:
         values = clean[name]
         columns.append(
             {
                 "name": name,
-                "role": "label" if name == schema.LABEL else "feature",
+                "role": "label" if name == schema.label else "feature",
                 "dtype": str(values.dtype),
                 "nan_count": validated.nan_counts.get(name, 0),
                 "min": _number(values.min()),
@@ -289,6 +325,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--validation-fraction", type=float, default=0.15)
     parser.add_argument("--test-fraction", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--schema", type=Path, default=None, help="default: beside this script")
     parser.add_argument(
         "--publish-to",
         default="",
@@ -309,16 +346,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> dict:
     """Validate and split the input folder; return the profile written to profile.json."""
     args = parse_args(argv)
+    contract = schema.load(args.schema)
     paths = csvio.list_csv_files(args.input_dir)
     fingerprint = fingerprint_files(paths)
-    raw, locator = csvio.read_csvs(paths)
-    validated = validate(raw, args.max_nan_fraction, locator.describe)
+    raw, locator = csvio.read_csvs(paths, contract)
+    validated = validate(raw, contract, args.max_nan_fraction, locator.describe)
     del raw  # the validated frame shares or replaces its columns; free the rest early
-    splits = split(validated.frame, args.validation_fraction, args.test_fraction, args.seed)
+    splits = split(
+        validated.frame, contract, args.validation_fraction, args.test_fraction, args.seed
+    )
     files = {name: args.output_dir / name / f"{name}.csv" for name in splits}
     for name, frame in splits.items():
         csvio.write_csv(frame, files[name])
-    profile = build_profile(fingerprint, validated, splits, [p.name for p in paths])
+    profile = build_profile(fingerprint, validated, splits, contract, [p.name for p in paths])
     if args.publish_to:
         profile["splits"] = publish_splits(files, args.publish_to)
     profile_path = args.output_dir / "profile" / "profile.json"

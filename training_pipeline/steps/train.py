@@ -1,4 +1,4 @@
-"""Training step (SageMaker script mode): fit a HistGradientBoostingClassifier.
+"""Training step (SageMaker script mode): fit a gradient-boosted classifier or regressor.
 
     python3 train.py [--max_iter 100] [--learning_rate 0.1] [--max_depth 3]
                      [--max_leaf_nodes 31] [--min_samples_leaf 20]
@@ -13,8 +13,10 @@ dashed spellings (``--max-iter``) are accepted too. Paths come from the job's en
     SM_OUTPUT_DATA_DIR     /opt/ml/output/data             writes metrics.json
 
 and can be overridden with ``--train-dir``, ``--validation-dir``, ``--model-dir`` and
-``--output-data-dir``. Validation metrics are printed as ``validation_auc=0.987654`` lines for
-the job's metric definitions.
+``--output-data-dir``. The model's kind (HistGradientBoostingClassifier or ...Regressor) and
+columns come from its ``schema.json`` beside this script (``--schema`` to use another).
+Validation metrics are printed as ``validation_auc=0.987654`` lines for the job's metric
+definitions.
 """
 
 import argparse
@@ -28,13 +30,22 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.metrics import accuracy_score, log_loss, roc_auc_score
+from sklearn.base import BaseEstimator
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.metrics import (
+    accuracy_score,
+    log_loss,
+    mean_absolute_error,
+    r2_score,
+    roc_auc_score,
+    root_mean_squared_error,
+)
 
 if __package__:  # see steps/__init__.py
     from . import artifacts, csvio, errors, schema
     from .errors import DataValidationError, HyperparameterError
     from .preprocess import validate
+    from .schema import Schema
 else:
     import artifacts
     import csvio
@@ -42,6 +53,7 @@ else:
     import schema
     from errors import DataValidationError, HyperparameterError
     from preprocess import validate
+    from schema import Schema
 
 # name: (type, default, smallest allowed value, whether the smallest value is excluded)
 HYPERPARAMETERS: dict[str, tuple[type, int | float, float, bool]] = {
@@ -88,50 +100,64 @@ def resolve_hyperparameters(given: Mapping[str, object]) -> dict[str, int | floa
 
 
 def train_model(
-    train: pd.DataFrame, hyperparameters: Mapping[str, object]
-) -> HistGradientBoostingClassifier:
-    """Fit the classifier on the schema's features of ``train`` (which is not modified)."""
+    train: pd.DataFrame, schema: Schema, hyperparameters: Mapping[str, object]
+) -> BaseEstimator:
+    """Fit the schema's kind of model on its features of ``train`` (which is not modified)."""
     params = resolve_hyperparameters(hyperparameters)
-    labels = set(np.unique(train[schema.LABEL]).tolist())
-    if labels != set(schema.LABEL_VALUES):
-        raise DataValidationError(
-            f"training data must hold both labels {schema.LABEL_VALUES}, "
-            f"it has {sorted(labels)} in {len(train)} rows"
-        )
+    if schema.classification:
+        labels = set(np.unique(train[schema.label]).tolist())
+        if labels != set(schema.label_values):
+            raise DataValidationError(
+                f"training data must hold both labels {schema.label_values}, "
+                f"it has {sorted(labels)} in {len(train)} rows"
+            )
+    estimator = (
+        HistGradientBoostingClassifier if schema.classification else HistGradientBoostingRegressor
+    )
     # A fixed number of iterations: early stopping would hold out a size-dependent share of
     # rows ("auto" turns it on above 10,000 rows); the validation channel is the held-out set.
-    model = HistGradientBoostingClassifier(early_stopping=False, **params)
-    return model.fit(train[schema.FEATURES], train[schema.LABEL])
+    model = estimator(early_stopping=False, **params)
+    return model.fit(train[list(schema.features)], train[schema.label])
 
 
 def validation_metrics(
-    model: HistGradientBoostingClassifier, frame: pd.DataFrame
+    model: BaseEstimator, frame: pd.DataFrame, schema: Schema
 ) -> dict[str, float]:
-    """ROC AUC, accuracy and log loss of ``model`` on ``frame``, rounded to 6 decimals."""
-    labels = frame[schema.LABEL].to_numpy()
+    """ROC AUC, accuracy and log loss of a classifier, or RMSE, MAE and R² of a regression, on
+    ``frame``, rounded to 6 decimals."""
+    labels = frame[schema.label].to_numpy()
+    features = frame[list(schema.features)]
+    if not schema.classification:
+        predicted = model.predict(features)
+        return {
+            "rmse": round(float(root_mean_squared_error(labels, predicted)), 6),
+            "mae": round(float(mean_absolute_error(labels, predicted)), 6),
+            "r2": round(float(r2_score(labels, predicted)), 6) if len(labels) > 1 else 0.0,
+        }
     if np.unique(labels).size < 2:
         raise DataValidationError(
             f"validation data has only label {labels[0] if len(labels) else 'none'}; "
             "ROC AUC needs both labels"
         )
-    scores = model.predict_proba(frame[schema.FEATURES])[:, 1]
+    scores = model.predict_proba(features)[:, 1]
     return {
         "auc": round(float(roc_auc_score(labels, scores)), 6),
         "accuracy": round(float(accuracy_score(labels, scores >= 0.5)), 6),
-        "log_loss": round(float(log_loss(labels, scores, labels=schema.LABEL_VALUES)), 6),
+        "log_loss": round(float(log_loss(labels, scores, labels=list(schema.label_values))), 6),
     }
 
 
 def make_bundle(
-    model: HistGradientBoostingClassifier, hyperparameters: Mapping[str, object]
+    model: BaseEstimator, hyperparameters: Mapping[str, object], schema: Schema
 ) -> dict:
     """The dict saved as model.joblib (see artifacts.py)."""
     return {
         "format": artifacts.FORMAT,
+        "kind": schema.kind,
         "model": model,
-        "features": list(schema.FEATURES),
-        "label": schema.LABEL,
-        "label_values": list(schema.LABEL_VALUES),
+        "features": list(schema.features),
+        "label": schema.label,
+        "label_values": list(schema.label_values),
         "hyperparameters": resolve_hyperparameters(hyperparameters),
         "sklearn_version": sklearn.__version__,
     }
@@ -160,6 +186,7 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[argparse.Namespace, l
         type=Path,
         default=env("SM_OUTPUT_DATA_DIR", "/opt/ml/output/data"),
     )
+    parser.add_argument("--schema", type=Path, default=None, help="default: beside this script")
     return parser.parse_known_args(argv)
 
 
@@ -172,12 +199,13 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     hyperparameters = resolve_hyperparameters(
         {name: getattr(args, name) for name in HYPERPARAMETERS}
     )
-    train = _read(args.train_dir)
-    validation = _read(args.validation_dir)
-    model = train_model(train, hyperparameters)
-    metrics = validation_metrics(model, validation)
+    contract = schema.load(args.schema)
+    train = _read(args.train_dir, contract)
+    validation = _read(args.validation_dir, contract)
+    model = train_model(train, contract, hyperparameters)
+    metrics = validation_metrics(model, validation, contract)
 
-    artifacts.save_bundle(make_bundle(model, hyperparameters), args.model_dir)
+    artifacts.save_bundle(make_bundle(model, hyperparameters, contract), args.model_dir)
     args.output_data_dir.mkdir(parents=True, exist_ok=True)
     report = {
         "train_rows": len(train),
@@ -194,9 +222,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, float]:
     return metrics
 
 
-def _read(directory: Path) -> pd.DataFrame:
-    frame, locator = csvio.read_csvs(csvio.list_csv_files(directory))
-    return validate(frame, max_nan_fraction=0.0, locate=locator.describe).frame
+def _read(directory: Path, contract: Schema) -> pd.DataFrame:
+    frame, locator = csvio.read_csvs(csvio.list_csv_files(directory), contract)
+    return validate(frame, contract, max_nan_fraction=0.0, locate=locator.describe).frame
 
 
 if __name__ == "__main__":

@@ -8,8 +8,11 @@
 # the same file with the same rules; tests/data/broken_profiles holds the files both must refuse.
 
 locals {
-  # A section name is also part of resource names, tags and GitHub Environments.
+  # A section name is also part of resource names, tags and GitHub Environments. A section
+  # whose name is `model` and a blank is a model, [model NAME], with a NAME of the same form.
   section_name = "[a-z][a-z0-9]{1,9}"
+  model_like   = "^model[ \\t]"
+  model_header = "^model (${local.section_name})$"
   entry        = "^[ \\t]*([A-Za-z_][A-Za-z0-9_]*)[ \\t]*=[ \\t]*(.*?)[ \\t]*$"
 
   text   = replace(file(var.path), "\r\n", "\n")
@@ -29,29 +32,41 @@ locals {
   sections = { for name, found in local.grouped : name => { for pair in found[0] : pair[0] => pair[1]... } }
   values   = { for name, entries in local.sections : name => { for key, found in entries : key => found[0] } }
 
-  # Every section but [project] and [operations] is an environment, in promotion order.
-  environment_names = distinct([
-    for s in local.section_list : s.name if !contains(["project", "operations"], s.name)
-  ])
+  # project, operations, model or environment, for every section.
+  kind = {
+    for name in keys(local.sections) : name => (
+      contains(["project", "operations"], name) ? name : can(regex(local.model_like, name)) ? "model" : "environment"
+    )
+  }
+
+  # Every section but [project], [operations] and the [model NAME] ones is an environment, in
+  # promotion order.
+  environment_names = distinct([for s in local.section_list : s.name if local.kind[s.name] == "environment"])
+
+  # The models in file order (the first keeps the historic resource names), by their sections.
+  model_sections = distinct([for s in local.section_list : s.name if can(regex(local.model_header, s.name))])
+  model_names    = [for section in local.model_sections : regex(local.model_header, section)[0]]
 
   required_keys = {
     project     = ["name", "region", "github_repository"]
     operations  = ["account_id"]
-    environment = ["account_id", "deploy_ref", "reviewers", "approval", "retrain_schedule", "instance_type", "min_auc", "endpoint"]
+    model       = ["dataset", "metric", "direction", "floor"]
+    environment = ["account_id", "deploy_ref", "reviewers", "approval", "retrain_schedule", "instance_type", "endpoint"]
   }
-  optional_keys = { project = ["github_ids"], operations = [], environment = [] }
-  kind          = { for name in keys(local.sections) : name => contains(["project", "operations"], name) ? name : "environment" }
+  optional_keys = { project = ["github_ids"], operations = [], model = [], environment = [] }
 
   problems = concat(
     [
       for line in split("\n", local.text) : "a line that is not `key = value`, a [section] or a # comment: ${trim(line, " \t")}"
       if !(trim(line, " \t") == "" || startswith(trim(line, " \t"), "#") || can(regex("^\\[[^\\]]*\\][ \\t]*$", line)) || can(regex(local.entry, line)))
     ],
-    [for s in local.section_list : "section [${s.name}]: a section name is 2-10 lowercase letters or digits, starting with a letter" if !can(regex("^${local.section_name}$", s.name))],
+    [for s in local.section_list : "section [${s.name}]: a section name is 2-10 lowercase letters or digits, starting with a letter" if !can(regex(local.model_like, s.name)) && !can(regex("^${local.section_name}$", s.name))],
+    [for s in local.section_list : "section [${s.name}]: a model section is [model NAME]: `model`, one space, a NAME of 2-10 lowercase letters or digits, starting with a letter" if can(regex(local.model_like, s.name)) && !can(regex(local.model_header, s.name))],
     [for pair in local.preamble_pairs : "${pair[0]} is outside any [section]"],
     [for name, found in local.grouped : "section [${name}] is defined twice" if length(found) > 1],
     [for name in ["project", "operations"] : "missing section [${name}]" if !contains(keys(local.sections), name)],
     length(local.environment_names) == 0 ? ["no environment section: add [dev] (and the ones it is promoted to)"] : [],
+    length(local.model_names) == 0 ? ["no model section: add [model NAME] with its dataset, metric, direction and floor"] : [],
     flatten([
       for name, entries in local.sections : concat(
         [for key, found in entries : "[${name}] ${key} is set twice" if length(found) > 1],
@@ -80,8 +95,27 @@ locals {
       approval         = lookup(local.values[name], "approval", "")
       retrain_schedule = lookup(local.values[name], "retrain_schedule", "")
       instance_type    = lookup(local.values[name], "instance_type", "")
-      min_auc          = lookup(local.values[name], "min_auc", "")
       endpoint         = lookup(local.values[name], "endpoint", "")
+    }
+  }
+
+  # The floor as written; `floor` is its number (null where it is not one: the checks name it).
+  model_values = {
+    for i, section in local.model_sections : local.model_names[i] => {
+      dataset   = lookup(local.values[section], "dataset", "")
+      metric    = lookup(local.values[section], "metric", "")
+      direction = lookup(local.values[section], "direction", "")
+      raw_floor = lookup(local.values[section], "floor", "")
+      first     = i == 0
+    }
+  }
+  models = {
+    for name, model in local.model_values : name => {
+      dataset   = model.dataset
+      metric    = model.metric
+      direction = model.direction
+      floor     = can(regex("^[0-9]+(\\.[0-9]+)?$", model.raw_floor)) ? tonumber(model.raw_floor) : null
+      first     = model.first
     }
   }
 }
@@ -98,4 +132,43 @@ locals {
   reserved_names              = ["backend", "default", local.main_branch]
   max_project_and_environment = 63 - length("--artifacts-") - 12
   after_first                 = [for i, name in local.environment_names : name if i > 0]
+
+  # The gate metrics the evaluation step reports, and which way each is better; the metrics
+  # that are scores between 0 and 1 (a floor above 1 could never be met).
+  metric_directions = {
+    roc_auc   = "higher"
+    accuracy  = "higher"
+    precision = "higher"
+    recall    = "higher"
+    f1        = "higher"
+    log_loss  = "lower"
+    rmse      = "lower"
+    mae       = "lower"
+    r2        = "higher"
+  }
+  metric_list = ["roc_auc", "accuracy", "precision", "recall", "f1", "log_loss", "rmse", "mae", "r2"]
+  at_most_one = ["roc_auc", "accuracy", "precision", "recall", "f1", "r2"]
+
+  # {project}-{env}-{model}-deploy-on-approval names a Lambda function (at most 64 characters).
+  max_project_environment_and_model = 42
+  too_long = flatten([
+    for env in local.environment_names : [
+      for model in local.model_names : "${local.project}-${env}-${model}"
+      if length(local.project) + length(env) + length(model) > local.max_project_environment_and_model
+    ]
+  ])
+
+  bad_dataset   = [for name, m in local.model_values : name if !can(regex("^(none|sklearn:[a-z_]+)$", m.dataset))]
+  v_names       = [for name in local.model_names : name if startswith(name, "v")]
+  bad_metric    = [for name, m in local.model_values : name if !contains(local.metric_list, m.metric)]
+  bad_direction = [for name, m in local.model_values : name if !contains(["higher", "lower"], m.direction)]
+  disagreeing = [
+    for name, m in local.model_values : "[model ${name}] direction disagrees with its metric: ${m.metric} is better ${local.metric_directions[m.metric]}"
+    if contains(local.metric_list, m.metric) && contains(["higher", "lower"], m.direction) && m.direction != lookup(local.metric_directions, m.metric, "")
+  ]
+  bad_floor = [for name, m in local.model_values : name if !can(regex("^[0-9]+(\\.[0-9]+)?$", m.raw_floor))]
+  floor_above_one = [
+    for name, m in local.models : "[model ${name}] floor must be at most 1 for ${m.metric} (a score between 0 and 1)"
+    if m.floor != null && contains(local.at_most_one, m.metric) && try(m.floor > 1, false)
+  ]
 }

@@ -58,7 +58,7 @@ output "main_branch" {
 }
 
 output "environment_names" {
-  description = "The environment sections of profiles.conf (every section but `[project]` and `[operations]`), in promotion order, for example `[\"dev\", \"staging\", \"prod\"]`."
+  description = "The environment sections of profiles.conf (every section but `[project]`, `[operations]` and the `[model NAME]` ones), in promotion order, for example `[\"dev\", \"staging\", \"prod\"]`."
   value       = local.environment_names
 }
 
@@ -78,7 +78,7 @@ output "accounts" {
 }
 
 output "environments" {
-  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `min_auc` (string) and `endpoint` (`off` or the endpoint's instance type)."
+  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type` and `endpoint` (`off` or the endpoint's instance type)."
   value       = local.environments
 
   precondition {
@@ -121,8 +121,54 @@ output "environments" {
     error_message = "profiles.conf: instance_type must be an instance type such as ml.m5.large."
   }
 
+}
+
+output "model_names" {
+  description = "The models of profiles.conf (its `[model NAME]` sections) in file order, for example `[\"cancer\", \"diabetes\"]`: the first keeps each environment's historic resource names (`{project}-{env}`), every later one adds `-NAME`."
+  value       = local.model_names
+}
+
+output "models" {
+  description = "Map of model name to an object with `dataset` (`none` or `sklearn:NAME`), `metric` (the gate metric), `direction` (`higher` or `lower`), `floor` (number: the challenger must be >= it when higher, <= it when lower) and `first` (true for the first model of the file)."
+  value       = local.models
+
   precondition {
-    condition     = alltrue([for env in values(local.environments) : can(regex("^[0-9]+(\\.[0-9]+)?$", env.min_auc)) && try(tonumber(env.min_auc) <= 1, false)])
-    error_message = "profiles.conf: min_auc must be a number between 0 and 1."
+    condition     = length(local.v_names) == 0
+    error_message = "profiles.conf: [model ${join("], [model ", local.v_names)}]: a model name may not start with v (the first model's endpoint configs are {project}-{env}-v<N>-..., and IAM grants them by that prefix)."
+  }
+
+  precondition {
+    condition     = length(local.bad_dataset) == 0
+    error_message = "profiles.conf: [model ${join("], [model ", local.bad_dataset)}] dataset must be none or sklearn:NAME (a data set an installed package ships, such as sklearn:breast_cancer)."
+  }
+
+  precondition {
+    condition     = length(local.bad_metric) == 0
+    error_message = "profiles.conf: [model ${join("], [model ", local.bad_metric)}] metric must be one of ${join(", ", local.metric_list)}."
+  }
+
+  precondition {
+    condition     = length(local.bad_direction) == 0
+    error_message = "profiles.conf: [model ${join("], [model ", local.bad_direction)}] direction must be higher or lower."
+  }
+
+  precondition {
+    condition     = length(local.disagreeing) == 0
+    error_message = "profiles.conf: ${join("; ", local.disagreeing)}."
+  }
+
+  precondition {
+    condition     = length(local.bad_floor) == 0
+    error_message = "profiles.conf: [model ${join("], [model ", local.bad_floor)}] floor is not a number such as 0.90 or 70."
+  }
+
+  precondition {
+    condition     = length(local.floor_above_one) == 0
+    error_message = "profiles.conf: ${join("; ", local.floor_above_one)}."
+  }
+
+  precondition {
+    condition     = length(local.too_long) == 0
+    error_message = "profiles.conf: ${join(", ", local.too_long)}: the project, environment and model names together may have at most ${local.max_project_environment_and_model} characters ({project}-{env}-{model}-deploy-on-approval is a Lambda function name)."
   }
 }

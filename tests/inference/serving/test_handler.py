@@ -13,9 +13,11 @@ import pytest
 
 from inference.serving import handler
 from inference.serving.handler import RequestError
-from training_pipeline.steps import schema
+from training_pipeline.environment.data import model_schema
 
-N = len(schema.FEATURES)
+CANCER = model_schema("cancer")
+
+N = len(list(CANCER.features))
 
 
 def csv_body(frame: pd.DataFrame, header: bool = False) -> bytes:
@@ -42,7 +44,7 @@ def request_error(body: bytes | str, content_type: str, model: handler.Model) ->
 
 def test_model_loads_from_model_joblib(model_dir: Path) -> None:
     model = handler.load_model(model_dir)
-    assert model.features == tuple(schema.FEATURES)
+    assert model.features == tuple(list(CANCER.features))
     assert (model.label, model.label_values) == ("malignant", (0, 1))
     assert not model.version_mismatch
 
@@ -115,6 +117,24 @@ def test_csv_rows_are_scored_like_the_estimator(model, features: pd.DataFrame) -
     assert len(answer["predictions"]) == len(features)
 
 
+def test_a_regression_bundle_answers_its_predicted_values() -> None:
+    from training_pipeline.environment.data import load_dataset
+    from training_pipeline.steps import train
+
+    diabetes_schema = model_schema("diabetes")
+    frame = load_dataset("sklearn:diabetes", diabetes_schema)
+    fast = {"max_iter": 20, "random_state": 0}
+    estimator = train.train_model(frame, diabetes_schema, fast)
+    regression = handler.bundle_to_model(train.make_bundle(estimator, fast, diabetes_schema))
+    features = frame[list(diabetes_schema.features)].head(50)
+    body = features.to_csv(index=False).encode()
+    rows = handler.parse_request(body, "text/csv", regression.features)
+    answer = handler.predict(regression, rows)
+    values = [p["disease_progression"] for p in answer["predictions"]]
+    assert values == estimator.predict(features).tolist()
+    assert all(set(p) == {"disease_progression"} for p in answer["predictions"])
+
+
 def test_labels_use_the_evaluation_threshold(model, features: pd.DataFrame) -> None:
     answer = handler.predict(model, features.to_numpy())
     scores = probabilities(answer)
@@ -128,7 +148,7 @@ def test_csv_header_is_optional_and_may_reorder_columns(model, features: pd.Data
     head = features.head(20)
     plain = handler.parse_request(csv_body(head), "text/csv", model.features)
     with_header = handler.parse_request(csv_body(head, header=True), "text/csv", model.features)
-    shuffled = head[list(reversed(schema.FEATURES))]
+    shuffled = head[list(reversed(list(CANCER.features)))]
     reordered = handler.parse_request(csv_body(shuffled, True), "text/csv", model.features)
     assert np.array_equal(plain, with_header)
     assert np.array_equal(plain, reordered)
@@ -213,7 +233,7 @@ def good_line(features: pd.DataFrame, index: int = 0) -> str:
 
 def test_csv_wrong_column_count_names_row_and_line(model, features: pd.DataFrame) -> None:
     short = ",".join(good_line(features).split(",")[:-1])
-    body = "\n".join([",".join(schema.FEATURES), good_line(features), short])
+    body = "\n".join([",".join(list(CANCER.features)), good_line(features), short])
     assert str(request_error(body, "text/csv", model)) == (
         f"text/csv row 2 (line 3) has {N - 1} values, expected {N}: the features "
         "mean_radius, ..., worst_fractal_dimension in that order"
@@ -242,14 +262,14 @@ def test_csv_missing_and_non_finite_values_are_refused(model, features, cell, pr
 
 
 def test_csv_header_with_the_label_column_is_explained(model, features: pd.DataFrame) -> None:
-    body = ",".join([*schema.FEATURES, "malignant"]) + "\n" + good_line(features) + ",1\n"
+    body = ",".join([*list(CANCER.features), "malignant"]) + "\n" + good_line(features) + ",1\n"
     assert str(request_error(body, "text/csv", model)) == (
         "text/csv header (line 1) does not name the model's features: unknown 'malignant'"
     )
 
 
 def test_csv_header_missing_columns_lists_them(model) -> None:
-    body = ",".join(schema.FEATURES[:-7]) + "\n"
+    body = ",".join(list(CANCER.features)[:-7]) + "\n"
     message = str(request_error(body, "text/csv", model))
     assert message.startswith("text/csv header (line 1) does not name the model's features: ")
     assert message.endswith(
@@ -259,7 +279,7 @@ def test_csv_header_missing_columns_lists_them(model) -> None:
 
 
 def test_csv_header_alone_is_refused(model) -> None:
-    assert str(request_error(",".join(schema.FEATURES), "text/csv", model)) == (
+    assert str(request_error(",".join(list(CANCER.features)), "text/csv", model)) == (
         "the text/csv request body has a header but no rows"
     )
 
