@@ -60,5 +60,24 @@ def test_unprovisioned_environment(monkeypatch, capsys):
 
 
 def test_bad_param_syntax(embedded_env, capsys):
-    assert cli.main(["run", "--env", "dev", "--param", "MaxIter"]) == 1
+    assert cli.main(["run", "--env", "dev", "--model", "cancer", "--param", "MaxIter"]) == 1
     assert "--param 'MaxIter' must look like Name=value" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--env", "dev", "--param", "GateThreshold=0.95"],
+        ["run", "--env", "dev", "--data", "my.csv"],
+        ["approve", "--env", "prod", "3"],
+        ["reject", "--env", "prod", "3"],
+        ["deploy", "--env", "prod"],
+    ],
+    ids=["param", "data", "approve", "reject", "deploy"],
+)
+def test_what_is_one_models_needs_the_model_named(argv, capsys):
+    """With two models, a parameter (in the metric's units), a CSV, a version number or an
+    endpoint is one model's: the CLI asks which instead of picking the first."""
+    assert cli.main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("Error: ") and "name it with --model (cancer or diabetes)" in err

@@ -17,7 +17,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from training_pipeline.aws import embedded
-from training_pipeline.config.settings import load_settings
+from training_pipeline.config.settings import Settings, load_settings
 from training_pipeline.environment import deployment, executions, registry, summary
 from training_pipeline.errors import ProfilesError, UserError
 from training_pipeline.github import promotion
@@ -39,25 +39,40 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Train and register the models of one environment (each model's own pipeline, in the
-    order of profiles.conf), or only --model NAME. A CSV given with --data is one model's data:
-    it trains --model, by default the first.
+    order of profiles.conf), or only --model NAME. --data and --param are one pipeline's: with
+    several models, they need --model.
 
     Example: python -m training_pipeline run --env dev --embedded
     """
     settings = load_settings()
     if os.environ.get("GITHUB_ACTIONS") == "true":
         promotion.check_deploy_allowed(settings, args.env, os.environ.get("GITHUB_REF", ""))
+    if args.data or args.param:
+        _require_model(settings, args, "--data and --param set one model's pipeline run")
     target = deployment.connect(args.env, embedded_aws=args.embedded)
     if args.embedded:
         _provision_embedded(target)
-    one = args.model or (args.data and target.model)
-    targets = [target.for_model(one)] if one else target.every_model()
-    statuses = []
+    targets = [target.for_model(args.model)] if args.model else target.every_model()
+    outcomes = {}
     for model_target in targets:
         if len(targets) > 1:
             print(f"\n== model {model_target.model}: {model_target.names.pipeline_name} ==")
-        statuses.append(_run_model(model_target, args))
-    return 0 if all(status == "Succeeded" for status in statuses) else 1
+        try:
+            outcomes[model_target.model] = _run_model(model_target, args)
+        except UserError as error:
+            # One model's trouble (its data missing, say) does not keep the others from running.
+            print(f"Error: model {model_target.model}: {error}", file=sys.stderr)
+            outcomes[model_target.model] = f"not run: {error}"
+    if len(outcomes) > 1:
+        print()
+        print(format_table(("model", "outcome"), list(outcomes.items())))
+    return 0 if all(outcome == "Succeeded" for outcome in outcomes.values()) else 1
+
+
+def _require_model(settings: Settings, args: argparse.Namespace, why: str) -> None:
+    """Refuse to guess which model is meant when profiles.conf has several."""
+    if args.model is None and len(settings.model_names) > 1:
+        raise UserError(f"{why}: name it with --model ({' or '.join(settings.model_names)})")
 
 
 def _run_model(target: deployment.Environment, args: argparse.Namespace) -> str:
@@ -136,17 +151,21 @@ def cmd_local_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    """Show recent executions of the environment's pipeline, or one execution's steps.
+    """Show recent executions of each model's pipeline in the environment (or of --model's),
+    or one execution's steps.
 
     Example: python -m training_pipeline status --env dev --embedded
     """
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     deployment.require_provisioned(target)
-    records = executions.list_records(
-        target.session, target.names.artifacts_bucket, target.names.pipeline_name
-    )
+    targets = [target] if args.model else target.every_model()
+    listed = {
+        t.model: executions.list_records(t.session, t.names.artifacts_bucket, t.names.pipeline_name)
+        for t in targets
+    }
     if args.execution:
-        record = executions.find_record(records, args.execution)
+        everything = [record for records in listed.values() for record in records]
+        record = executions.find_record(everything, args.execution)
         if record.get("runner") == "sagemaker":
             sagemaker = target.session.client("sagemaker")
             record["steps"] = executions.sagemaker_steps(sagemaker, record["execution_arn"])
@@ -155,42 +174,49 @@ def cmd_status(args: argparse.Namespace) -> int:
             )
         _print_record(record)
         return 0
-    if not records:
-        print(f"no executions of {target.names.pipeline_name} yet")
-        return 0
-    rows = [
-        (
-            r["execution_id"],
-            r.get("runner", ""),
-            r["status"],
-            str(r.get("start_time") or "")[:19],
-            (r.get("failure_reason") or "")[:80],
-        )
-        for r in records[: args.limit]
-    ]
-    print(format_table(("execution", "runner", "status", "started", "failure"), rows))
+    for model_target in targets:
+        records = listed[model_target.model]
+        if len(targets) > 1:
+            print(f"== model {model_target.model} ==")
+        if not records:
+            print(f"no executions of {model_target.names.pipeline_name} yet")
+            continue
+        rows = [
+            (
+                r["execution_id"],
+                r.get("runner", ""),
+                r["status"],
+                str(r.get("start_time") or "")[:19],
+                (r.get("failure_reason") or "")[:80],
+            )
+            for r in records[: args.limit]
+        ]
+        print(format_table(("execution", "runner", "status", "started", "failure"), rows))
     return 0
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    """List the environment's model registry: version, status, metrics, git SHA.
+    """List the model registry of each model in the environment (or of --model): version,
+    status, metrics, git SHA.
 
     Example: python -m training_pipeline models --env prod
     """
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
-    versions = registry.list_versions(target.session, target.names.model_package_group)
-    if not versions:
-        print(f"{target.names.model_package_group}: no model versions yet")
-        return 0
-    print(_versions_table(versions))
+    for model_target in [target] if args.model else target.every_model():
+        group = model_target.names.model_package_group
+        versions = registry.list_versions(model_target.session, group)
+        print(f"{group}:" if versions else f"{group}: no model versions yet")
+        if versions:
+            print(_versions_table(versions))
     return 0
 
 
 def cmd_set_status(args: argparse.Namespace) -> int:
     """Approve or reject one model version in the environment's registry.
 
-    Example: python -m training_pipeline approve --env prod 3 --reason "reviewed by ML lead"
+    Example: python -m training_pipeline approve --env prod --model cancer 3 --reason "reviewed"
     """
+    _require_model(load_settings(), args, "version numbers are per model")
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     version = registry.set_status(
         target.session, target.names.model_package_group, args.version, args.status, args.reason
@@ -204,8 +230,9 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     What the deploy-on-approval function does after each approval or rejection; by hand, it
     finishes a deployment the function could not (endpoint busy) or pins an older version
-    until the next approval. Example: python -m training_pipeline deploy --env prod --version 3
+    until the next approval. Example: python -m training_pipeline deploy --env prod --model cancer
     """
+    _require_model(load_settings(), args, "each model has its own endpoint")
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     deployed = deployment.serve(target, args.version)
     print(

@@ -501,7 +501,8 @@ module "github_deploy_role" {
 }
 
 ################################################################################
-# Retraining schedule, per model ([<env>] retrain_schedule of profiles.conf; `off` creates none)
+# Retraining schedule, per model ([<env>] retrain_schedule of profiles.conf; `off` creates none),
+# each starting its pipeline with that model's own parameters (the gate's are in its metric units)
 ################################################################################
 
 module "retrain_schedule" {
@@ -514,7 +515,7 @@ module "retrain_schedule" {
   schedule_expression          = local.settings.retrain_schedule
   schedule_expression_timezone = var.retrain_schedule_timezone
   pipeline_arn                 = local.pipeline_arns[each.key]
-  pipeline_parameters          = var.retrain_pipeline_parameters
+  pipeline_parameters          = lookup(var.retrain_pipeline_parameters, each.key, {})
   kms_key_arn                  = module.kms.key_arn
 }
 

@@ -66,9 +66,17 @@ variable "retrain_schedule_timezone" {
 }
 
 variable "retrain_pipeline_parameters" {
-  description = "Pipeline parameters of the scheduled executions, in `{'ParameterName' = 'value'}` format; empty uses the pipeline's defaults."
-  type        = map(string)
+  description = "Pipeline parameters of each model's scheduled executions, keyed by model name (a `[model NAME]` of profiles.conf), each a map of parameter name to value, for example `{ cancer = { GateThreshold = \"0.97\" }, diabetes = { GateThreshold = \"70\", GateMinImprovement = \"1\" } }`. Parameters are per pipeline: GateThreshold and GateMinImprovement are in the model's own metric units (roc_auc for cancer, rmse for diabetes), and GateThreshold can only tighten the model's floor. A model left out, or an empty map, runs with its pipeline's defaults; a key that names no model of profiles.conf is refused."
+  type        = map(map(string))
   default     = {}
+  nullable    = false
+
+  # Terraform >= 1.9 (this root needs 1.10) lets a validation read other objects, as
+  # var.environment's does: a key naming no model is refused before anything is planned.
+  validation {
+    condition     = length(setsubtract(keys(var.retrain_pipeline_parameters), module.profiles.model_names)) == 0
+    error_message = "retrain_pipeline_parameters is keyed by model name: ${join(", ", sort(setsubtract(keys(var.retrain_pipeline_parameters), module.profiles.model_names)))} is no model of profiles.conf (${join(", ", module.profiles.model_names)})."
+  }
 }
 
 ################################################################################

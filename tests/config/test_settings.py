@@ -42,8 +42,10 @@ def line_of(text: str, needle: str) -> int:
         ("account_id = 111111111111", "account_id = 11111111111", "a 12-digit AWS account id"),
         ("account_id = 111111111111", "account_id = 1111111111ab", "is not a 12-digit"),
         ("approval         = manual", "approval         = maybe", "must be auto or manual"),
-        ("floor     = 0.90", "floor     = 1.5", "must be at most 1 for roc_auc"),
-        ("floor     = 75", "floor     = 75%", "is not a number such as 0.90 or 70"),
+        ("floor         = 0.90", "floor         = 1.5", "must be at most 1 for roc_auc"),
+        ("floor_prod    = 0.95", "floor_prod    = 1.5", "floor_prod = '1.5' must be at most 1"),
+        ("floor_staging = 0.92", "floor_staging = .9", "floor_staging = '.9' is not a number"),
+        ("floor     = 68", "floor     = 68%", "is not a number such as 0.90 or 70"),
         ("metric    = rmse", "metric    = mse", "must be one of roc_auc, accuracy"),
         ("dataset   = sklearn:diabetes", "dataset   = diabetes.csv", "none or sklearn:NAME"),
         ("\n[model diabetes]\n", "\n[model Diabetes]\n", "a model section is [model NAME]"),
@@ -128,10 +130,16 @@ def test_the_shipped_models_in_file_order():
         metric="roc_auc",
         direction="higher",
         floor=0.90,
+        floors={"staging": 0.92, "prod": 0.95},
     )
     assert settings.model("diabetes") == ModelSettings(
-        name="diabetes", dataset="sklearn:diabetes", metric="rmse", direction="lower", floor=75.0
+        name="diabetes", dataset="sklearn:diabetes", metric="rmse", direction="lower", floor=68.0
     )
+    # The floors the environments had before there were models.
+    cancer, diabetes = settings.model("cancer"), settings.model("diabetes")
+    assert [cancer.floor_in(env) for env in settings.environment_names] == [0.90, 0.92, 0.95]
+    assert [diabetes.floor_in(env) for env in settings.environment_names] == [68.0] * 3
+    assert diabetes.floors == {}
     # The models are no environments.
     assert settings.environment_names == ("dev", "staging", "prod")
 
@@ -146,6 +154,30 @@ def test_model_sections_may_stand_anywhere_and_the_first_one_is_first(tmp_path):
     cancer = GOOD[cancer_start:diabetes_start]
     swapped = GOOD.replace(cancer, "") + "\n" + cancer
     assert load_settings(write(tmp_path, swapped)).model_names == ("diabetes", "cancer")
+
+
+def test_floor_of_each_environment_the_file_has(tmp_path):
+    """floor_<ENV> may name any environment of the file, wherever its section stands; any
+    other floor_<NAME> is an unknown key, reported at its line with the keys allowed."""
+    qa = load_settings(VALID / "with_qa.conf").model("cancer")
+    assert (qa.floor_in("qa"), qa.floor_in("prod")) == (0.90, 0.95)
+    text = GOOD.replace("floor_staging = 0.92\n", "floor_dev     = 0.85\n", 1)
+    cancer = load_settings(write(tmp_path, text)).model("cancer")
+    assert cancer.floors == {"dev": 0.85, "prod": 0.95}
+    assert (cancer.floor_in("dev"), cancer.floor_in("staging")) == (0.85, 0.90)
+    for name in ("qa", "project", "diabetes", "Prod"):
+        text = GOOD.replace("floor_staging = 0.92\n", f"floor_{name} = 0.92\n", 1)
+        path = write(tmp_path, text)
+        with pytest.raises(ProfilesError) as raised:
+            load_settings(path)
+        assert str(raised.value) == (
+            f"{path}:{line_of(text, f'floor_{name} =')}: unknown key floor_{name} in "
+            "[model cancer]; expected one of dataset, metric, direction, floor, floor_dev, "
+            "floor_staging, floor_prod"
+        )
+    path = write(tmp_path, GOOD.replace("floor_prod    = 0.95\n", "floor_prod = 0.95\n" * 2, 1))
+    with pytest.raises(ProfilesError, match=r"\[model cancer\] floor_prod is set twice"):
+        load_settings(path)
 
 
 def test_unknown_model_lists_the_valid_ones():

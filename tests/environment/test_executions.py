@@ -200,3 +200,32 @@ def test_the_evaluation_report_of_a_sagemaker_execution_is_found_through_its_job
 @pytest.mark.parametrize("steps", [[], [{"name": "EvaluateModel", "status": "Succeeded"}]])
 def test_no_report_without_a_finished_evaluation_step(steps):
     assert executions.evaluation_report(boto3.Session(region_name=REGION), {"steps": steps}) is None
+
+
+def test_records_are_those_of_the_asked_pipeline_only(embedded_env):
+    """Every model's pipeline keeps its records in the environment's one artifacts bucket: a
+    model's history (and promotion's 'did this environment validate the commit?') must not
+    see another model's runs."""
+    session = boto3.Session(region_name=REGION)
+    s3 = session.client("s3")
+    bucket = "records-of-two-models"
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    regression = "mlops-demo-dev-diabetes-training"
+    saved = [
+        {"pipeline_name": PIPELINE, "execution_id": "c1", "status": "Failed"},
+        {"pipeline_name": regression, "execution_id": "d1", "status": "Succeeded"},
+        # A SageMaker run's record names its pipeline in its ARN only.
+        {"execution_id": "abc123def456", "execution_arn": ARN, "status": "Succeeded"},
+    ]
+    for record in saved:
+        executions.save_record(session, bucket, record)
+    for name in (PIPELINE, regression):
+        session.client("sagemaker").create_pipeline(
+            PipelineName=name,
+            PipelineDefinition=json.dumps({"Version": "2020-12-01", "Steps": []}),
+            RoleArn="arn:aws:iam::123456789012:role/execution",
+        )
+    ours = executions.list_records(session, bucket, PIPELINE)
+    assert sorted(r["execution_id"] for r in ours) == ["abc123def456", "c1"]
+    theirs = executions.list_records(session, bucket, regression)
+    assert [r["execution_id"] for r in theirs] == ["d1"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,8 +13,10 @@ import pytest
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
 from training_pipeline.environment.deployment import pipeline_config
+from training_pipeline.errors import ProfilesError
 from training_pipeline.pipeline.builder import build_pipeline
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
 REVISION = Revision(sha="0123456789abcdef0123456789abcdef01234567", ref="refs/heads/main")
 
 
@@ -83,7 +86,10 @@ def test_prod_registers_for_manual_approval():
     assert params["ModelApprovalStatus"]["EnumValues"] == ["PendingManualApproval"]
     params = {name: p["DefaultValue"] for name, p in params.items()}
     assert params["ModelApprovalStatus"] == "PendingManualApproval"
-    assert params["GateThreshold"] == 0.90
+    # profiles.conf's [model cancer] floor_prod: prod's own, stricter floor.
+    assert params["GateThreshold"] == 0.95
+    conditions = gate_conditions(doc)
+    assert ("GreaterThanOrEqualTo", "gate.value", 0.95) in conditions
     assert "444444444444" in json.dumps(doc) and "222222222222" not in json.dumps(doc)
 
 
@@ -122,6 +128,25 @@ def test_the_profiles_floor_cannot_be_lowered_at_run_time(dev_definition):
     ]
 
 
+def test_a_gate_metric_the_models_kind_does_not_report_is_refused_before_any_build(tmp_path):
+    shipped = (REPO_ROOT / "profiles.conf").read_text()
+    wrong = re.sub(
+        r"metric( +)= roc_auc\ndirection( +)= higher",
+        r"metric\1= rmse\ndirection\2= lower",
+        shipped,
+    )
+    assert wrong != shipped
+    (tmp_path / "profiles.conf").write_text(wrong)
+    settings = load_settings(tmp_path / "profiles.conf")
+    with pytest.raises(ProfilesError) as refused:
+        pipeline_config(settings, "dev", REVISION)
+    assert str(refused.value) == (
+        f"{tmp_path / 'profiles.conf'}: [model cancer] metric = rmse is not a classification "
+        "metric (training_pipeline/models/cancer/schema.json): choose one of roc_auc, accuracy, "
+        "precision, recall, f1, log_loss"
+    )
+
+
 def test_a_regression_is_gated_by_an_error_that_must_go_down():
     """The second model: its own pipeline, group, data and code, and a gate whose metric (RMSE)
     must stay at or below the floor and must not rise above the champion's."""
@@ -129,7 +154,7 @@ def test_a_regression_is_gated_by_an_error_that_must_go_down():
     doc = json.loads(definition(config))
     assert config.pipeline_name == "mlops-demo-staging-diabetes-training"
     assert gate_conditions(doc) == [
-        ("LessThanOrEqualTo", "gate.value", 75.0),
+        ("LessThanOrEqualTo", "gate.value", 68.0),
         ("LessThanOrEqualTo", "gate.value", {"Get": "Parameters.GateThreshold"}),
         ("GreaterThanOrEqualTo", "gate.improvement", {"Get": "Parameters.GateMinImprovement"}),
     ]
@@ -141,6 +166,8 @@ def test_a_regression_is_gated_by_an_error_that_must_go_down():
     assert register["ModelPackageGroupName"] == "mlops-demo-staging-diabetes"
     params = {p["Name"]: p["DefaultValue"] for p in doc["Parameters"]}
     assert params["InputDataUrl"] == "s3://mlops-demo-staging-data-333333333333/training-diabetes/"
+    # Its folder's pipeline.json: gentler hyperparameter defaults than the template's.
+    assert (params["MaxIter"], params["LearningRate"], params["MaxDepth"]) == (100, 0.05, 2)
     # Its code is its own bundle (its schema.json), so its address differs from the first
     # model's.
     cancer = pipeline_config(load_settings(), "staging", REVISION)
@@ -175,6 +202,7 @@ sys.path.insert(0, sys.argv[1])
 from sdk_config import install
 install()
 from training_pipeline.environment.deployment import pipeline_config
+from training_pipeline.errors import ProfilesError
 from training_pipeline.pipeline.builder import build_pipeline
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision

@@ -100,6 +100,7 @@ def test_terraform_and_python_read_the_same_values(
             "metric": model.metric,
             "direction": model.direction,
             "floor": model.floor,
+            "floors": model.floors,
             "first": name == settings.first_model,
         }
         for name, model in settings.models.items()

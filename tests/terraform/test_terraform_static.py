@@ -154,12 +154,11 @@ def test_module_readme_lists_every_input_and_output(module: str) -> None:
             )
 
 
-def test_a_workspace_that_names_no_environment_is_refused_before_anything_is_planned(
-    terraform_bin: str, cli_config_env: dict[str, str], tmp_path: Path
-) -> None:
-    """The main root's workspace is the environment: `terraform apply` in the default
-    workspace, or one named after nothing in profiles.conf, stops at the variable's check
-    (a local backend on a copy; no AWS call is made before it)."""
+def main_root_on_a_local_backend(
+    terraform_bin: str, cli_config_env: dict[str, str], tmp_path: Path, **variables: str
+):
+    """`terraform ARGS` in an initialised copy of the main root with a local backend and
+    credentials that reach nothing, with ``variables`` as TF_VAR_s."""
     tree = tmp_path / "terraform"
     shutil.copytree(TERRAFORM_DIR, tree, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*"))
     (tree / "main" / "backend_override.tf").write_text('terraform {\n  backend "local" {}\n}\n')
@@ -169,6 +168,7 @@ def test_a_workspace_that_names_no_environment_is_refused_before_anything_is_pla
         "AWS_SECRET_ACCESS_KEY": "none",
         "AWS_EC2_METADATA_DISABLED": "true",
         "TF_VAR_profiles_path": str(TERRAFORM_DIR.parent / "profiles.conf"),
+        **{f"TF_VAR_{name}": value for name, value in variables.items()},
     }
 
     def terraform(*args: str) -> subprocess.CompletedProcess:
@@ -181,6 +181,16 @@ def test_a_workspace_that_names_no_environment_is_refused_before_anything_is_pla
         )
 
     assert terraform("init", "-input=false").returncode == 0
+    return terraform
+
+
+def test_a_workspace_that_names_no_environment_is_refused_before_anything_is_planned(
+    terraform_bin: str, cli_config_env: dict[str, str], tmp_path: Path
+) -> None:
+    """The main root's workspace is the environment: `terraform apply` in the default
+    workspace, or one named after nothing in profiles.conf, stops at the variable's check
+    (a local backend on a copy; no AWS call is made before it)."""
+    terraform = main_root_on_a_local_backend(terraform_bin, cli_config_env, tmp_path)
     for workspace in ("default", "production"):
         if workspace != "default":
             assert terraform("workspace", "new", workspace).returncode == 0
@@ -190,3 +200,28 @@ def test_a_workspace_that_names_no_environment_is_refused_before_anything_is_pla
         assert f'terraform.workspace is "{workspace}"' in output
         assert "must be an environment of profiles.conf (dev, staging, prod)" in output
         assert output.count("Error:") == 1, output
+
+
+def test_retrain_pipeline_parameters_of_no_model_are_refused(
+    terraform_bin: str, cli_config_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Schedule parameters are per model (the gate's are in the model's metric units): a key
+    that names no model of profiles.conf fails the plan at the variable's check (here among
+    the errors of credentials that reach nothing)."""
+    terraform = main_root_on_a_local_backend(
+        terraform_bin,
+        cli_config_env,
+        tmp_path,
+        retrain_pipeline_parameters='{ cancer = { GateThreshold = "0.97" }, '
+        'fraud = { GateThreshold = "0.9" } }',
+    )
+    assert terraform("workspace", "new", "prod").returncode == 0
+    result = terraform("plan", "-input=false")
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode == 1
+    assert (
+        'variable "retrain_pipeline_parameters" {' in output
+        and "retrain_pipeline_parameters is keyed by model name: fraud is no model of "
+        "profiles.conf (cancer, diabetes)."
+        in output
+    ), output

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from training_pipeline.errors import ProfilesError
@@ -59,6 +59,9 @@ _ENVIRONMENT_KEYS = (
     "endpoint",
 )
 _MODEL_KEYS = ("dataset", "metric", "direction", "floor")
+# A model section may also set floor_<ENV> for any environment of the file: that environment's
+# floor for the model, instead of `floor`.
+_FLOOR_KEY = "floor_"
 _KEYS = {"project": ("name", "region", "github_repository"), "operations": ("account_id",)}
 # The gate metrics the evaluation step reports (for any kind of model), and which way each is
 # better.
@@ -102,6 +105,13 @@ class ModelSettings:
     metric: str  # the gate metric, a key of METRIC_DIRECTIONS
     direction: str  # "higher" or "lower": which way the metric is better
     floor: float  # the challenger must be >= floor (higher) or <= floor (lower)
+    # The environments whose floor_<ENV> overrides `floor`, in promotion order.
+    floors: dict[str, float] = field(default_factory=dict, hash=False)
+
+    def floor_in(self, env: str) -> float:
+        """The floor a challenger must reach in environment `env`: its floor_<env>, else
+        `floor`."""
+        return self.floors.get(env, self.floor)
 
 
 @dataclass(frozen=True)
@@ -250,7 +260,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
         )
     models = {}
     for section in model_sections:
-        model = _model(path, lines, section, sections[section])
+        model = _model(path, lines, section, sections[section], env_names)
         for env in env_names:
             if len(project) + len(env) + len(model.name) > _MAX_PROJECT_ENVIRONMENT_AND_MODEL:
                 raise ProfilesError(
@@ -281,13 +291,15 @@ def load_settings(path: Path | str | None = None) -> Settings:
     )
 
 
-def _model(path: Path, lines: dict, section: str, values: dict[str, str]) -> ModelSettings:
+def _model(
+    path: Path, lines: dict, section: str, values: dict[str, str], env_names: list[str]
+) -> ModelSettings:
     """A [model NAME] section, validated: the same rules as terraform/modules/profiles."""
 
     def where(key: str) -> str:
         return f"{path}:{lines[section, key]}: [{section}] {key} = {values[key]!r}"
 
-    dataset, metric, direction, raw_floor = (values[key] for key in _MODEL_KEYS)
+    dataset, metric, direction = (values[key] for key in ("dataset", "metric", "direction"))
     name = _MODEL_SECTION.match(section)["model"]
     if name.startswith("v"):
         raise ProfilesError(
@@ -309,15 +321,21 @@ def _model(path: Path, lines: dict, section: str, values: dict[str, str]) -> Mod
             f"{where('direction')} disagrees with its metric: {metric} is better "
             f"{METRIC_DIRECTIONS[metric]}"
         )
-    if not _FLOOR.match(raw_floor):
-        raise ProfilesError(f"{where('floor')} is not a number such as 0.90 or 70")
-    floor = float(raw_floor)
-    if metric in _AT_MOST_ONE and floor > 1:
-        raise ProfilesError(
-            f"{where('floor')} must be at most 1 for {metric} (a score between 0 and 1)"
-        )
+
+    def floor_of(key: str) -> float:
+        if not _FLOOR.match(values[key]):
+            raise ProfilesError(f"{where(key)} is not a number such as 0.90 or 70")
+        floor = float(values[key])
+        if metric in _AT_MOST_ONE and floor > 1:
+            raise ProfilesError(
+                f"{where(key)} must be at most 1 for {metric} (a score between 0 and 1)"
+            )
+        return floor
+
+    floor = floor_of("floor")
+    floors = {env: floor_of(_FLOOR_KEY + env) for env in env_names if _FLOOR_KEY + env in values}
     return ModelSettings(
-        name=name, dataset=dataset, metric=metric, direction=direction, floor=floor
+        name=name, dataset=dataset, metric=metric, direction=direction, floor=floor, floors=floors
     )
 
 
@@ -391,6 +409,8 @@ def _parse(
     sections: dict[str, dict[str, str]] = {}
     lines: dict[tuple[str, str | None], int] = {}
     current: str | None = None
+    # floor_<NAME> keys of model sections: allowed once every environment of the file is known.
+    floor_keys: list[tuple[int, str, str]] = []
     # Lines end at \n only and blanks are spaces and tabs, as for Terraform's regexes: any other
     # whitespace (a pasted non-breaking space, say) is a character of the value, and refused.
     for number, raw in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
@@ -430,11 +450,10 @@ def _parse(
             raise ProfilesError(f"{path}:{number}: {match['key']} is outside any [section]")
         key, value = match["key"], match["value"].strip(_BLANKS)
         allowed = _required_keys(current) + _OPTIONAL.get(current, ())
-        if key not in allowed:
-            raise ProfilesError(
-                f"{path}:{number}: unknown key {key} in [{current}]; expected one of "
-                + ", ".join(allowed)
-            )
+        if _kind(current) == "model" and key.startswith(_FLOOR_KEY):
+            floor_keys.append((number, current, key))
+        elif key not in allowed:
+            raise ProfilesError(_unknown_key(path, number, key, current, allowed))
         if key in sections[current]:
             raise ProfilesError(
                 f"{path}:{number}: [{current}] {key} is set twice "
@@ -442,4 +461,15 @@ def _parse(
             )
         sections[current][key] = value
         lines[current, key] = number
+    environments = [name for name in sections if _kind(name) == "environment"]
+    for number, section, key in floor_keys:
+        allowed = _MODEL_KEYS + tuple(_FLOOR_KEY + env for env in environments)
+        if key not in allowed:
+            raise ProfilesError(_unknown_key(path, number, key, section, allowed))
     return sections, lines
+
+
+def _unknown_key(path: Path, number: int, key: str, section: str, allowed: tuple) -> str:
+    return f"{path}:{number}: unknown key {key} in [{section}]; expected one of " + ", ".join(
+        allowed
+    )

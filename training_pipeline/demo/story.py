@@ -176,8 +176,8 @@ def approve(story: Story) -> None:
                 registry.set_status(target.session, group, version.version, "Approved", "demo")
                 story.log(f"   {group} version {version.version}: Approved")
         if target.settings.environment(target.env).endpoint == "off":
-            story.log(f"   [{target.env}] endpoint = off: no endpoint serves its models")
-            return
+            story.log(f"   [{target.env}] endpoint = off: no endpoint serves {target.model}")
+            continue
         deployed = deployment.serve(target)
         story.log(
             f"   endpoint {deployed.endpoint_name} {deployed.action}: version {deployed.version}"

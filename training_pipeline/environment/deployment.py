@@ -24,9 +24,10 @@ from training_pipeline.aws.sessions import account_session
 from training_pipeline.config.naming import EnvironmentNames, environment_names, image_uri
 from training_pipeline.config.settings import Settings, load_settings
 from training_pipeline.config.source import Revision, current_revision
-from training_pipeline.errors import NotFoundError, UserError
+from training_pipeline.errors import NotFoundError, ProfilesError, UserError
 from training_pipeline.pipeline import images
 from training_pipeline.pipeline.code_bundle import load_bundle
+from training_pipeline.steps import schema as step_schema
 
 UPLOADS_PREFIX = "uploads/"
 Log = Callable[[str], None]
@@ -168,11 +169,21 @@ def pipeline_config(
     """The PipelineConfig of `model` (default: the first) in `env` at `revision`: pure, nothing
     is read from AWS. Images are ``image_uris`` (by digest, see commit_images), else tagged
     with the commit's SHA."""
+    from training_pipeline.environment.data import model_schema
     from training_pipeline.pipeline.config import PipelineConfig
+    from training_pipeline.pipeline.model_defaults import load_defaults
 
     names = environment_names(settings, env, model)
     environment, gate = settings.environment(env), settings.model(names.model)
     bundle = load_bundle(names.model)
+    kind = model_schema(names.model).kind
+    if gate.metric not in step_schema.METRICS[kind]:
+        raise ProfilesError(
+            f"{settings.path}: [model {names.model}] metric = {gate.metric} is not a {kind} "
+            f"metric (training_pipeline/models/{names.model}/schema.json): choose one of "
+            f"{', '.join(step_schema.METRICS[kind])}"
+        )
+    defaults = load_defaults(names.model)
     return PipelineConfig(
         pipeline_name=names.pipeline_name,
         region=settings.region,
@@ -192,7 +203,10 @@ def pipeline_config(
         approval_status=environment.approval_status,
         gate_metric=gate.metric,
         gate_direction=gate.direction,
-        gate_floor=gate.floor,
+        gate_floor=gate.floor_in(env),
+        max_iter=defaults["MaxIter"],
+        learning_rate=defaults["LearningRate"],
+        max_depth=defaults["MaxDepth"],
     )
 
 

@@ -29,12 +29,15 @@ def save_record(session: boto3.Session, bucket: str, record: Mapping[str, Any]) 
 
 
 def list_records(session: boto3.Session, bucket: str, pipeline_name: str) -> list[dict]:
-    """Local runs and SageMaker runs of the pipeline, newest first."""
+    """Local runs and SageMaker runs of the pipeline, newest first. The environment's bucket
+    holds the records of every model's pipeline: only this one's are returned."""
     s3 = session.client("s3")
     records = []
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=PREFIX):
         for item in page.get("Contents", []):
-            records.append(json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()))
+            record = json.loads(s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read())
+            if pipeline_of(record) == pipeline_name:
+                records.append(record)
     sagemaker = session.client("sagemaker")
     paginator = sagemaker.get_paginator("list_pipeline_executions")
     try:
@@ -126,6 +129,7 @@ def run_on_sagemaker(
         raise
     failure = failure_reason(status, execution.get("FailureReason"), steps)
     return {
+        "pipeline_name": pipeline_name,
         "execution_id": execution_id,
         "execution_arn": arn,
         "status": status,
@@ -134,6 +138,15 @@ def run_on_sagemaker(
         "failure_reason": failure,
         "steps": steps,
     }
+
+
+def pipeline_of(record: Mapping[str, Any]) -> str:
+    """The pipeline a record is of: named in it, or in its execution ARN
+    (arn:...:pipeline/NAME/execution/ID)."""
+    if record.get("pipeline_name"):
+        return record["pipeline_name"]
+    _, _, path = str(record.get("execution_arn", "")).partition(":pipeline/")
+    return path.split("/execution/", 1)[0]
 
 
 def failure_reason(status: str, execution_reason: str | None, steps: list[dict]) -> str | None:

@@ -426,9 +426,9 @@ def _parameters(config: PipelineConfig) -> dict:
         ParameterString("ProcessingInstanceType", default_value=config.instance_type),
         ParameterString("TrainingInstanceType", default_value=config.instance_type),
         ParameterFloat("MaxNanFraction", default_value=0.01),
-        ParameterInteger("MaxIter", default_value=200),
-        ParameterFloat("LearningRate", default_value=0.1),
-        ParameterInteger("MaxDepth", default_value=3),
+        ParameterInteger("MaxIter", default_value=config.max_iter),
+        ParameterFloat("LearningRate", default_value=config.learning_rate),
+        ParameterInteger("MaxDepth", default_value=config.max_depth),
         # The gate metric must reach this too (at least it when higher is better, at most when
         # lower is): it can only tighten profiles.conf's floor, which is a literal.
         ParameterFloat("GateThreshold", default_value=config.gate_floor),

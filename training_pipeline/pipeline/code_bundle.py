@@ -63,8 +63,8 @@ class CodeBundle:
 def load_bundle(
     model: str, models_dir: Path = MODELS_DIR, steps_dir: Path = STEPS_DIR
 ) -> CodeBundle:
-    """The code of `model`: every .py file directly in `steps_dir`, then every file of the
-    model's folder (a name in both is the model's)."""
+    """The code of `model`: every .py file directly in `steps_dir`, then the model folder's
+    .py files and schema.json (a name in both is the model's)."""
     folder = models_dir / model
     if not (folder / "schema.json").is_file():
         raise NotFoundError(
@@ -72,7 +72,9 @@ def load_bundle(
             "needs a folder with its schema.json"
         )
     shared = {path.name: path for path in steps_dir.glob("*.py")}
-    own = {path.name: path for path in folder.iterdir() if path.is_file()}
+    # What the jobs read: scripts and the schema, not the builder's defaults nor an editor's
+    # leftovers (which would change the digest and ship with the code).
+    own = {path.name: path for path in [*folder.glob("*.py"), folder / "schema.json"]}
     files = {name: path.read_bytes() for name, path in sorted({**shared, **own}.items())}
     digest = hashlib.sha256()
     for name, content in files.items():

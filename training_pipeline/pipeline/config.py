@@ -32,3 +32,7 @@ class PipelineConfig:
     gate_metric: str
     gate_direction: str
     gate_floor: float
+    # The hyperparameter parameters' defaults that suit the model (model_defaults.py).
+    max_iter: int
+    learning_rate: float
+    max_depth: int

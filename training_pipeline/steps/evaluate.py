@@ -207,7 +207,10 @@ def build_model_quality(scores: Scores) -> dict:
         return {
             "regression_metrics": {
                 "mae": metric("mae"),
-                "mse": {"value": _plain(scores.metrics["rmse"] ** 2), "standard_deviation": "NaN"},
+                "mse": {
+                    "value": _plain(np.mean((scores.actual - scores.predicted) ** 2)),
+                    "standard_deviation": "NaN",
+                },
                 "rmse": metric("rmse"),
                 "r2": metric("r2"),
             }

@@ -53,7 +53,11 @@ locals {
     model       = ["dataset", "metric", "direction", "floor"]
     environment = ["account_id", "deploy_ref", "reviewers", "approval", "retrain_schedule", "instance_type", "endpoint"]
   }
-  optional_keys = { project = ["github_ids"], operations = [], model = [], environment = [] }
+  # A model section may also set floor_<ENV> for any environment of the file: that
+  # environment's floor for the model, instead of `floor`.
+  floor_keys    = [for env in local.environment_names : "floor_${env}"]
+  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = [] }
+  allowed_keys  = { for kind, keys in local.required_keys : kind => concat(keys, local.optional_keys[kind]) }
 
   problems = concat(
     [
@@ -70,7 +74,7 @@ locals {
     flatten([
       for name, entries in local.sections : concat(
         [for key, found in entries : "[${name}] ${key} is set twice" if length(found) > 1],
-        [for key in keys(entries) : "unknown key ${key} in [${name}]" if !contains(concat(local.required_keys[local.kind[name]], local.optional_keys[local.kind[name]]), key)],
+        [for key in keys(entries) : "unknown key ${key} in [${name}]; expected one of ${join(", ", local.allowed_keys[local.kind[name]])}" if !contains(local.allowed_keys[local.kind[name]], key)],
         [for key in local.required_keys[local.kind[name]] : "section [${name}] lacks ${key}" if !contains(keys(entries), key)],
       )
     ]),
@@ -99,14 +103,20 @@ locals {
     }
   }
 
-  # The floor as written; `floor` is its number (null where it is not one: the checks name it).
+  # The floors as written (`floor`, then the floor_<ENV> the section sets, in promotion order);
+  # `floor` and `floors` are their numbers (null where one is not: the checks name it).
+  number = "^[0-9]+(\\.[0-9]+)?$"
   model_values = {
     for i, section in local.model_sections : local.model_names[i] => {
       dataset   = lookup(local.values[section], "dataset", "")
       metric    = lookup(local.values[section], "metric", "")
       direction = lookup(local.values[section], "direction", "")
       raw_floor = lookup(local.values[section], "floor", "")
-      first     = i == 0
+      raw_floors = {
+        for env in local.environment_names : env => local.values[section]["floor_${env}"]
+        if contains(keys(local.values[section]), "floor_${env}")
+      }
+      first = i == 0
     }
   }
   models = {
@@ -114,7 +124,8 @@ locals {
       dataset   = model.dataset
       metric    = model.metric
       direction = model.direction
-      floor     = can(regex("^[0-9]+(\\.[0-9]+)?$", model.raw_floor)) ? tonumber(model.raw_floor) : null
+      floor     = can(regex(local.number, model.raw_floor)) ? tonumber(model.raw_floor) : null
+      floors    = { for env, raw in model.raw_floors : env => can(regex(local.number, raw)) ? tonumber(raw) : null }
       first     = model.first
     }
   }
@@ -166,9 +177,19 @@ locals {
     for name, m in local.model_values : "[model ${name}] direction disagrees with its metric: ${m.metric} is better ${local.metric_directions[m.metric]}"
     if contains(local.metric_list, m.metric) && contains(["higher", "lower"], m.direction) && m.direction != lookup(local.metric_directions, m.metric, "")
   ]
-  bad_floor = [for name, m in local.model_values : name if !can(regex("^[0-9]+(\\.[0-9]+)?$", m.raw_floor))]
+  # Every floor of every model: `floor`, then its floor_<ENV> in promotion order.
+  floor_entries = flatten([
+    for name, m in local.model_values : concat(
+      [{ model = name, metric = m.metric, key = "floor", raw = m.raw_floor }],
+      [for env in local.environment_names : { model = name, metric = m.metric, key = "floor_${env}", raw = m.raw_floors[env] } if contains(keys(m.raw_floors), env)],
+    )
+  ])
+  bad_floor = [
+    for f in local.floor_entries : "[model ${f.model}] ${f.key} = '${f.raw}' is not a number such as 0.90 or 70"
+    if !can(regex(local.number, f.raw))
+  ]
   floor_above_one = [
-    for name, m in local.models : "[model ${name}] floor must be at most 1 for ${m.metric} (a score between 0 and 1)"
-    if m.floor != null && contains(local.at_most_one, m.metric) && try(m.floor > 1, false)
+    for f in local.floor_entries : "[model ${f.model}] ${f.key} = '${f.raw}' must be at most 1 for ${f.metric} (a score between 0 and 1)"
+    if can(regex(local.number, f.raw)) && contains(local.at_most_one, f.metric) && try(tonumber(f.raw) > 1, false)
   ]
 }

@@ -129,7 +129,7 @@ output "model_names" {
 }
 
 output "models" {
-  description = "Map of model name to an object with `dataset` (`none` or `sklearn:NAME`), `metric` (the gate metric), `direction` (`higher` or `lower`), `floor` (number: the challenger must be >= it when higher, <= it when lower) and `first` (true for the first model of the file)."
+  description = "Map of model name to an object with `dataset` (`none` or `sklearn:NAME`), `metric` (the gate metric), `direction` (`higher` or `lower`), `floor` (number: the challenger must be >= it when higher, <= it when lower), `floors` (map of environment name to the number of the model's `floor_<ENV>` in that environment, instead of `floor`; only the environments the section sets one for) and `first` (true for the first model of the file)."
   value       = local.models
 
   precondition {
@@ -159,7 +159,7 @@ output "models" {
 
   precondition {
     condition     = length(local.bad_floor) == 0
-    error_message = "profiles.conf: [model ${join("], [model ", local.bad_floor)}] floor is not a number such as 0.90 or 70."
+    error_message = "profiles.conf: ${join("; ", local.bad_floor)}."
   }
 
   precondition {
