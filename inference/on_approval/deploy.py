@@ -8,17 +8,26 @@ botocore only (the Lambda runtime has them): nothing from ``training_pipeline``.
 A model and its endpoint config are named after the package version and a digest of what they
 are made of (package, instance type, key, role), so a repeated event finds what the first one
 created and changes nothing, while a new instance type in profiles.conf does make a new config.
-A package that is not Approved, or not of the environment's group, is refused before anything
-is created.
+A package that is not Approved, or not of the environment's group, or whose model artifact is
+not the one it recorded at registration (``model_digest``, see inference/integrity.py), is
+refused before anything is created; the container is told the digest too (``MODEL_DIGEST``) and
+refuses to load any other model.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tarfile
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
+
+if __package__:  # the `inference` package: tests and the CLI
+    from inference import integrity
+else:  # the Lambda bundle: integrity.py sits next to this file at the zip's top level
+    import integrity
 
 VARIANT = "AllTraffic"
 # While an endpoint is in one of these states SageMaker refuses UpdateEndpoint.
@@ -76,11 +85,13 @@ def config_name(target: EndpointTarget, model_package_arn: str, version: int) ->
     return f"{target.endpoint_name}-v{version}-{digest.hexdigest()[:8]}"
 
 
-def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str) -> Deployment:
-    """Serve `model_package_arn` from the target's endpoint (created on first use).
+def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: Any) -> Deployment:
+    """Serve `model_package_arn` from the target's endpoint (created on first use); `s3` reads
+    its model artifact, whose digest is checked against the one the package recorded.
 
     Raises:
-        DeployRefused: the package is not Approved, or belongs to another group.
+        DeployRefused: the package is not Approved, belongs to another group, records no model
+            digest, or its artifact is missing or differs from what was registered.
         EndpointBusy: the endpoint is being created or updated (retry later).
         EndpointFailed: the endpoint is Failed.
     """
@@ -92,6 +103,7 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str) -> De
         )
     if status != "Approved":
         raise DeployRefused(f"{model_package_arn} is {status}, not Approved")
+    recorded = verify_artifact(s3, package)
     version = package["ModelPackageVersion"]
     name = config_name(target, package["ModelPackageArn"], version)
 
@@ -100,7 +112,11 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str) -> De
             sagemaker.create_model,
             ModelName=name,
             ExecutionRoleArn=target.execution_role_arn,
-            PrimaryContainer={"ModelPackageName": package["ModelPackageArn"]},
+            PrimaryContainer={
+                "ModelPackageName": package["ModelPackageArn"],
+                # The server checks the files it is given against it before loading them.
+                "Environment": {"MODEL_DIGEST": recorded},
+            },
         )
     if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
         kms = {"KmsKeyId": target.kms_key_arn} if target.kms_key_arn else {}
@@ -140,6 +156,40 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str) -> De
         sagemaker.update_endpoint(EndpointName=target.endpoint_name, EndpointConfigName=name)
         action = "updated"
     return Deployment(target.endpoint_name, name, package["ModelPackageArn"], version, action)
+
+
+def verify_artifact(s3: Any, package: dict) -> str:
+    """The package's recorded model digest, once its model artifact in S3 is found to have it.
+
+    Raises:
+        DeployRefused: no digest was recorded, the artifact cannot be read, or it differs.
+    """
+    arn = package["ModelPackageArn"]
+    recorded = (package.get("CustomerMetadataProperties") or {}).get("model_digest")
+    if not recorded:
+        raise DeployRefused(
+            f"{arn} records no model_digest: a package that was not registered by the pipeline "
+            "cannot be checked, so it is not deployed"
+        )
+    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    with tempfile.TemporaryFile() as copy:
+        try:
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"]
+            for chunk in iter(lambda: body.read(1 << 20), b""):
+                copy.write(chunk)
+        except ClientError as error:
+            raise DeployRefused(f"cannot read the model of {arn} at {url}: {error}") from None
+        copy.seek(0)
+        try:
+            integrity.check(integrity.of_archive(copy), recorded, f"the model {url} of {arn}")
+        except integrity.DigestMismatch as mismatch:
+            raise DeployRefused(str(mismatch)) from None
+        except (tarfile.TarError, OSError, EOFError) as error:
+            raise DeployRefused(
+                f"the model {url} of {arn} is not a readable archive: {error}"
+            ) from None
+    return recorded
 
 
 def _exists(describe: Any, **request: str) -> dict | None:

@@ -65,7 +65,10 @@ def handler(event: Mapping[str, Any], context: Any = None) -> dict:
         result = {"deployed": False, "reason": "nothing Approved: the endpoint is left as it is"}
     else:
         try:
-            result = {"deployed": True, **asdict(deploy.deploy(sagemaker, target, arn))}
+            result = {
+                "deployed": True,
+                **asdict(deploy.deploy(sagemaker, target, arn, boto3.client("s3"))),
+            }
         except deploy.DeployRefused as refusal:
             # Not an error to retry: the package was rejected or moved on since it was listed.
             result = {"deployed": False, "reason": str(refusal)}

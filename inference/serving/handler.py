@@ -33,6 +33,8 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from inference import integrity
+
 MODEL_FILE = "model.joblib"
 MODEL_ARCHIVE = "model.tar.gz"
 SUPPORTED_FORMATS = (1,)
@@ -79,16 +81,21 @@ class Model:
 # ---------------------------------------------------------------------------- loading
 
 
-def load_model(model_dir: str | Path) -> Model:
+def load_model(model_dir: str | Path, expected_digest: str | None = None) -> Model:
     """Load ``model.joblib`` from ``model_dir`` or, failing that, from its ``model.tar.gz``.
 
     SageMaker hosting extracts the archive into /opt/ml/model; reading the archive as well
-    lets a local run point straight at a training job's output.
+    lets a local run point straight at a training job's output. With ``expected_digest`` (the
+    package's recorded ``model_digest``), the files are checked against it before anything is
+    unpickled: a model changed after registration is never loaded.
 
     Raises:
-        ModelLoadError: naming the directory and what it holds instead.
+        ModelLoadError: naming the directory and what it holds instead, or the digests that
+            differ.
     """
     folder = Path(model_dir)
+    if expected_digest:
+        _check_digest(folder, expected_digest)
     if (folder / MODEL_FILE).is_file():
         return bundle_to_model(_unpickle(folder / MODEL_FILE), str(folder / MODEL_FILE))
     if (folder / MODEL_ARCHIVE).is_file():
@@ -155,6 +162,20 @@ def bundle_to_model(bundle: object, source: str = "the bundle") -> Model:
         positive_column=classes.index(label_values[1]),
         sklearn_version=bundle.get("sklearn_version"),
     )
+
+
+def _check_digest(folder: Path, expected: str) -> None:
+    archive = folder / MODEL_ARCHIVE
+    try:
+        if (folder / MODEL_FILE).is_file() or not archive.is_file():
+            found, what = integrity.of_folder(folder), f"the model in {folder}"
+        else:
+            found, what = integrity.of_archive(archive), str(archive)
+        integrity.check(found, expected, what)
+    except (OSError, tarfile.TarError) as error:
+        raise ModelLoadError(f"cannot read {folder} to check its digest: {error}") from error
+    except integrity.DigestMismatch as mismatch:
+        raise ModelLoadError(str(mismatch)) from None
 
 
 def _unpickle(source: Path | io.BytesIO, name: str | None = None) -> object:

@@ -201,6 +201,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="default: $SAGEMAKER_BIND_TO_PORT or 8080",
     )
     parser.add_argument("--host", default="0.0.0.0", help="default: %(default)s (all interfaces)")
+    parser.add_argument(
+        "--model-digest",
+        default=os.environ.get("MODEL_DIGEST") or None,
+        help="refuse to serve a model whose files do not have this digest (default: "
+        "$MODEL_DIGEST, which the deploy code sets from the package's model_digest)",
+    )
     return parser.parse_args(argv)
 
 
@@ -211,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     args = parse_args(argv)
     try:
-        model = handler.load_model(args.model_dir)
+        model = handler.load_model(args.model_dir, args.model_digest)
     except handler.ModelLoadError as error:
         log.error("cannot start: %s", error)
         return 1

@@ -536,6 +536,8 @@ module "deploy_on_approval" {
   execution_role_arn       = aws_iam_role.sagemaker_execution.arn
   kms_key_arn              = module.kms.key_arn
   lambda_zip_path          = var.deploy_lambda_zip
+  # Where this model's training jobs write their model.tar.gz: the function checks its digest.
+  model_artifacts_arn = "${local.bucket_arns[1]}/pipelines/${local.pipeline_names[each.key]}/*/train/model/*"
 }
 
 ################################################################################

@@ -224,3 +224,30 @@ def test_ecr_expires_untagged_images_only(applied: AppliedInfra) -> None:
         policy = ecr.get_lifecycle_policy(repositoryName=f"{applied.settings.project}-{image}")
         rules = json.loads(policy["lifecyclePolicyText"])["rules"]
         assert [rule["selection"]["tagStatus"] for rule in rules] == ["untagged"]
+
+
+@pytest.mark.parametrize("env", [e for e in ENVIRONMENTS if e != "dev"])
+def test_each_deploy_function_reads_its_own_models_artifacts_only(
+    applied: AppliedInfra, env: str
+) -> None:
+    """It checks a model's digest before deploying it: the archives its model's training jobs
+    wrote, nothing else of the bucket, no other model's, no data."""
+    s, account = applied.settings, applied.settings.accounts[env]
+    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{account}"
+    data = f"arn:aws:s3:::{s.project}-{env}-data-{account}"
+    prefixes = model_prefixes(s, env)
+    for model, prefix in prefixes.items():
+        policies = role_policies(applied, env, f"{prefix}-deploy-on-approval")
+
+        def can(resource: str, policies=policies) -> bool:
+            return iam_policy.allows(policies, Request("s3:GetObject", resource))
+
+        own = f"{artifacts}/pipelines/{prefix}-training/x1/train/model"
+        assert can(f"{own}/model.tar.gz"), model
+        assert not can(f"{artifacts}/pipelines/{prefix}-training/x1/prepare/train/a.csv")
+        assert not can(f"{artifacts}/executions/x1.json")
+        assert not can(f"{data}/training/breast_cancer.csv")
+        for other, other_prefix in prefixes.items():
+            if other != model:
+                theirs = f"{artifacts}/pipelines/{other_prefix}-training/x1/train/model"
+                assert not can(f"{theirs}/model.tar.gz"), (model, other)

@@ -334,7 +334,7 @@ def serve(target: Environment, version: int | None = None):
         ]["Arn"],
     )
     try:
-        return deploy.deploy(sagemaker, endpoint, package_arn)
+        return deploy.deploy(sagemaker, endpoint, package_arn, target.session.client("s3"))
     except (deploy.DeployRefused, deploy.EndpointBusy, deploy.EndpointFailed) as problem:
         raise UserError(f"not deployed: {problem}") from None
 

@@ -2,9 +2,9 @@
 
 Only the hashicorp/aws provider is available (no archive provider), so `infra` builds the zip
 into the main root before each plan or apply. It holds the two files of `inference/on_approval/`
-(`deploy.py` and `lambda_function.py`) at its top level and is byte-identical for the same
-sources (fixed timestamps and modes, stored uncompressed so that no zlib build can change a
-byte): the function is updated exactly when its code changes.
+(`deploy.py` and `lambda_function.py`) and `inference/integrity.py` at its top level and is
+byte-identical for the same sources (fixed timestamps and modes, stored uncompressed so that no
+zlib build can change a byte): the function is updated exactly when its code changes.
 """
 
 from __future__ import annotations
@@ -12,9 +12,12 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-SOURCES = tuple(
-    Path(__file__).parents[2] / "inference" / "on_approval" / name
-    for name in ("deploy.py", "lambda_function.py")
+SOURCES = (
+    *(
+        Path(__file__).parents[2] / "inference" / "on_approval" / name
+        for name in ("deploy.py", "lambda_function.py")
+    ),
+    Path(__file__).parents[2] / "inference" / "integrity.py",
 )
 RELATIVE_PATH = ".build/deploy-on-approval.zip"
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip can hold

@@ -108,6 +108,13 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
+    # The model artifact, read to check its digest against the one the package recorded.
+    sid       = "ReadTheModelArtifacts"
+    actions   = ["s3:GetObject"]
+    resources = [var.model_artifacts_arn]
+  }
+
+  statement {
     sid       = "PassTheModelsRole"
     actions   = ["iam:PassRole"]
     resources = [var.execution_role_arn]

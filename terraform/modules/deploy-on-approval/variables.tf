@@ -39,8 +39,19 @@ variable "kms_key_arn" {
   type        = string
 }
 
+variable "model_artifacts_arn" {
+  description = "S3 object ARN pattern of the group's model artifacts (the training jobs' model.tar.gz), which the function reads to check each one's digest against the package's model_digest before deploying it."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = !var.create || can(regex("^arn:[a-z-]+:s3:::[a-z0-9.-]+/.+", var.model_artifacts_arn))
+    error_message = "model_artifacts_arn is required when create = true: the S3 object ARN pattern of the model artifacts (arn:aws:s3:::BUCKET/PREFIX*)."
+  }
+}
+
 variable "lambda_zip_path" {
-  description = "Path, relative to the root module, of the function's zip (`inference/on_approval/deploy.py` and `inference/on_approval/lambda_function.py`), built outside Terraform by `python -m training_pipeline infra`."
+  description = "Path, relative to the root module, of the function's zip (`inference/on_approval/deploy.py`, `inference/on_approval/lambda_function.py` and `inference/integrity.py`), built outside Terraform by `python -m training_pipeline infra`."
   type        = string
   default     = null
 

@@ -7,20 +7,24 @@ against the SageMaker API model.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import io
 import os
 import re
 import sys
+import tarfile
 import uuid
 import zipfile
 from pathlib import Path
 
 import boto3
 import pytest
+from botocore.response import StreamingBody
 from botocore.stub import Stubber
 
+from inference import integrity
 from inference.on_approval import deploy
 from inference.on_approval import lambda_function as on_approval
 from training_pipeline.infra import lambda_bundle
@@ -36,14 +40,43 @@ def sagemaker(embedded_env):
     return boto3.Session(region_name=REGION).client("sagemaker")
 
 
+BUCKET = "artifacts-of-deploy-tests"
+
+
 @pytest.fixture
-def group(sagemaker) -> str:
+def s3(embedded_env):
+    client = boto3.Session(region_name=REGION).client("s3")
+    with contextlib.suppress(client.exceptions.BucketAlreadyOwnedByYou):
+        client.create_bucket(
+            Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+    return client
+
+
+@pytest.fixture
+def group(sagemaker, s3) -> str:
     name = f"group-{uuid.uuid4().hex[:8]}"
     sagemaker.create_model_package_group(ModelPackageGroupName=name)
     return name
 
 
-def register(sagemaker, group: str, status: str) -> str:
+def model_archive(content: bytes) -> bytes:
+    """A model.tar.gz holding model.joblib with `content`, as a training job packs it."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.joblib")
+        info.size = len(content)
+        tar.addfile(info, io.BytesIO(content))
+    return raw.getvalue()
+
+
+def register(sagemaker, group: str, status: str, *, digest: str | None = "auto") -> str:
+    """A package whose artifact is in the embedded S3, recording its digest as the pipeline
+    does (``digest=None``: none recorded)."""
+    key = f"{group}/{uuid.uuid4().hex[:8]}/model.tar.gz"
+    archive = model_archive(f"model of {key}".encode())
+    boto3.Session(region_name=REGION).client("s3").put_object(Bucket=BUCKET, Key=key, Body=archive)
+    recorded = integrity.of_archive(io.BytesIO(archive)) if digest == "auto" else digest
     return sagemaker.create_model_package(
         ModelPackageGroupName=group,
         ModelApprovalStatus=status,
@@ -51,12 +84,13 @@ def register(sagemaker, group: str, status: str) -> str:
             "Containers": [
                 {
                     "Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/inference:abc",
-                    "ModelDataUrl": "s3://artifacts/model.tar.gz",
+                    "ModelDataUrl": f"s3://{BUCKET}/{key}",
                 }
             ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["application/json"],
         },
+        **({"CustomerMetadataProperties": {"model_digest": recorded}} if recorded else {}),
     )["ModelPackageArn"]
 
 
@@ -82,16 +116,21 @@ def names(sagemaker, group: str) -> tuple[list[str], list[str], list[str]]:
     )
 
 
-def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagemaker, group):
+def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagemaker, s3, group):
     arn = register(sagemaker, group, "Approved")
     target = target_for(group)
 
-    first = deploy.deploy(sagemaker, target, arn)
+    first = deploy.deploy(sagemaker, target, arn, s3)
     name = first.endpoint_config_name
     assert (first.action, first.version) == ("created", 1)
     assert re.fullmatch(rf"{group}-endpoint-v1-[0-9a-f]{{8}}", name)
     model = sagemaker.describe_model(ModelName=name)
     assert model["PrimaryContainer"]["ModelPackageName"] == arn
+    # The container gets the recorded digest: the server refuses any other model's files.
+    recorded = sagemaker.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"][
+        "model_digest"
+    ]
+    assert model["PrimaryContainer"]["Environment"] == {"MODEL_DIGEST": recorded}
     assert model["ExecutionRoleArn"] == ROLE
     config = sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert config["KmsKeyId"] == "alias/environment"
@@ -101,7 +140,7 @@ def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagem
     assert endpoint["EndpointConfigName"] == name
 
     # EventBridge delivers at least once: the same event again finds it all in place.
-    assert deploy.deploy(sagemaker, target, arn).action == "unchanged"
+    assert deploy.deploy(sagemaker, target, arn, s3).action == "unchanged"
     assert names(sagemaker, group) == ([name], [name], [f"{group}-endpoint"])
 
     # A new instance type in profiles.conf is a new config, not the old one reused.
@@ -110,19 +149,59 @@ def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagem
 
 
 @pytest.mark.parametrize("status", ["PendingManualApproval", "Rejected"])
-def test_a_package_that_is_not_approved_creates_nothing(sagemaker, group, status):
+def test_a_package_that_is_not_approved_creates_nothing(sagemaker, s3, group, status):
     arn = register(sagemaker, group, status)
     with pytest.raises(deploy.DeployRefused, match=f"is {status}, not Approved"):
-        deploy.deploy(sagemaker, target_for(group), arn)
+        deploy.deploy(sagemaker, target_for(group), arn, s3)
     assert names(sagemaker, group) == ([], [], [])
 
 
-def test_a_package_of_another_group_creates_nothing(sagemaker, group):
+def test_a_package_of_another_group_creates_nothing(sagemaker, s3, group):
     other = f"{group}-other"
     sagemaker.create_model_package_group(ModelPackageGroupName=other)
     arn = register(sagemaker, other, "Approved")
     with pytest.raises(deploy.DeployRefused, match=f"belongs to group {other!r}"):
-        deploy.deploy(sagemaker, target_for(group), arn)
+        deploy.deploy(sagemaker, target_for(group), arn, s3)
+    assert names(sagemaker, group) == ([], [], [])
+
+
+def test_a_tampered_model_artifact_is_refused_and_nothing_is_created(sagemaker, s3, group):
+    arn = register(sagemaker, group, "Approved")
+    url = sagemaker.describe_model_package(ModelPackageName=arn)["InferenceSpecification"][
+        "Containers"
+    ][0]["ModelDataUrl"]
+    key = url.removeprefix(f"s3://{BUCKET}/")
+    # Someone with write access to the bucket swaps the model after its approval.
+    s3.put_object(Bucket=BUCKET, Key=key, Body=model_archive(b"another model"))
+    with pytest.raises(deploy.DeployRefused) as refused:
+        deploy.deploy(sagemaker, target_for(group), arn, s3)
+    message = str(refused.value)
+    assert message.startswith(f"the model {url} of {arn} has digest sha256:")
+    assert "but its model package records sha256:" in message
+    assert "changed after registration" in message
+    assert names(sagemaker, group) == ([], [], [])
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ("no digest", "records no model_digest"),
+        ("artifact gone", "cannot read the model of"),
+        ("not an archive", "is not a readable archive"),
+    ],
+)
+def test_a_model_that_cannot_be_checked_is_not_deployed(sagemaker, s3, group, change, message):
+    arn = register(sagemaker, group, "Approved", digest=None if change == "no digest" else "auto")
+    url = sagemaker.describe_model_package(ModelPackageName=arn)["InferenceSpecification"][
+        "Containers"
+    ][0]["ModelDataUrl"]
+    key = url.removeprefix(f"s3://{BUCKET}/")
+    if change == "artifact gone":
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    if change == "not an archive":
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"not a tar.gz")
+    with pytest.raises(deploy.DeployRefused, match=message):
+        deploy.deploy(sagemaker, target_for(group), arn, s3)
     assert names(sagemaker, group) == ([], [], [])
 
 
@@ -130,6 +209,23 @@ PROD_ARN = f"arn:aws:sagemaker:{REGION}:444444444444:model-package/mlops-demo-pr
 PROD = deploy.EndpointTarget("mlops-demo-prod", "mlops-demo-prod", "ml.m5.xlarge", ROLE)
 PROD_V2 = deploy.config_name(PROD, PROD_ARN, 2)
 T0 = dt.datetime(2026, 11, 22, tzinfo=dt.UTC)
+PROD_ARCHIVE = model_archive(b"prod v2")
+PROD_DIGEST = integrity.of_archive(io.BytesIO(PROD_ARCHIVE))
+PROD_MODEL_KEY = "pipelines/mlops-demo-prod-training/x2/train/model/model.tar.gz"
+
+
+def stubbed_s3() -> tuple[object, Stubber]:
+    """An S3 client that serves v2's model artifact once, as GetObject does."""
+    client = boto3.Session(
+        region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    ).client("s3")
+    stub = Stubber(client)
+    stub.add_response(
+        "get_object",
+        {"Body": StreamingBody(io.BytesIO(PROD_ARCHIVE), len(PROD_ARCHIVE))},
+        {"Bucket": "mlops-demo-prod-artifacts-444444444444", "Key": PROD_MODEL_KEY},
+    )
+    return client, stub
 
 
 def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
@@ -150,6 +246,18 @@ def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
             "ModelPackageStatus": "Completed",
             "ModelPackageStatusDetails": {"ValidationStatuses": []},
             "CreationTime": T0,
+            "InferenceSpecification": {
+                "Containers": [
+                    {
+                        "Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/inference:abc",
+                        "ModelDataUrl": "s3://mlops-demo-prod-artifacts-444444444444/"
+                        + PROD_MODEL_KEY,
+                    }
+                ],
+                "SupportedContentTypes": ["text/csv"],
+                "SupportedResponseMIMETypes": ["application/json"],
+            },
+            "CustomerMetadataProperties": {"model_digest": PROD_DIGEST},
         },
         {"ModelPackageName": PROD_ARN},
     )
@@ -160,7 +268,10 @@ def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
         {
             "ModelName": PROD_V2,
             "ExecutionRoleArn": ROLE,
-            "PrimaryContainer": {"ModelPackageName": PROD_ARN},
+            "PrimaryContainer": {
+                "ModelPackageName": PROD_ARN,
+                "Environment": {"MODEL_DIGEST": PROD_DIGEST},
+            },
         },
     )
     stub.add_client_error(
@@ -204,9 +315,11 @@ def test_a_new_version_replaces_the_served_one_with_update_endpoint():
         {"EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"},
         {"EndpointName": "mlops-demo-prod", "EndpointConfigName": PROD_V2},
     )
-    with stub:
-        deployed = deploy.deploy(client, PROD, PROD_ARN)
+    s3, s3_stub = stubbed_s3()
+    with stub, s3_stub:
+        deployed = deploy.deploy(client, PROD, PROD_ARN, s3)
         stub.assert_no_pending_responses()
+        s3_stub.assert_no_pending_responses()
     assert (deployed.action, deployed.version, deployed.endpoint_config_name) == (
         "updated",
         2,
@@ -225,11 +338,12 @@ def test_a_new_version_replaces_the_served_one_with_update_endpoint():
 def test_an_endpoint_that_cannot_be_updated_now_is_left_alone(status, error, message):
     # No update_endpoint response is queued: the Stubber fails the test if it is called.
     client, stub = stubbed_prod(status)
-    with stub, pytest.raises(error, match=message):
-        deploy.deploy(client, PROD, PROD_ARN)
+    s3, s3_stub = stubbed_s3()
+    with stub, s3_stub, pytest.raises(error, match=message):
+        deploy.deploy(client, PROD, PROD_ARN, s3)
 
 
-def test_the_newest_approved_version_is_the_one_to_serve(sagemaker, group):
+def test_the_newest_approved_version_is_the_one_to_serve(sagemaker, s3, group):
     assert deploy.newest_approved(sagemaker, group) is None
     v1 = register(sagemaker, group, "Approved")
     v2 = register(sagemaker, group, "Approved")
@@ -305,10 +419,10 @@ def test_the_lambda_zip_is_reproducible_and_its_handler_imports(tmp_path, monkey
     data = (tmp_path / "a" / first).read_bytes()
     assert data == (tmp_path / "b" / second).read_bytes()
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        assert sorted(archive.namelist()) == ["deploy.py", "lambda_function.py"]
+        assert sorted(archive.namelist()) == ["deploy.py", "integrity.py", "lambda_function.py"]
     # As the Lambda runtime imports it: the zip's top level on sys.path, no `inference` package.
     monkeypatch.syspath_prepend(str(tmp_path / "a" / first))
-    for name in ("deploy", "lambda_function"):
+    for name in ("deploy", "integrity", "lambda_function"):
         monkeypatch.delitem(sys.modules, name, raising=False)
     # The handler Terraform configures, imported as the runtime does.
     function_tf = (REPO / "terraform" / "modules" / "deploy-on-approval" / "main.tf").read_text()
@@ -317,5 +431,6 @@ def test_the_lambda_zip_is_reproducible_and_its_handler_imports(tmp_path, monkey
     assert callable(getattr(module, handler[2]))
     assert module.__file__.startswith(str(tmp_path / "a"))
     assert module.deploy.__file__.startswith(str(tmp_path / "a"))
-    for name in ("deploy", "lambda_function"):
+    assert module.deploy.integrity.__file__.startswith(str(tmp_path / "a"))
+    for name in ("deploy", "integrity", "lambda_function"):
         sys.modules.pop(name, None)
