@@ -52,7 +52,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     target = deployment.connect(args.env, embedded_aws=args.embedded)
     if args.embedded:
         _provision_embedded(target)
-    targets = [target.for_model(args.model)] if args.model else target.every_model()
+    targets = target.models(args.model)
     outcomes = {}
     for model_target in targets:
         if len(targets) > 1:
@@ -156,9 +156,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline status --env dev --embedded
     """
-    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
     deployment.require_provisioned(target)
-    targets = [target] if args.model else target.every_model()
+    targets = target.models(args.model)
     listed = {
         t.model: executions.list_records(t.session, t.names.artifacts_bucket, t.names.pipeline_name)
         for t in targets
@@ -201,8 +201,8 @@ def cmd_models(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline models --env prod
     """
-    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
-    for model_target in [target] if args.model else target.every_model():
+    target = deployment.connect(args.env, embedded_aws=args.embedded)
+    for model_target in target.models(args.model):
         group = model_target.names.model_package_group
         versions = registry.list_versions(model_target.session, group)
         print(f"{group}:" if versions else f"{group}: no model versions yet")

@@ -57,6 +57,10 @@ class Environment:
         """This environment once per model of profiles.conf, in the file's order."""
         return [self.for_model(model) for model in self.settings.model_names]
 
+    def models(self, only: str | None) -> list[Environment]:
+        """This environment for `only` that model, or (None) for every model."""
+        return [self.for_model(only)] if only else self.every_model()
+
 
 def connect(
     env: str, *, embedded_aws: bool, model: str | None = None, log: Log = print
