@@ -51,6 +51,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/runner_overhead.py
 	$(BIN)/python benchmarks/scale.py
+	$(BIN)/python benchmarks/serving.py
 	$(BIN)/python benchmarks/story.py
 
 ## Regenerate the hash-locked requirements after a change to pyproject.toml or requirements/*.in.

@@ -1,5 +1,6 @@
-"""Serving the trained model: request handling (``handler``) and the HTTP server (``serve``).
+"""Serving the trained model: the model server (``serving``), the digest every served model
+must have (``integrity``) and the deploy-on-approval function (``on_approval``).
 
-These two modules use only the standard library, numpy, pandas, scikit-learn and joblib, and
-never import ``training_pipeline``: the inference image copies them alone (see ``Dockerfile``).
+Nothing here imports ``training_pipeline``: the inference image copies ``serving`` and
+``integrity`` alone (see ``serving/Dockerfile``), the Lambda zip ``on_approval`` and ``integrity``.
 """

@@ -18,7 +18,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from training_pipeline.aws import embedded
 from training_pipeline.config.settings import Settings, load_settings
-from training_pipeline.environment import deployment, executions, registry, summary
+from training_pipeline.environment import (
+    deployment,
+    executions,
+    model_artifact,
+    registry,
+    summary,
+)
 from training_pipeline.errors import ProfilesError, UserError
 from training_pipeline.github import promotion
 from training_pipeline.tables import format_table
@@ -240,6 +246,30 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         f"{deployed.version} (endpoint config {deployed.endpoint_config_name})"
     )
     return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve a registry version on this machine, to try it before approving it.
+
+    Downloads the version's model from the environment's own account (the newest version,
+    whatever its status, unless --version says which) and runs the model server on it, as the
+    endpoint would, until Ctrl-C; then, say,
+    curl -s -H 'Content-Type: text/csv' --data-binary @rows.csv localhost:8080/invocations
+
+    Example: python -m training_pipeline serve --env prod --model cancer --version 3
+    """
+    from inference.serving import serve
+
+    _require_model(load_settings(), args, "each model has its own registry")
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
+    work = Path(os.environ.get("TP_WORK_DIR", ".work")).resolve() / "serve"
+    fetched = model_artifact.fetch(target, args.version, work)
+    print(f"{fetched.name} ({fetched.status}) from {fetched.url}", flush=True)
+    return serve.main(
+        ["--model-dir", str(fetched.folder), "--host", args.host, "--port", str(args.port)]
+        + ["--workers", str(args.workers), "--model-digest", fetched.digest]
+        + ["--model-version", fetched.name]
+    )
 
 
 def cmd_definition(args: argparse.Namespace) -> int:
@@ -581,6 +611,17 @@ def _parser() -> argparse.ArgumentParser:
     deploy.add_argument(
         "--version", type=int, help="model package version (default: newest Approved)"
     )
+
+    served = command("serve", cmd_serve)
+    env_options(served)
+    served.add_argument(
+        "--version", type=int, help="model package version (default: the newest, any status)"
+    )
+    served.add_argument("--port", type=int, default=8080, help="default: %(default)s")
+    served.add_argument(
+        "--host", default="127.0.0.1", help="default: %(default)s (this machine only)"
+    )
+    served.add_argument("--workers", type=int, default=1, help="default: %(default)s")
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=environments, help="environment")

@@ -114,8 +114,9 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
             ExecutionRoleArn=target.execution_role_arn,
             PrimaryContainer={
                 "ModelPackageName": package["ModelPackageArn"],
-                # The server checks the files it is given against it before loading them.
-                "Environment": {"MODEL_DIGEST": recorded},
+                # The server checks the files it is given against the digest before loading
+                # them, and names the version in every answer.
+                "Environment": {"MODEL_DIGEST": recorded, "MODEL_VERSION": f"{group}/{version}"},
             },
         )
     if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):

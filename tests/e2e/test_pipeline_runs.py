@@ -7,17 +7,26 @@ before and after, or undoes."""
 from __future__ import annotations
 
 import io
+import json
 import re
+import sys
+import urllib.request
 from contextlib import redirect_stdout
 
 import pytest
 
+from inference.serving import handler
+from serving_process import free_port, serving
 from training_pipeline import cli
 from training_pipeline.aws.sessions import account_session
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import current_revision
 from training_pipeline.environment import deployment, executions, registry
-from training_pipeline.environment.data import load_reference_dataset
+from training_pipeline.environment.data import (
+    load_dataset,
+    load_reference_dataset,
+    model_schema,
+)
 
 pytestmark = pytest.mark.e2e
 SETTINGS = load_settings()
@@ -341,3 +350,50 @@ def test_a_sagemaker_run_needs_this_commits_images(aws, capsys):
     err = capsys.readouterr().err
     assert f"mlops-demo-training:{current_revision().sha} is not in the operations" in err
     assert versions("staging") == before
+
+
+@pytest.mark.parametrize(("env", "model"), [("prod", "cancer"), ("staging", "diabetes")])
+def test_serve_tries_a_registry_version_over_http(first_models, aws, tmp_path, capsys, env, model):
+    # A person trying a version before approving it: `serve` downloads it from the
+    # environment's own account and serves it; the answers are the registered model's own.
+    group = deployment.connect(env, embedded_aws=False, model=model).names.model_package_group
+    port = free_port()
+    command = [sys.executable, "-m", "training_pipeline", "serve", "--env", env]
+    command += ["--model", model, "--version", "1", "--port", str(port)]
+    environment = {**aws.environ(SETTINGS.region), "TP_WORK_DIR": str(tmp_path)}
+    schema = model_schema(model)
+    dataset = load_dataset(SETTINGS.model(model).dataset, schema)
+    rows = dataset[list(schema.features)].head(100)
+    with serving(command, port, env=environment) as served:
+        request = urllib.request.Request(
+            served.url + "/invocations",
+            data=rows.to_csv(index=False, header=False).encode(),
+            headers={"Content-Type": "text/csv"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())
+            assert response.headers["X-Model-Version"] == f"{group}/1"
+        assert f"{group}/1 (" in served.output()
+    assert cli.main(["serve", "--env", env, "--model", model, "--version", "99"]) == 1
+    assert f"{group} has no version 99 (it has 1" in capsys.readouterr().err
+    # The model's own predictions: its registered artifact, read straight from the bucket.
+    package = registry.list_versions(
+        deployment.connect(env, embedded_aws=False, model=model).session, group
+    )[-1]
+    assert package.version == 1
+    sagemaker = account_session(SETTINGS, env).client("sagemaker")
+    url = sagemaker.describe_model_package(ModelPackageName=package.arn)["InferenceSpecification"][
+        "Containers"
+    ][0]["ModelDataUrl"]
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    account_session(SETTINGS, env).client("s3").download_file(
+        bucket, key, str(tmp_path / "model.tar.gz")
+    )
+    estimator = handler.load_model(tmp_path).estimator
+    assert answer["model_version"] == f"{group}/1"
+    if schema.kind == "regression":
+        expected = estimator.predict(rows).tolist()
+        assert [p[schema.label] for p in answer["predictions"]] == expected
+    else:
+        expected = estimator.predict_proba(rows)[:, 1].tolist()
+        assert [p[f"{schema.label}_probability"] for p in answer["predictions"]] == expected

@@ -57,6 +57,6 @@ def test_the_server_does_not_start_on_a_model_that_is_not_the_registered_one(
 
     # As SageMaker starts it: the deploy code put the package's digest in MODEL_DIGEST.
     monkeypatch.setenv("MODEL_DIGEST", "sha256:" + "0" * 64)
-    assert serve.main(["--model-dir", str(model_dir), "--port", "0"]) == 1
+    assert serve.main(["--model-dir", str(model_dir), "--host", "127.0.0.1"]) == 1
     assert "cannot start: the model in" in caplog.text
     assert "records sha256:" + "0" * 64 in caplog.text

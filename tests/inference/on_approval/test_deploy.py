@@ -130,7 +130,10 @@ def test_an_approved_package_gets_an_endpoint_and_a_repeat_changes_nothing(sagem
     recorded = sagemaker.describe_model_package(ModelPackageName=arn)["CustomerMetadataProperties"][
         "model_digest"
     ]
-    assert model["PrimaryContainer"]["Environment"] == {"MODEL_DIGEST": recorded}
+    assert model["PrimaryContainer"]["Environment"] == {
+        "MODEL_DIGEST": recorded,
+        "MODEL_VERSION": f"{group}/1",
+    }
     assert model["ExecutionRoleArn"] == ROLE
     config = sagemaker.describe_endpoint_config(EndpointConfigName=name)
     assert config["KmsKeyId"] == "alias/environment"
@@ -270,7 +273,7 @@ def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
             "ExecutionRoleArn": ROLE,
             "PrimaryContainer": {
                 "ModelPackageName": PROD_ARN,
-                "Environment": {"MODEL_DIGEST": PROD_DIGEST},
+                "Environment": {"MODEL_DIGEST": PROD_DIGEST, "MODEL_VERSION": "mlops-demo-prod/2"},
             },
         },
     )

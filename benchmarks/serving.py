@@ -1,0 +1,284 @@
+"""Serving: the model server on loopback against the model's own predict_proba, in one run.
+
+    .venv/bin/python benchmarks/serving.py [--single 2000] [--batches 300] [--seconds 5]
+
+A model is trained with the pipeline's default hyperparameters on the reference table and
+saved as the training step saves it; the server (`python -m inference.serving.serve`, one worker
+per core) serves it on a free loopback port. Then, each figure next to its floor:
+
+- single rows: one client on one keep-alive connection, `--single` requests of one CSV row;
+  p50 and p99 latency.
+- 1,000-row batches: one client, `--batches` CSV requests of the same 1,000 rows; rows/s,
+  against `predict_proba` on the same 1,000 rows (a DataFrame) in this process, as often (the
+  floor: what the model itself costs, with the server's one OpenMP thread per worker); the two
+  alternate in 5 rounds, medians of all.
+- concurrency: 16 clients (4 processes of 4 threads, each thread its own connection) sending
+  single rows for `--seconds`; requests/s and p99, and the ratio to one client's requests/s.
+- memory: under one 6 MB CSV request (just under the limit), the peak resident set (VmHWM) of
+  the worker that answered, and the whole server's peak: its processes' proportional set sizes
+  (PSS, which splits a page shared by the forked workers among them instead of counting it in
+  each) plus what the answering worker held at its peak beyond what it holds now.
+
+Targets (issue 9): batch >= 0.9x the floor; single-row p99 < 5 ms; 16 clients >= 1.6x one
+client's throughput on 2 cores with p99 < 50 ms; peak memory under a 6 MB request < 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ["OMP_NUM_THREADS"] = "1"  # the floor scores as a server worker does (serve.py)
+
+# Run as a script (python benchmarks/NAME.py): its folder is on sys.path.
+from _common import PYTHON, REPO_ROOT, log, table  # noqa: E402
+
+CLIENTS, CLIENT_PROCESSES = 16, 4
+ROUNDS = 5
+SIX_MB = 6 * 1024 * 1024
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--single", type=int, default=2000, help="single-row requests")
+    parser.add_argument("--batches", type=int, default=300, help="1,000-row requests")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each load run")
+    args = parser.parse_args()
+
+    import pandas as pd
+
+    from training_pipeline.environment.data import load_reference_dataset, model_schema
+    from training_pipeline.steps import artifacts, train
+
+    schema = model_schema("cancer")
+    reference = load_reference_dataset()
+    hyperparameters = {"max_iter": 200, "learning_rate": 0.1, "max_depth": 3, "random_state": 42}
+    estimator = train.train_model(reference, schema, hyperparameters)
+    features = reference[list(schema.features)]
+    rows = pd.concat([features] * 2, ignore_index=True).head(1000)
+    batch = rows.to_csv(index=False, header=False).encode()
+    single = rows.head(1).to_csv(index=False, header=False).encode()
+
+    with tempfile.TemporaryDirectory() as folder:
+        artifacts.save_bundle(train.make_bundle(estimator, hyperparameters, schema), folder)
+        with _Server(Path(folder)) as server:
+            log(f"server up on port {server.port} with {server.workers} workers")
+            latencies = _sequential(server.port, single, args.single)
+            # Alternating rounds, so that a change in the machine's load between the two
+            # measurements moves both figures rather than their ratio.
+            floor_seconds, batch_seconds = [], []
+            for _ in range(ROUNDS):
+                floor_seconds += _in_process(estimator, rows, args.batches // ROUNDS)
+                batch_seconds += _sequential(server.port, batch, args.batches // ROUNDS)
+            one = _load(server.port, single, clients=1, seconds=args.seconds)
+            many = _load(server.port, single, clients=CLIENTS, seconds=args.seconds)
+            big = _six_mb(features)
+            worker_mb, tree_mb = server.peak_under(big)
+
+    batch_rate = len(rows) / statistics.median(batch_seconds)
+    floor = len(rows) / statistics.median(floor_seconds)
+    print(
+        table(
+            ["figure", "measured", "floor / reference", "ratio", "target"],
+            [
+                ["single row p50", _ms(_pct(latencies, 50)), "", "", ""],
+                ["single row p99", _ms(_pct(latencies, 99)), "", "", "< 5 ms"],
+                [
+                    "1,000-row batch",
+                    f"{batch_rate:,.0f} rows/s",
+                    f"{floor:,.0f} rows/s predict_proba",
+                    f"{batch_rate / floor:.2f}x",
+                    ">= 0.9x",
+                ],
+                ["1 client", f"{one.rate:,.0f} req/s", "", "", ""],
+                [
+                    f"{CLIENTS} clients",
+                    f"{many.rate:,.0f} req/s",
+                    f"{one.rate:,.0f} req/s (1 client)",
+                    f"{many.rate / one.rate:.2f}x",
+                    ">= 1.6x",
+                ],
+                [f"{CLIENTS} clients p99", _ms(_pct(many.latencies, 99)), "", "", "< 50 ms"],
+                ["6 MB request, worker peak (RSS)", f"{worker_mb:.0f} MB", "", "", ""],
+                ["6 MB request, server peak (PSS)", f"{tree_mb:.0f} MB", "", "", "< 300 MB"],
+            ],
+        )
+    )
+    return 0
+
+
+def _in_process(estimator, rows, count: int) -> list[float]:
+    """Seconds of each of ``count`` predict_proba calls on ``rows`` (a DataFrame, as the model
+    was trained) in this process."""
+    estimator.predict_proba(rows)
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        estimator.predict_proba(rows)
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def _six_mb(features) -> bytes:
+    """Whole CSV rows of ``features``, repeated to just under 6 MB."""
+    table = features.to_csv(index=False, header=False).encode()
+    body = table * (SIX_MB // len(table) + 1)
+    return body[: SIX_MB - 1].rsplit(b"\n", 1)[0] + b"\n"
+
+
+def _sequential(port: int, body: bytes, count: int) -> list[float]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    times = []
+    for _ in range(count):
+        started = time.perf_counter()
+        connection.request("POST", "/invocations", body, {"Content-Type": "text/csv"})
+        response = connection.getresponse()
+        response.read()
+        times.append(time.perf_counter() - started)
+        assert response.status == 200, response.status
+    connection.close()
+    return times
+
+
+class _Load:
+    def __init__(self, requests: int, seconds: float, latencies: list[float]) -> None:
+        self.rate = requests / seconds
+        self.latencies = latencies
+
+
+def _load(port: int, body: bytes, clients: int, seconds: float) -> _Load:
+    processes = min(clients, CLIENT_PROCESSES)
+    with multiprocessing.get_context("spawn").Pool(processes) as pool:
+        results = pool.starmap(
+            _client_process, [(port, body, clients // processes, seconds)] * processes
+        )
+    latencies = [latency for result in results for latency in result]
+    return _Load(len(latencies), seconds, latencies)
+
+
+def _client_process(port: int, body: bytes, threads: int, seconds: float) -> list[float]:
+    latencies: list[float] = []
+    deadline = time.perf_counter() + 0.5 + seconds  # 0.5 s to open the connections
+
+    def client() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        connection.connect()
+        connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        while time.perf_counter() < deadline - seconds:
+            time.sleep(0.01)
+        mine = []
+        while (started := time.perf_counter()) < deadline:
+            connection.request("POST", "/invocations", body, {"Content-Type": "text/csv"})
+            response = connection.getresponse()
+            response.read()
+            mine.append(time.perf_counter() - started)
+        latencies.extend(mine)
+        connection.close()
+
+    workers = [threading.Thread(target=client) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return latencies
+
+
+class _Server:
+    """``python -m inference.serving.serve`` on a free loopback port, for the ``with`` block."""
+
+    def __init__(self, model_dir: Path) -> None:
+        self.model_dir = model_dir
+        self.port = _free_port()
+        self.workers = len(os.sched_getaffinity(0))
+
+    def __enter__(self) -> _Server:
+        self.process = subprocess.Popen(
+            [PYTHON, "-m", "inference.serving.serve", "--model-dir", str(self.model_dir)]
+            + ["--host", "127.0.0.1", "--port", str(self.port)],
+            cwd=REPO_ROOT,
+            # Without this script's OMP_NUM_THREADS: the server sets its own threads.
+            env={
+                **{k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"},
+                "PYTHONPATH": str(REPO_ROOT),
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("the server did not start within 60 s")
+
+    def __exit__(self, *_exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    def peak_under(self, body: bytes) -> tuple[float, float]:
+        """Send ``body``; the peak MB of the worker that answered and of the whole tree."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        connection.request("POST", "/invocations", body, {"Content-Type": "text/csv"})
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, response.status
+        connection.close()
+        workers = _children(self.process.pid)
+        worker_peak = max(_status_mb(pid, "VmHWM") for pid in workers)
+        # Proportional set sizes share each page among the processes that map it (the workers
+        # are forked from the main process, so most of their memory is its pages), plus the
+        # part of the answering worker's peak that is no longer resident.
+        resident = sum(_pss_mb(pid) for pid in [self.process.pid, *workers])
+        transient = max(_status_mb(pid, "VmHWM") - _status_mb(pid, "VmRSS") for pid in workers)
+        return worker_peak, resident + transient
+
+
+def _children(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in path.read_text().split()]
+
+
+def _status_mb(pid: int, field: str) -> float:
+    return _field_mb(Path(f"/proc/{pid}/status"), field)
+
+
+def _pss_mb(pid: int) -> float:
+    return _field_mb(Path(f"/proc/{pid}/smaps_rollup"), "Pss")
+
+
+def _field_mb(path: Path, field: str) -> float:
+    for line in path.read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} in {path}")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _pct(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * percent / 100))]
+
+
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:.2f} ms"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
