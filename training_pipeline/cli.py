@@ -224,10 +224,19 @@ def cmd_set_status(args: argparse.Namespace) -> int:
     """
     _require_model(load_settings(), args, "version numbers are per model")
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
+    decider = deployment.decider(target)
     version = registry.set_status(
-        target.session, target.names.model_package_group, args.version, args.status, args.reason
+        target.session,
+        target.names.model_package_group,
+        args.version,
+        args.status,
+        args.reason,
+        decider,
     )
-    print(f"{target.names.model_package_group} version {version.version}: {version.status}")
+    through = "" if decider is target.session else f" (as {target.names.approver_role_arn})"
+    print(
+        f"{target.names.model_package_group} version {version.version}: {version.status}{through}"
+    )
     return 0
 
 

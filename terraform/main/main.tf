@@ -36,11 +36,21 @@ locals {
   ]
   sagemaker_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/*"
 
+  # With `approval = manual` only a person may make a model version Approved: through the
+  # approver role below, which nothing Terraform creates may assume.
+  manual_approval    = local.settings.approval == "manual"
+  approver_role_name = "${local.prefix}-model-approver"
+  approver_role_arn  = "arn:${local.partition}:iam::${local.account_id}:role/${local.approver_role_name}"
+  model_package_arns = [for group in values(local.model_package_groups) : "${local.sagemaker_arn_prefix}:model-package/${group}/*"]
+
   # Images are built once, in the operations account, and pulled from there by every account.
   ecr_repository_arns = [
     for image in ["training", "inference"] :
     "arn:${local.partition}:ecr:${local.region}:${local.operations_id}:repository/${local.project}-${image}"
   ]
+  inference_repository_arn = local.ecr_repository_arns[1]
+  # The CloudWatch log groups of this environment's endpoints, /aws/sagemaker/Endpoints/{mp}.
+  endpoint_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/Endpoints/${local.prefix}*"
 }
 
 ################################################################################
@@ -118,6 +128,7 @@ resource "aws_iam_role" "sagemaker_execution" {
 }
 
 data "aws_iam_policy_document" "sagemaker_execution" {
+  #checkov:skip=CKV_AWS_356:The "*" resources are for sagemaker:ListModelPackages and ecr:GetAuthorizationToken, which AWS offers no resource-level permission for; every other Allow names its resources.
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
@@ -222,6 +233,25 @@ data "aws_iam_policy_document" "sagemaker_execution" {
     resources = local.model_package_group_resources
   }
 
+  # The pipeline registers what passed its gate as PendingManualApproval in a manual
+  # environment; it can never register or turn a version Approved there itself.
+  dynamic "statement" {
+    for_each = local.manual_approval ? [1] : []
+
+    content {
+      sid       = "NeverApproveInAManualEnvironment"
+      effect    = "Deny"
+      actions   = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
+      resources = local.model_package_group_resources
+
+      condition {
+        test     = "StringEquals"
+        variable = "sagemaker:ModelApprovalStatus"
+        values   = ["Approved"]
+      }
+    }
+  }
+
   statement {
     sid = "FindChampion"
     # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*". It only
@@ -319,6 +349,37 @@ data "aws_iam_policy_document" "model_package_group" {
       identifiers = ["arn:${local.partition}:iam::${local.operations_id}:root"]
     }
   }
+
+  # In a manual environment, nobody but the approver role makes a version Approved, whatever
+  # their own policies allow (an explicit Deny in a resource policy binds the account's own
+  # principals too, administrators included, short of their changing this policy).
+  dynamic "statement" {
+    for_each = local.manual_approval ? [1] : []
+
+    content {
+      sid       = "OnlyTheApproverApproves"
+      effect    = "Deny"
+      actions   = ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"]
+      resources = ["${local.sagemaker_arn_prefix}:model-package/${each.value.prefix}/*"]
+
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "sagemaker:ModelApprovalStatus"
+        values   = ["Approved"]
+      }
+
+      condition {
+        test     = "ArnNotEquals"
+        variable = "aws:PrincipalArn"
+        values   = [local.approver_role_arn]
+      }
+    }
+  }
 }
 
 resource "aws_sagemaker_model_package_group_policy" "this" {
@@ -326,6 +387,73 @@ resource "aws_sagemaker_model_package_group_policy" "this" {
 
   model_package_group_name = aws_sagemaker_model_package_group.this[each.key].model_package_group_name
   resource_policy          = data.aws_iam_policy_document.model_package_group[each.key].json
+}
+
+################################################################################
+# Model approver role (manual environments): the human path to Approved
+################################################################################
+
+data "aws_iam_policy_document" "model_approver_trust" {
+  statement {
+    sid     = "PeopleOfThisAccountWhoAreGrantedIt"
+    actions = ["sts:AssumeRole"]
+
+    # The account, not anyone in it: only identities whose own policies allow sts:AssumeRole
+    # on this role (your approvers' SSO permission set, say) may assume it. None of the roles
+    # this template creates is allowed to.
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_iam_role" "model_approver" {
+  count = local.manual_approval ? 1 : 0
+
+  name                 = local.approver_role_name
+  description          = "Approves or rejects the model versions of ${local.prefix}: the only identity that may make one Approved"
+  assume_role_policy   = data.aws_iam_policy_document.model_approver_trust.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "model_approver" {
+  #checkov:skip=CKV_AWS_356:The one "*" resource is for sagemaker:ListModelPackages, which AWS offers no resource-level permission for; every other statement names its resources.
+  statement {
+    sid       = "DecideOnThisEnvironmentsVersions"
+    actions   = ["sagemaker:UpdateModelPackage"]
+    resources = local.model_package_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "sagemaker:ModelApprovalStatus"
+      values   = ["Approved", "Rejected"]
+    }
+  }
+
+  statement {
+    sid = "ReadThisEnvironmentsVersions"
+    actions = [
+      "sagemaker:DescribeModelPackage",
+      "sagemaker:DescribeModelPackageGroup",
+    ]
+    resources = local.model_package_group_resources
+  }
+
+  statement {
+    sid = "ListModelPackages"
+    # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*".
+    actions   = ["sagemaker:ListModelPackages"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "model_approver" {
+  count = local.manual_approval ? 1 : 0
+
+  name   = "approve-or-reject"
+  role   = aws_iam_role.model_approver[0].id
+  policy = data.aws_iam_policy_document.model_approver.json
 }
 
 ################################################################################
@@ -520,6 +648,73 @@ module "retrain_schedule" {
 }
 
 ################################################################################
+# Endpoint role: what the served models' containers may do, and nothing more
+################################################################################
+
+resource "aws_iam_role" "endpoint" {
+  count = local.settings.endpoint != "off" ? 1 : 0
+
+  name               = "${local.prefix}-endpoint"
+  description        = "The endpoints of ${local.prefix} (one per model): read their models, pull the inference image, write their logs"
+  assume_role_policy = data.aws_iam_policy_document.sagemaker_assume_role.json
+}
+
+data "aws_iam_policy_document" "endpoint" {
+  #checkov:skip=CKV_AWS_356:The one "*" resource is for ecr:GetAuthorizationToken, which AWS offers no resource-level permission for; every other statement names its resources.
+  statement {
+    # The model.tar.gz its models' training jobs wrote: no data, no other output.
+    sid       = "ReadTheModelsItServes"
+    actions   = ["s3:GetObject"]
+    resources = [for pipeline in values(local.pipeline_names) : "${local.bucket_arns[1]}/pipelines/${pipeline}/*/train/model/*"]
+  }
+
+  statement {
+    sid       = "DecryptThem"
+    actions   = ["kms:Decrypt", "kms:DescribeKey"]
+    resources = [module.kms.key_arn]
+  }
+
+  statement {
+    sid = "EcrLogin"
+    # ecr:GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PullTheInferenceImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [local.inference_repository_arn]
+  }
+
+  statement {
+    sid = "WriteItsLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+    ]
+    resources = [
+      local.endpoint_log_group_arn,
+      "${local.endpoint_log_group_arn}:log-stream:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "endpoint" {
+  count = local.settings.endpoint != "off" ? 1 : 0
+
+  name   = "serve-models"
+  role   = aws_iam_role.endpoint[0].id
+  policy = data.aws_iam_policy_document.endpoint.json
+}
+
+################################################################################
 # Endpoint per model: each newly Approved version of the model is deployed to it
 # ([<env>] endpoint of profiles.conf)
 ################################################################################
@@ -533,9 +728,10 @@ module "deploy_on_approval" {
   model_package_group_name = each.value.prefix
   endpoint_name            = each.value.prefix
   instance_type            = local.settings.endpoint != "off" ? local.settings.endpoint : "ml.m5.large"
-  execution_role_arn       = aws_iam_role.sagemaker_execution.arn
-  kms_key_arn              = module.kms.key_arn
-  lambda_zip_path          = var.deploy_lambda_zip
+  # The endpoint's own role, not the jobs': a served model cannot train, register or read data.
+  execution_role_arn = local.settings.endpoint != "off" ? aws_iam_role.endpoint[0].arn : ""
+  kms_key_arn        = module.kms.key_arn
+  lambda_zip_path    = var.deploy_lambda_zip
   # Where this model's training jobs write their model.tar.gz: the function checks its digest.
   model_artifacts_arn = "${local.bucket_arns[1]}/pipelines/${local.pipeline_names[each.key]}/*/train/model/*"
 }

@@ -152,3 +152,18 @@ output "deploy_function_names" {
   description = "Map of model name to the Lambda function deploying its Approved versions, `<model prefix>-deploy-on-approval` (values null when profiles.conf says `endpoint = off`)."
   value       = { for name, deploy in module.deploy_on_approval : name => deploy.function_name }
 }
+
+output "model_approver_role_arn" {
+  description = "ARN of the role a person assumes to approve or reject this environment's model versions, `<prefix>-model-approver` (null unless profiles.conf says `approval = manual`); the only identity that may make a version Approved."
+  value       = local.manual_approval ? aws_iam_role.model_approver[0].arn : null
+}
+
+output "model_package_group_policies" {
+  description = "Map of model name to the resource policy (JSON) of its model package group, as attached when `create_model_package_group_policy` is true."
+  value       = { for name, document in data.aws_iam_policy_document.model_package_group : name => document.json }
+}
+
+output "endpoint_role_arn" {
+  description = "ARN of the role this environment's endpoints run their models with, `<prefix>-endpoint` (null when profiles.conf says `endpoint = off`): it reads the models' artifacts, pulls the inference image and writes the endpoints' logs, nothing else."
+  value       = local.settings.endpoint != "off" ? aws_iam_role.endpoint[0].arn : null
+}

@@ -286,7 +286,11 @@ def test_cli_models_status_approve(first_models, tmp_path, capsys):
     assert current_revision().sha[:12] in table
 
     assert cli.main(["approve", "--env", "prod", "--model", "cancer", "1", "--reason", "ok"]) == 0
-    assert "version 1: Approved" in capsys.readouterr().out
+    # prod's approval is manual: the CLI approves as prod's approver role, the only identity
+    # allowed to (tests/terraform/test_least_privilege.py evaluates that).
+    prod_account = SETTINGS.environment("prod").account_id
+    approver = f"arn:aws:iam::{prod_account}:role/mlops-demo-prod-model-approver"
+    assert f"version 1: Approved (as {approver})" in capsys.readouterr().out
     [model] = versions("prod")
     assert model.status == "Approved"
     assert model.git_sha == current_revision().sha  # lineage survives the approval
@@ -327,6 +331,9 @@ def test_cli_deploys_the_approved_prod_model_to_prods_endpoint_only(first_models
     assert re.fullmatch(r"mlops-demo-prod-v1-[0-9a-f]{8}", name)
     model = prod.describe_model(ModelName=name)
     assert model["PrimaryContainer"]["ModelPackageName"] == versions("prod")[0].arn
+    # The endpoint's own role, not the jobs' execution role.
+    prod_account = SETTINGS.environment("prod").account_id
+    assert model["ExecutionRoleArn"] == f"arn:aws:iam::{prod_account}:role/mlops-demo-prod-endpoint"
     for env in ("dev", "staging"):
         others = account_session(SETTINGS, env).client("sagemaker").list_endpoints()
         assert others["Endpoints"] == [], env

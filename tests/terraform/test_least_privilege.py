@@ -251,3 +251,145 @@ def test_each_deploy_function_reads_its_own_models_artifacts_only(
             if other != model:
                 theirs = f"{artifacts}/pipelines/{other_prefix}-training/x1/train/model"
                 assert not can(f"{theirs}/model.tar.gz"), (model, other)
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_where_approval_is_manual_only_the_approver_role_makes_a_version_approved(
+    applied: AppliedInfra, env: str
+) -> None:
+    """prod says `approval = manual`: the execution role registers PendingManualApproval and can
+    never register or turn a version Approved, neither can the deploy role, the deploy
+    function or an administrator (the group's resource policy denies them); only the approver
+    role can. dev and staging approve automatically: the pipeline registers Approved there.
+    The condition key, sagemaker:ModelApprovalStatus, is in the IAM service reference for both
+    CreateModelPackage and UpdateModelPackage."""
+    s, account = applied.settings, applied.settings.accounts[env]
+    manual = s.environment(env).approval == "manual"
+    outputs = applied.outputs[env]
+    approver = f"arn:aws:iam::{account}:role/{s.project}-{env}-model-approver"
+    assert outputs.get("model_approver_role_arn") == (approver if manual else None)
+    roles = {
+        "execution": f"{s.project}-{env}-sagemaker-execution",
+        "deploy": f"{s.project}-{env}-github-deploy",
+    }
+    if s.environment(env).endpoint != "off":
+        roles["function"] = f"{s.project}-{env}-deploy-on-approval"
+    if manual:
+        roles["approver"] = approver.rsplit("/", 1)[1]
+    identity = {name: role_policies(applied, env, role) for name, role in roles.items()}
+    admin = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+    }
+    identity["admin"] = [admin]
+    arns = {name: f"arn:aws:iam::{account}:role/{role}" for name, role in roles.items()}
+    arns["admin"] = f"arn:aws:iam::{account}:role/OrganizationAccountAccessRole"
+    for model, prefix in model_prefixes(s, env).items():
+        group_policy = json.loads(outputs["model_package_group_policies"][model])
+        package = f"arn:aws:sagemaker:{s.region}:{account}:model-package/{prefix}/3"
+
+        def decision(
+            name: str, action: str, status: str, package=package, group_policy=group_policy
+        ) -> bool:
+            request = Request(
+                action,
+                package,
+                principal=("AWS", arns[name]),
+                context={"sagemaker:ModelApprovalStatus": status, "aws:PrincipalArn": arns[name]},
+            )
+            # Same account: allowed if an identity policy allows and no policy denies.
+            if iam_policy.decide([group_policy], request) == iam_policy.EXPLICIT_DENY:
+                return False
+            return iam_policy.allows(identity[name], request)
+
+        registers_approved = decision("execution", "sagemaker:CreateModelPackage", "Approved")
+        assert registers_approved is not manual, (env, model)
+        assert decision("execution", "sagemaker:CreateModelPackage", "PendingManualApproval")
+        for name in set(roles) - {"approver"}:
+            assert not decision(name, "sagemaker:UpdateModelPackage", "Approved"), (name, model)
+        assert decision("admin", "sagemaker:UpdateModelPackage", "Approved") is not manual
+        if manual:
+            assert decision("approver", "sagemaker:UpdateModelPackage", "Approved"), model
+            assert decision("approver", "sagemaker:UpdateModelPackage", "Rejected"), model
+            assert not decision("approver", "sagemaker:CreateModelPackage", "Approved"), model
+            other = package.replace(f"/{prefix}/", "/someone-else/")
+            assert not iam_policy.allows(
+                identity["approver"],
+                Request(
+                    "sagemaker:UpdateModelPackage",
+                    other,
+                    context={"sagemaker:ModelApprovalStatus": "Approved"},
+                ),
+            )
+    if manual:
+        # Assumable by the people of this account whose own policies grant it, nobody else.
+        policy = trust(applied, env, roles["approver"])
+        for other_env, other_account in s.accounts.items():
+            request = Request(
+                "sts:AssumeRole", principal=("AWS", f"arn:aws:iam::{other_account}:role/Someone")
+            )
+            assert iam_policy.allows([policy], request) is (other_account == account), other_env
+        for name in set(roles) - {"approver"}:
+            request = Request("sts:AssumeRole", approver)
+            assert not iam_policy.allows(identity[name], request), name
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_endpoint_role_serves_its_models_and_can_do_nothing_else(
+    applied: AppliedInfra, env: str
+) -> None:
+    """The endpoints run with their own role, not the jobs': read their models' artifacts,
+    decrypt them, pull the inference image, write their logs."""
+    s, account = applied.settings, applied.settings.accounts[env]
+    role = f"{s.project}-{env}-endpoint"
+    if s.environment(env).endpoint == "off":
+        assert applied.outputs[env].get("endpoint_role_arn") is None
+        return
+    assert applied.outputs[env]["endpoint_role_arn"] == f"arn:aws:iam::{account}:role/{role}"
+    policies = role_policies(applied, env, role)
+    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{account}"
+    data = f"arn:aws:s3:::{s.project}-{env}-data-{account}"
+    ecr = f"arn:aws:ecr:{s.region}:{s.accounts['operations']}:repository/{s.project}"
+    logs = f"arn:aws:logs:{s.region}:{account}:log-group:/aws/sagemaker"
+    key = applied.client(env, "kms").describe_key(KeyId=f"alias/{s.project}-{env}")
+    allowed, denied = [], []
+    for prefix in model_prefixes(s, env).values():
+        allowed += [
+            Request(
+                "s3:GetObject",
+                f"{artifacts}/pipelines/{prefix}-training/x/train/model/model.tar.gz",
+            ),
+            Request("logs:PutLogEvents", f"{logs}/Endpoints/{prefix}:log-stream:AllTraffic/i-1"),
+        ]
+        denied += [
+            Request(
+                "s3:GetObject", f"{artifacts}/pipelines/{prefix}-training/x/prepare/train/a.csv"
+            ),
+            Request(
+                "s3:PutObject",
+                f"{artifacts}/pipelines/{prefix}-training/x/train/model/model.tar.gz",
+            ),
+        ]
+    allowed += [
+        Request("kms:Decrypt", key["KeyMetadata"]["Arn"]),
+        Request("ecr:BatchGetImage", f"{ecr}-inference"),
+        Request("ecr:GetAuthorizationToken"),
+    ]
+    denied += [
+        Request("s3:GetObject", f"{data}/training/breast_cancer.csv"),
+        Request("s3:GetObject", f"{artifacts}/executions/x.json"),
+        Request("ecr:BatchGetImage", f"{ecr}-training"),
+        Request("logs:PutLogEvents", f"{logs}/TrainingJobs:log-stream:x"),
+        Request(
+            "sagemaker:CreateModelPackage",
+            f"arn:aws:sagemaker:{s.region}:{account}:model-package/x/1",
+        ),
+        Request(
+            "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{s.region}:{account}:training-job/x"
+        ),
+        Request("iam:PassRole", f"arn:aws:iam::{account}:role/{role}"),
+    ]
+    for request in allowed:
+        assert iam_policy.allows(policies, request), request
+    for request in denied:
+        assert not iam_policy.allows(policies, request), request

@@ -30,7 +30,12 @@ UNSCOPABLE_ACTIONS = {
 
 
 def expected_roles(
-    project: str, account: str, schedule: str, endpoint: str, prefixes: dict[str, str]
+    project: str,
+    account: str,
+    schedule: str,
+    endpoint: str,
+    prefixes: dict[str, str],
+    approval: str = "auto",
 ) -> set[str]:
     if account == "operations":
         # The CI role, and one state role per Terraform root (terraform/backend).
@@ -39,6 +44,10 @@ def expected_roles(
     # One execution role and one deploy role per environment; a schedule and a deploy
     # function (each with its role) per model.
     roles = {f"{project}-{account}-sagemaker-execution", f"{project}-{account}-github-deploy"}
+    if endpoint != "off":  # the endpoints' own role, shared by the models' endpoints
+        roles.add(f"{project}-{account}-endpoint")
+    if approval == "manual":  # the one identity that may make a version Approved
+        roles.add(f"{project}-{account}-model-approver")
     for prefix in prefixes.values():
         if schedule != "off":
             roles.add(f"{prefix}-scheduler")
@@ -240,7 +249,8 @@ def test_roles_only_in_their_account(applied: AppliedInfra, account: str) -> Non
     env = None if account == "operations" else s.environment(account)
     schedule, endpoint = (env.retrain_schedule, env.endpoint) if env else ("off", "off")
     prefixes = {} if env is None else model_prefixes(s, account)
-    expected = expected_roles(s.project, account, schedule, endpoint, prefixes)
+    approval = env.approval if env else "auto"
+    expected = expected_roles(s.project, account, schedule, endpoint, prefixes, approval)
     assert set(project_roles(applied, account)) == expected
 
 
@@ -355,7 +365,7 @@ def _check_deploy_on_approval(
         "ENDPOINT_NAME": group,
         "MODEL_PACKAGE_GROUP": group,
         "INSTANCE_TYPE": endpoint,
-        "EXECUTION_ROLE_ARN": f"arn:aws:iam::{acct}:role/{s.project}-{account}-sagemaker-execution",
+        "EXECUTION_ROLE_ARN": f"arn:aws:iam::{acct}:role/{s.project}-{account}-endpoint",
         "KMS_KEY_ARN": config["KMSKeyArn"],
     }
     assert f":{acct}:key/" in config["KMSKeyArn"]
@@ -397,8 +407,13 @@ def test_no_wildcard_action_nor_needless_wildcard_resource(
     for role, statements in _role_policies(applied, account).items():
         assert statements, f"{role} has no permissions at all"
         for statement in statements:
-            assert statement["Effect"] == "Allow", f"{role}: {statement}"
             assert "NotAction" not in statement and "NotResource" not in statement
+            if statement["Effect"] == "Deny":
+                # A Deny only takes away (the execution role's where approval is manual): it
+                # must still name its actions.
+                assert "*" not in _as_list(statement["Action"]), f"{role}: {statement}"
+                continue
+            assert statement["Effect"] == "Allow", f"{role}: {statement}"
             actions = _as_list(statement["Action"])
             for action in actions:
                 assert action != "*" and not action.endswith(":*"), f"{role}: {action}"
@@ -419,15 +434,20 @@ def test_kms_key_policies_name_only_their_own_account(applied: AppliedInfra, acc
             assert statement["Principal"] == {"AWS": root}, statement
 
 
-def test_pass_role_only_to_sagemaker_and_only_the_execution_role(applied: AppliedInfra) -> None:
+def test_pass_role_only_to_sagemaker_and_only_the_execution_or_endpoint_role(
+    applied: AppliedInfra,
+) -> None:
+    """The pipeline's roles pass the jobs' execution role; the deploy functions pass only the
+    endpoint role, so a served model never runs with the jobs' permissions."""
     p = applied.settings.project
     for env in ENVIRONMENTS:
         acct = applied.settings.accounts[env]
         for role, statements in _role_policies(applied, env).items():
+            passed = "endpoint" if role.endswith("-deploy-on-approval") else "sagemaker-execution"
             for statement in statements:
                 if "iam:PassRole" in _as_list(statement["Action"]):
                     assert statement["Resource"] == (
-                        f"arn:aws:iam::{acct}:role/{p}-{env}-sagemaker-execution"
+                        f"arn:aws:iam::{acct}:role/{p}-{env}-{passed}"
                     ), role
                     assert statement["Condition"] == {
                         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}

@@ -34,21 +34,34 @@ def account_session(settings: Settings, account: str) -> boto3.Session:
         return base
     role_name = os.environ.get(ASSUME_ROLE_ENV, DEFAULT_ASSUME_ROLE)
     role_arn = f"arn:aws:iam::{account_id}:role/{role_name}"
+    hint = (
+        f"set {ASSUME_ROLE_ENV} to a role you may assume there, or use credentials of that account"
+    )
+    return assume(base, role_arn, f"{settings.project}-{account}", f"for [{account}]", hint)
+
+
+def assume(
+    session: boto3.Session, role_arn: str, session_name: str, why: str, hint: str
+) -> boto3.Session:
+    """A session as ``role_arn``, assumed from ``session``.
+
+    Raises:
+        AwsAccessError: naming the role, the caller's account, ``why`` and the ``hint``.
+    """
     try:
-        credentials = base.client("sts").assume_role(
-            RoleArn=role_arn, RoleSessionName=f"{settings.project}-{account}"
+        credentials = session.client("sts").assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name
         )["Credentials"]
     except ClientError as error:
+        caller = _caller_account(session)
         raise AwsAccessError(
-            f"cannot assume {role_arn} from account {caller} for [{account}]: {error}; "
-            f"set {ASSUME_ROLE_ENV} to a role you may assume there, or use credentials of "
-            "that account"
+            f"cannot assume {role_arn} from account {caller} {why}: {error}; {hint}"
         ) from None
     return boto3.Session(
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        region_name=settings.region,
+        region_name=session.region_name,
     )
 
 

@@ -71,6 +71,18 @@ class EnvironmentNames:
     def deploy_role_arn(self) -> str:
         return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-github-deploy"
 
+    @property
+    def endpoint_role_arn(self) -> str:
+        """The role the environment's endpoints run their models with (Terraform's endpoint
+        role): not the jobs' execution role."""
+        return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-endpoint"
+
+    @property
+    def approver_role_arn(self) -> str:
+        """The role a person approves through where approval is manual (Terraform's
+        model_approver): the only identity there that may make a version Approved."""
+        return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-model-approver"
+
 
 def environment_names(settings: Settings, env: str, model: str | None = None) -> EnvironmentNames:
     """The resource names of `model` (default: the first) in `env`, both checked against

@@ -173,8 +173,20 @@ def approve(story: Story) -> None:
         versions = registry.list_versions(target.session, group)
         for version in versions:
             if version.status == "PendingManualApproval":
-                registry.set_status(target.session, group, version.version, "Approved", "demo")
-                story.log(f"   {group} version {version.version}: Approved")
+                # As a person would: through the approver role, the only identity that may
+                # make a version Approved where approval is manual.
+                registry.set_status(
+                    target.session,
+                    group,
+                    version.version,
+                    "Approved",
+                    "demo",
+                    deployment.decider(target),
+                )
+                story.log(
+                    f"   {group} version {version.version}: Approved "
+                    f"(as {target.names.approver_role_arn})"
+                )
         if target.settings.environment(target.env).endpoint == "off":
             story.log(f"   [{target.env}] endpoint = off: no endpoint serves {target.model}")
             continue

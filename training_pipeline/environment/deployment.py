@@ -19,7 +19,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from training_pipeline.aws import embedded
+from training_pipeline.aws import embedded, sessions
 from training_pipeline.aws.sessions import account_session
 from training_pipeline.config.naming import EnvironmentNames, environment_names, image_uri
 from training_pipeline.config.settings import Settings, load_settings
@@ -60,6 +60,22 @@ class Environment:
     def models(self, only: str | None) -> list[Environment]:
         """This environment for `only` that model, or (None) for every model."""
         return [self.for_model(only)] if only else self.every_model()
+
+
+def decider(target: Environment) -> boto3.Session:
+    """The session that approves or rejects the target's versions: where profiles.conf says
+    `approval = manual`, the environment's approver role (Terraform's model_approver, the only
+    identity there that may make a version Approved), assumed from the caller's session;
+    elsewhere the caller's session itself."""
+    if target.settings.environment(target.env).approval != "manual":
+        return target.session
+    return sessions.assume(
+        target.session,
+        target.names.approver_role_arn,
+        f"{target.settings.project}-{target.env}-approver",
+        f"to approve in [{target.env}] (approval = manual)",
+        "ask for sts:AssumeRole on it: approving is a person's decision there",
+    )
 
 
 def connect(
@@ -331,7 +347,7 @@ def serve(target: Environment, version: int | None = None):
         endpoint_name=target.names.endpoint_name,
         model_package_group=group,
         instance_type=instance_type,
-        execution_role_arn=target.names.execution_role_arn,
+        execution_role_arn=target.names.endpoint_role_arn,
         # The key's ARN, as the function has it: the config's name depends on it.
         kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
             "KeyMetadata"

@@ -73,15 +73,24 @@ def list_versions(session: boto3.Session, group: str) -> list[ModelVersion]:
 
 
 def set_status(
-    session: boto3.Session, group: str, version: int, status: str, reason: str
+    session: boto3.Session,
+    group: str,
+    version: int,
+    status: str,
+    reason: str,
+    decider: boto3.Session | None = None,
 ) -> ModelVersion:
-    """Approve or reject one version; the lineage metadata is kept as it was."""
+    """Approve or reject one version; the lineage metadata is kept as it was.
+
+    ``decider`` makes the change (default: ``session``): where approval is manual, only the
+    approver role may make a version Approved (deployment.decider).
+    """
     if status not in STATUSES:
         raise ValueError(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
     target = next((v for v in list_versions(session, group) if v.version == version), None)
     if target is None:
         raise NotFoundError(f"model package group {group!r} has no version {version}")
-    session.client("sagemaker").update_model_package(
+    (decider or session).client("sagemaker").update_model_package(
         ModelPackageArn=target.arn,
         ModelApprovalStatus=status,
         ApprovalDescription=reason,

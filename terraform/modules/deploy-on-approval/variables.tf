@@ -30,7 +30,7 @@ variable "instance_type" {
 }
 
 variable "execution_role_arn" {
-  description = "Role the endpoint's model runs with: it pulls the inference image and reads the model artifact."
+  description = "Role the endpoint's model runs with (the environment's endpoint role): it pulls the inference image and reads the model artifact."
   type        = string
 }
 
