@@ -55,6 +55,10 @@ class EndpointTarget:
     instance_type: str
     execution_role_arn: str
     kms_key_arn: str | None = None
+    # Data capture: the percentage of requests recorded with their answers (0: none), and the
+    # S3 prefix SageMaker writes them under (its own layout below it: endpoint/variant/date).
+    capture_percent: int = 0
+    capture_destination: str | None = None
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ def newest_approved(sagemaker: Any, group: str) -> str | None:
 def config_name(target: EndpointTarget, model_package_arn: str, version: int) -> str:
     """The name of the model and endpoint config serving `model_package_arn` on `target`."""
     makings = [model_package_arn, target.instance_type, target.kms_key_arn or ""]
+    if target.capture_percent:  # a new sampling or destination makes a new config
+        makings += [str(target.capture_percent), target.capture_destination or ""]
     digest = hashlib.sha256("|".join([*makings, target.execution_role_arn]).encode())
     return f"{target.endpoint_name}-v{version}-{digest.hexdigest()[:8]}"
 
@@ -132,6 +138,7 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
             EndpointConfigName=name,
             ProductionVariants=[variant],
             **kms,
+            **data_capture(target),
         )
 
     endpoint = _exists(sagemaker.describe_endpoint, EndpointName=target.endpoint_name)
@@ -157,6 +164,30 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
         sagemaker.update_endpoint(EndpointName=target.endpoint_name, EndpointConfigName=name)
         action = "updated"
     return Deployment(target.endpoint_name, name, package["ModelPackageArn"], version, action)
+
+
+def data_capture(target: EndpointTarget) -> dict:
+    """CreateEndpointConfig's DataCaptureConfig for the target, if it captures at all: requests
+    and answers, both content types the server takes, encrypted with the environment's key."""
+    if not target.capture_percent:
+        return {}
+    if not target.capture_destination:
+        raise ValueError(
+            f"{target.endpoint_name} captures {target.capture_percent}% but has no destination"
+        )
+    config = {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": target.capture_percent,
+        "DestinationS3Uri": target.capture_destination,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {
+            "CsvContentTypes": ["text/csv"],
+            "JsonContentTypes": ["application/json"],
+        },
+    }
+    if target.kms_key_arn:
+        config["KmsKeyId"] = target.kms_key_arn
+    return {"DataCaptureConfig": config}
 
 
 def verify_artifact(s3: Any, package: dict) -> str:

@@ -13,7 +13,8 @@ event twice (about 1 and 2 minutes later), then leaves it with its error in the 
 queue; `python -m training_pipeline deploy` finishes the job.
 
 Configuration, from the function's environment: ENDPOINT_NAME, MODEL_PACKAGE_GROUP,
-INSTANCE_TYPE, EXECUTION_ROLE_ARN and, optionally, KMS_KEY_ARN.
+INSTANCE_TYPE, EXECUTION_ROLE_ARN and, optionally, KMS_KEY_ARN, CAPTURE_PERCENT and
+CAPTURE_DESTINATION (data capture).
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def target_from_environment(environ: Mapping[str, str]) -> deploy.EndpointTarget
         instance_type=environ["INSTANCE_TYPE"],
         execution_role_arn=environ["EXECUTION_ROLE_ARN"],
         kms_key_arn=environ.get("KMS_KEY_ARN") or None,
+        capture_percent=int(environ.get("CAPTURE_PERCENT") or 0),
+        capture_destination=environ.get("CAPTURE_DESTINATION") or None,
     )
 
 

@@ -692,6 +692,20 @@ data "aws_iam_policy_document" "endpoint" {
   }
 
   statement {
+    # Data capture (profiles.conf `capture`): SageMaker writes the captured requests and answers
+    # as this role, under datacapture/ of the artifacts bucket, encrypted with the key.
+    sid       = "WriteCapturedTraffic"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arns[1]}/datacapture/*"]
+  }
+
+  statement {
+    sid       = "EncryptCapturedTraffic"
+    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+
+  statement {
     sid = "WriteItsLogs"
     actions = [
       "logs:CreateLogGroup",
@@ -732,6 +746,10 @@ module "deploy_on_approval" {
   execution_role_arn = local.settings.endpoint != "off" ? aws_iam_role.endpoint[0].arn : ""
   kms_key_arn        = module.kms.key_arn
   lambda_zip_path    = var.deploy_lambda_zip
+  # profiles.conf `capture`: that share of the requests, with their answers, lands in this
+  # environment's own artifacts bucket (python: EnvironmentNames.capture_destination).
+  capture_percent     = local.settings.capture
+  capture_destination = "s3://${local.artifacts_bucket_name}/datacapture/${each.value.prefix}/"
   # Where this model's training jobs write their model.tar.gz: the function checks its digest.
   model_artifacts_arn = "${local.bucket_arns[1]}/pipelines/${local.pipeline_names[each.key]}/*/train/model/*"
 }

@@ -246,3 +246,13 @@ def test_each_broken_file_is_refused_with_its_reason(path: Path):
         load_settings(path)
     assert refused_for(path) in str(raised.value)
     assert str(raised.value).startswith(str(path))
+
+
+def test_capture_is_optional_and_a_percentage_of_an_endpoints_requests() -> None:
+    settings = load_settings()
+    assert [settings.environment(env).capture for env in settings.environment_names] == [0, 100, 20]
+    assert all(
+        settings.environment(env).endpoint != "off"
+        for env in settings.environment_names
+        if settings.environment(env).capture
+    )

@@ -367,6 +367,9 @@ def _check_deploy_on_approval(
         "INSTANCE_TYPE": endpoint,
         "EXECUTION_ROLE_ARN": f"arn:aws:iam::{acct}:role/{s.project}-{account}-endpoint",
         "KMS_KEY_ARN": config["KMSKeyArn"],
+        # profiles.conf `capture`, into the environment's own bucket.
+        "CAPTURE_PERCENT": str(s.environment(account).capture),
+        "CAPTURE_DESTINATION": f"s3://{s.project}-{account}-artifacts-{acct}/datacapture/{group}/",
     }
     assert f":{acct}:key/" in config["KMSKeyArn"]
     policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])

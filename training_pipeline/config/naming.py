@@ -72,6 +72,12 @@ class EnvironmentNames:
         return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-github-deploy"
 
     @property
+    def capture_destination(self) -> str:
+        """Where the model's endpoint writes the requests it captures with their answers
+        (profiles.conf `capture`): the environment's own artifacts bucket."""
+        return f"s3://{self.artifacts_bucket}/datacapture/{self.model_prefix}/"
+
+    @property
     def endpoint_role_arn(self) -> str:
         """The role the environment's endpoints run their models with (Terraform's endpoint
         role): not the jobs' execution role."""

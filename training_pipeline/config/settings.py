@@ -28,6 +28,7 @@ _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-[0-9]$")
 _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
 _ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
+_CAPTURE = re.compile(r"^(off|[1-9][0-9]?|100)$")
 _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\))$")
 _BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
 _GITHUB_IDS = re.compile(r"^[0-9]+/[0-9]+$")
@@ -74,7 +75,7 @@ DIRECTIONS = ("higher", "lower")
 # Scores between 0 and 1: a floor above 1 could never be met.
 _AT_MOST_ONE = ("roc_auc", "accuracy", "precision", "recall", "f1", "r2")
 # Keys that may be left out.
-_OPTIONAL = {"project": ("github_ids",)}
+_OPTIONAL = {"project": ("github_ids",), "environment": ("capture",)}
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class EnvironmentSettings:
     retrain_schedule: str
     instance_type: str
     endpoint: str  # "off", or the instance type approved models are served on
+    capture: int = 0  # percentage of the endpoint's requests captured with their answers; 0 off
 
     @property
     def approval_status(self) -> str:
@@ -257,6 +259,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
             endpoint=check(
                 env, "endpoint", _ENDPOINT, "off or an instance type such as ml.m5.large"
             ),
+            capture=_capture(path, lines, env, sections[env]),
         )
     models = {}
     for section in model_sections:
@@ -381,6 +384,21 @@ def _kind(section: str) -> str:
     return "model" if _MODEL_LIKE.match(section) else "environment"
 
 
+def _capture(path: Path, lines: dict, env: str, values: dict[str, str]) -> int:
+    value = values.get("capture", "off")
+    if not _CAPTURE.match(value):
+        raise ProfilesError(
+            f"{path}:{lines[env, 'capture']}: [{env}] capture = {value!r} is not off or a whole "
+            "percentage from 1 to 100"
+        )
+    if value != "off" and values["endpoint"] == "off":
+        raise ProfilesError(
+            f"{path}:{lines[env, 'capture']}: [{env}] capture needs an endpoint: data capture "
+            "records what the endpoint serves, and this environment has endpoint = off"
+        )
+    return 0 if value == "off" else int(value)
+
+
 def _required_keys(section: str) -> tuple[str, ...]:
     kind = _kind(section)
     if kind == "model":
@@ -449,7 +467,7 @@ def _parse(
         if current is None:
             raise ProfilesError(f"{path}:{number}: {match['key']} is outside any [section]")
         key, value = match["key"], match["value"].strip(_BLANKS)
-        allowed = _required_keys(current) + _OPTIONAL.get(current, ())
+        allowed = _required_keys(current) + _OPTIONAL.get(_kind(current), ())
         if _kind(current) == "model" and key.startswith(_FLOOR_KEY):
             floor_keys.append((number, current, key))
         elif key not in allowed:

@@ -348,6 +348,8 @@ def serve(target: Environment, version: int | None = None):
         model_package_group=group,
         instance_type=instance_type,
         execution_role_arn=target.names.endpoint_role_arn,
+        capture_percent=target.settings.environment(target.env).capture,
+        capture_destination=target.names.capture_destination,
         # The key's ARN, as the function has it: the config's name depends on it.
         kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
             "KeyMetadata"

@@ -212,13 +212,19 @@ resource "aws_lambda_function" "this" {
   kms_key_arn      = var.kms_key_arn
 
   environment {
-    variables = {
-      ENDPOINT_NAME       = var.endpoint_name
-      MODEL_PACKAGE_GROUP = var.model_package_group_name
-      INSTANCE_TYPE       = var.instance_type
-      EXECUTION_ROLE_ARN  = var.execution_role_arn
-      KMS_KEY_ARN         = var.kms_key_arn
-    }
+    variables = merge(
+      {
+        ENDPOINT_NAME       = var.endpoint_name
+        MODEL_PACKAGE_GROUP = var.model_package_group_name
+        INSTANCE_TYPE       = var.instance_type
+        EXECUTION_ROLE_ARN  = var.execution_role_arn
+        KMS_KEY_ARN         = var.kms_key_arn
+      },
+      var.capture_percent > 0 ? {
+        CAPTURE_PERCENT     = tostring(var.capture_percent)
+        CAPTURE_DESTINATION = var.capture_destination
+      } : {},
+    )
   }
 
   tags = var.tags

@@ -50,6 +50,28 @@ variable "model_artifacts_arn" {
   }
 }
 
+variable "capture_percent" {
+  description = "Percentage of the endpoint's requests recorded with their answers (data capture); 0 records none."
+  type        = number
+  default     = 0
+
+  validation {
+    condition     = var.capture_percent >= 0 && var.capture_percent <= 100 && floor(var.capture_percent) == var.capture_percent
+    error_message = "capture_percent must be a whole number from 0 to 100."
+  }
+}
+
+variable "capture_destination" {
+  description = "S3 prefix (s3://BUCKET/PREFIX/) the endpoint writes captured requests and answers under, encrypted with kms_key_arn; required when capture_percent > 0."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.capture_destination == null || can(regex("^s3://[a-z0-9.-]+/.+/$", var.capture_destination))
+    error_message = "capture_destination must be s3://BUCKET/PREFIX/ (ending in /)."
+  }
+}
+
 variable "lambda_zip_path" {
   description = "Path, relative to the root module, of the function's zip (`inference/on_approval/deploy.py`, `inference/on_approval/lambda_function.py` and `inference/integrity.py`), built outside Terraform by `python -m training_pipeline infra`."
   type        = string

@@ -56,7 +56,7 @@ locals {
   # A model section may also set floor_<ENV> for any environment of the file: that
   # environment's floor for the model, instead of `floor`.
   floor_keys    = [for env in local.environment_names : "floor_${env}"]
-  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = [] }
+  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = ["capture"] }
   allowed_keys  = { for kind, keys in local.required_keys : kind => concat(keys, local.optional_keys[kind]) }
 
   problems = concat(
@@ -91,7 +91,7 @@ locals {
     name => lookup(lookup(local.values, name, {}), "account_id", "")
   }
 
-  environments = {
+  environment_values = {
     for name in local.environment_names : name => {
       account_id       = local.accounts[name]
       deploy_ref       = lookup(local.values[name], "deploy_ref", "")
@@ -100,7 +100,19 @@ locals {
       retrain_schedule = lookup(local.values[name], "retrain_schedule", "")
       instance_type    = lookup(local.values[name], "instance_type", "")
       endpoint         = lookup(local.values[name], "endpoint", "")
+      raw_capture      = lookup(local.values[name], "capture", "off")
     }
+  }
+  # `capture` as a number: the percentage of requests captured, 0 when off (or unreadable: the
+  # precondition names it).
+  captures = {
+    for name, env in local.environment_values : name => can(regex("^([1-9][0-9]?|100)$", env.raw_capture)) ? tonumber(env.raw_capture) : 0
+  }
+  environments = {
+    for name, env in local.environment_values : name => merge(
+      { for key, value in env : key => value if key != "raw_capture" },
+      { capture = local.captures[name] },
+    )
   }
 
   # The floors as written (`floor`, then the floor_<ENV> the section sets, in promotion order);

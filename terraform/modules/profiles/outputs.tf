@@ -78,7 +78,7 @@ output "accounts" {
 }
 
 output "environments" {
-  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type` and `endpoint` (`off` or the endpoint's instance type)."
+  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `endpoint` (`off` or the endpoint's instance type) and `capture` (the percentage of the endpoint's requests captured with their answers, 0 for off)."
   value       = local.environments
 
   precondition {
@@ -114,6 +114,16 @@ output "environments" {
   precondition {
     condition     = alltrue([for env in values(local.environments) : can(regex("^(off|ml\\.[a-z0-9.]+)$", env.endpoint))])
     error_message = "profiles.conf: endpoint must be off or an instance type such as ml.m5.large."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environment_values) : can(regex("^(off|[1-9][0-9]?|100)$", env.raw_capture))])
+    error_message = "profiles.conf: capture must be off or a whole percentage from 1 to 100."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environment_values) : env.raw_capture == "off" || env.endpoint != "off"])
+    error_message = "profiles.conf: capture needs an endpoint: data capture records what the endpoint serves, so an environment with endpoint = off has capture = off."
   }
 
   precondition {

@@ -437,3 +437,27 @@ def test_the_lambda_zip_is_reproducible_and_its_handler_imports(tmp_path, monkey
     assert module.deploy.integrity.__file__.startswith(str(tmp_path / "a"))
     for name in ("deploy", "integrity", "lambda_function"):
         sys.modules.pop(name, None)
+
+
+def test_data_capture_records_requests_and_answers_into_the_given_prefix(sagemaker, s3, group):
+    arn = register(sagemaker, group, "Approved")
+    quiet = target_for(group)
+    capturing = dataclasses.replace(
+        quiet, capture_percent=20, capture_destination="s3://artifacts/datacapture/m/"
+    )
+    assert deploy.config_name(capturing, arn, 1) != deploy.config_name(quiet, arn, 1)
+    done = deploy.deploy(sagemaker, capturing, arn, s3)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=done.endpoint_config_name)
+    assert config["DataCaptureConfig"] == {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 20,
+        "DestinationS3Uri": "s3://artifacts/datacapture/m/",
+        "KmsKeyId": "alias/environment",
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {
+            "CsvContentTypes": ["text/csv"],
+            "JsonContentTypes": ["application/json"],
+        },
+    }
+    # Without capture, no DataCaptureConfig at all.
+    assert deploy.data_capture(quiet) == {}
