@@ -250,10 +250,20 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     _require_model(load_settings(), args, "each model has its own endpoint")
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     deployed = deployment.serve(target, args.version)
+    if deployed.action != "updating":
+        print(
+            f"endpoint {deployed.endpoint_name}: {deployed.action}, serving version "
+            f"{deployed.version} (endpoint config {deployed.endpoint_config_name})"
+        )
+        return 0
     print(
-        f"endpoint {deployed.endpoint_name}: {deployed.action}, serving version "
-        f"{deployed.version} (endpoint config {deployed.endpoint_config_name})"
+        f"endpoint {deployed.endpoint_name}: updating to version {deployed.version} (endpoint "
+        f"config {deployed.endpoint_config_name}), blue/green under its rollback alarms",
+        flush=True,
     )
+    if args.wait:
+        outcome = deployment.await_update(target, deployed, log=print)
+        print(f"endpoint {deployed.endpoint_name}: {outcome}, serving version {deployed.version}")
     return 0
 
 
@@ -619,6 +629,11 @@ def _parser() -> argparse.ArgumentParser:
     env_options(deploy)
     deploy.add_argument(
         "--version", type=int, help="model package version (default: newest Approved)"
+    )
+    deploy.add_argument(
+        "--wait",
+        action="store_true",
+        help="after starting an update, wait until it took or was rolled back (exit 1)",
     )
 
     served = command("serve", cmd_serve)

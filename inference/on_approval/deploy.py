@@ -30,6 +30,16 @@ else:  # the Lambda bundle: integrity.py sits next to this file at the zip's top
     import integrity
 
 VARIANT = "AllTraffic"
+# Blue/green updates: SageMaker starts the new version's fleet beside the serving one, moves all
+# traffic to it once it is healthy, then watches the rollback alarms for BAKE_SECONDS before it
+# retires the old fleet; an alarm going off in that time moves the traffic back. (Canary and
+# linear shifting move a share of the instances at a time: they need two instances or more,
+# and these endpoints run one.)
+BAKE_SECONDS = 600
+MAX_UPDATE_SECONDS = 3600
+# Tag on the endpoint naming the config an update under way should end on; settle() compares
+# it with what the endpoint serves once the update is over.
+DEPLOYING_TAG = "deploying-config"
 # While an endpoint is in one of these states SageMaker refuses UpdateEndpoint.
 BUSY = {"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"}
 
@@ -46,6 +56,10 @@ class EndpointFailed(Exception):
     """The endpoint is Failed and cannot be updated: a person must delete it first."""
 
 
+class DeploymentRolledBack(Exception):
+    """SageMaker moved the traffic back to the version served before: the update failed."""
+
+
 @dataclass(frozen=True)
 class EndpointTarget:
     """The environment's endpoint and what its models run with."""
@@ -59,6 +73,9 @@ class EndpointTarget:
     # S3 prefix SageMaker writes them under (its own layout below it: endpoint/variant/date).
     capture_percent: int = 0
     capture_destination: str | None = None
+    # CloudWatch alarms (Terraform's, on the endpoint's 5xx errors and latency) that roll an
+    # update back while SageMaker bakes it.
+    rollback_alarms: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -67,7 +84,9 @@ class Deployment:
     endpoint_config_name: str
     model_package_arn: str
     version: int
-    action: str  # "created", "updated" or "unchanged"
+    # "created", "unchanged", or "updating": SageMaker finishes the update or rolls it back
+    # (settle() tells which)
+    action: str
 
 
 def newest_approved(sagemaker: Any, group: str) -> str | None:
@@ -159,11 +178,70 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
             f"{name} is deployed once it is InService again"
         )
     else:
-        # SageMaker switches traffic once the new variant is healthy (blue/green) and keeps the
-        # old one if it never becomes so.
-        sagemaker.update_endpoint(EndpointName=target.endpoint_name, EndpointConfigName=name)
-        action = "updated"
+        # SageMaker switches traffic once the new variant is healthy (blue/green), keeps the old
+        # one if it never becomes so, and with rollback alarms moves traffic back when one goes
+        # off while it bakes.
+        sagemaker.add_tags(
+            ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": DEPLOYING_TAG, "Value": name}]
+        )
+        sagemaker.update_endpoint(
+            EndpointName=target.endpoint_name,
+            EndpointConfigName=name,
+            **deployment_config(target),
+        )
+        action = "updating"
     return Deployment(target.endpoint_name, name, package["ModelPackageArn"], version, action)
+
+
+def settle(sagemaker: Any, endpoint_name: str) -> str | None:
+    """How the update deploy() started on the endpoint ended, once it is over.
+
+    Returns "updated" when the endpoint serves the config the update was for (and forgets the
+    update), None while the update is under way or when none was started.
+
+    Raises:
+        DeploymentRolledBack: the endpoint settled on another config: SageMaker rolled the
+            update back (a rollback alarm went off while it baked, or the new fleet never
+            became healthy). The update is not forgotten, so every retry of the event fails
+            alike and the event reaches the on-failure queue, until the next deployment.
+    """
+    endpoint = _exists(sagemaker.describe_endpoint, EndpointName=endpoint_name)
+    if not endpoint or endpoint.get("EndpointStatus") in BUSY:
+        return None
+    arn = endpoint["EndpointArn"]
+    tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
+    wanted = tags.get(DEPLOYING_TAG)
+    if wanted is None:
+        return None
+    serving, status = endpoint["EndpointConfigName"], endpoint.get("EndpointStatus")
+    if status == "InService" and serving == wanted:
+        sagemaker.delete_tags(ResourceArn=arn, TagKeys=[DEPLOYING_TAG])
+        return "updated"
+    reason = endpoint.get("FailureReason")
+    raise DeploymentRolledBack(
+        f"the update of endpoint {endpoint_name} to {wanted} failed: it is {status} and serves "
+        f"{serving}{f' ({reason})' if reason else ''}; the version stays Approved but is not "
+        "served: see the endpoint's rollback alarms and its logs"
+    )
+
+
+def deployment_config(target: EndpointTarget) -> dict:
+    """UpdateEndpoint's DeploymentConfig: blue/green, all at once, baked under the target's
+    rollback alarms (none: SageMaker's default blue/green switch)."""
+    if not target.rollback_alarms:
+        return {}
+    return {
+        "DeploymentConfig": {
+            "BlueGreenUpdatePolicy": {
+                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+                "TerminationWaitInSeconds": BAKE_SECONDS,
+                "MaximumExecutionTimeoutInSeconds": MAX_UPDATE_SECONDS,
+            },
+            "AutoRollbackConfiguration": {
+                "Alarms": [{"AlarmName": name} for name in target.rollback_alarms]
+            },
+        }
+    }
 
 
 def data_capture(target: EndpointTarget) -> dict:

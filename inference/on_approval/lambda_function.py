@@ -12,9 +12,15 @@ An endpoint that is still being created or updated raises EndpointBusy: Lambda r
 event twice (about 1 and 2 minutes later), then leaves it with its error in the on-failure
 queue; `python -m training_pipeline deploy` finishes the job.
 
+An update is blue/green under the endpoint's rollback alarms and ends after the function has
+returned ("updating"). A second rule sends the endpoint's own state changes here: once the
+endpoint is InService again the function checks it serves the version the update was for, and
+if SageMaker rolled the update back it fails (DeploymentRolledBack), so a rolled-back
+deployment is reported as failed, with its reason, in the on-failure queue.
+
 Configuration, from the function's environment: ENDPOINT_NAME, MODEL_PACKAGE_GROUP,
 INSTANCE_TYPE, EXECUTION_ROLE_ARN and, optionally, KMS_KEY_ARN, CAPTURE_PERCENT and
-CAPTURE_DESTINATION (data capture).
+CAPTURE_DESTINATION (data capture) and ROLLBACK_ALARMS (comma-separated alarm names).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ def target_from_environment(environ: Mapping[str, str]) -> deploy.EndpointTarget
         kms_key_arn=environ.get("KMS_KEY_ARN") or None,
         capture_percent=int(environ.get("CAPTURE_PERCENT") or 0),
         capture_destination=environ.get("CAPTURE_DESTINATION") or None,
+        rollback_alarms=tuple(filter(None, environ.get("ROLLBACK_ALARMS", "").split(","))),
     )
 
 
@@ -59,10 +66,30 @@ def concerns_serving(event: Mapping[str, Any], group: str) -> bool:
     )
 
 
+def concerns_the_endpoint(event: Mapping[str, Any], endpoint_name: str) -> bool:
+    """Whether the event is a state change of the target's endpoint (the second rule's
+    pattern, again)."""
+    detail = event.get("detail") or {}
+    return (
+        event.get("detail-type") == "SageMaker Endpoint State Change"
+        and detail.get("EndpointName") == endpoint_name
+    )
+
+
 def handler(event: Mapping[str, Any], context: Any = None) -> dict:
     target = target_from_environment(os.environ)
     sagemaker = boto3.client("sagemaker")
-    if not concerns_serving(event, target.model_package_group):
+    if concerns_the_endpoint(event, target.endpoint_name):
+        # The end of an update this function started: success is logged, a rollback raises
+        # DeploymentRolledBack, so the run fails, is retried, and lands in the on-failure queue.
+        outcome = deploy.settle(sagemaker, target.endpoint_name)
+        result = {"deployed": outcome == "updated", "endpoint_name": target.endpoint_name}
+        result["reason"] = (
+            "the update is over: the endpoint serves the new version"
+            if outcome
+            else "no update started here has ended yet"
+        )
+    elif not concerns_serving(event, target.model_package_group):
         result = {"deployed": False, "reason": "not an approval or rejection in this group"}
     elif (arn := deploy.newest_approved(sagemaker, target.model_package_group)) is None:
         result = {"deployed": False, "reason": "nothing Approved: the endpoint is left as it is"}

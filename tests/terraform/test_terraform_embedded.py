@@ -306,7 +306,8 @@ def test_deploy_on_approval_follows_profiles(applied: AppliedInfra, account: str
     # A rule, a function and an endpoint per model; the first model's keep the historic names.
     prefixes = model_prefixes(s, account)
     names = {f"{prefix}-deploy-on-approval" for prefix in prefixes.values()}
-    assert {r["Name"] for r in rules} == names
+    # Each function has two rules: its group's decisions, its endpoint's state changes.
+    assert {r["Name"] for r in rules} == names | {f"{name}-outcome" for name in names}
     assert {f["FunctionName"] for f in functions} == names
     assert applied.outputs[account]["endpoint_name"] == f"{s.project}-{account}"
     assert applied.outputs[account]["deploy_function_name"] == (
@@ -370,12 +371,52 @@ def _check_deploy_on_approval(
         # profiles.conf `capture`, into the environment's own bucket.
         "CAPTURE_PERCENT": str(s.environment(account).capture),
         "CAPTURE_DESTINATION": f"s3://{s.project}-{account}-artifacts-{acct}/datacapture/{group}/",
+        "ROLLBACK_ALARMS": f"{group}-5xx-errors,{group}-p99-latency",
     }
+    # The rollback alarms, read back: the endpoint's variant's 5xx errors and p99 latency.
+    cloudwatch = applied.client(account, "cloudwatch")
+    alarms = {
+        alarm["AlarmName"]: alarm
+        for alarm in cloudwatch.describe_alarms(AlarmNamePrefix=f"{group}-")["MetricAlarms"]
+    }
+    errors, latency = alarms[f"{group}-5xx-errors"], alarms[f"{group}-p99-latency"]
+    for alarm in (errors, latency):
+        assert alarm["Namespace"] == "AWS/SageMaker"
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+            "EndpointName": group,
+            "VariantName": "AllTraffic",
+        }
+        assert alarm["TreatMissingData"] == "notBreaching"
+    assert (errors["MetricName"], errors["Statistic"], errors["Threshold"]) == (
+        "Invocation5XXErrors",
+        "Sum",
+        5,
+    )
+    assert (latency["MetricName"], latency["ExtendedStatistic"], latency["Threshold"]) == (
+        "ModelLatency",
+        "p99",
+        500_000,  # microseconds
+    )
     assert f":{acct}:key/" in config["KMSKeyArn"]
+    # The second rule: this endpoint's own state changes (the end of an update), nothing else.
+    outcome = events.describe_rule(Name=f"{name}-outcome")
+    endpoint_pattern = EventPattern.load(outcome["EventPattern"])
+
+    def endpoint_event(endpoint_name: str, detail_type: str = "SageMaker Endpoint State Change"):
+        detail = {"EndpointName": endpoint_name, "EndpointStatus": "IN_SERVICE"}
+        return {"source": "aws.sagemaker", "detail-type": detail_type, "detail": detail}
+
+    assert endpoint_pattern.matches_event(endpoint_event(group))
+    for other in other_groups:
+        assert not endpoint_pattern.matches_event(endpoint_event(other))
+    assert not endpoint_pattern.matches_event(endpoint_event(group, "SageMaker Model State Change"))
+    [outcome_target] = events.list_targets_by_rule(Rule=f"{name}-outcome")["Targets"]
+    assert outcome_target["Arn"] == config["FunctionArn"]
     policy = json.loads(lam.get_policy(FunctionName=name)["Policy"])
-    [grant] = policy["Statement"]
-    assert grant["Principal"] == {"Service": "events.amazonaws.com"}
-    assert grant["Condition"]["ArnLike"]["AWS:SourceArn"] == rule["Arn"]
+    grants = {grant["Condition"]["ArnLike"]["AWS:SourceArn"] for grant in policy["Statement"]}
+    assert grants == {rule["Arn"], outcome["Arn"]}
+    for grant in policy["Statement"]:
+        assert grant["Principal"] == {"Service": "events.amazonaws.com"}
 
 
 ################################################################################

@@ -78,6 +78,12 @@ class EnvironmentNames:
         return f"s3://{self.artifacts_bucket}/datacapture/{self.model_prefix}/"
 
     @property
+    def rollback_alarms(self) -> tuple[str, str]:
+        """The CloudWatch alarms (Terraform's deploy-on-approval module) that roll an update of
+        the model's endpoint back: its 5xx errors and its p99 latency."""
+        return (f"{self.endpoint_name}-5xx-errors", f"{self.endpoint_name}-p99-latency")
+
+    @property
     def endpoint_role_arn(self) -> str:
         """The role the environment's endpoints run their models with (Terraform's endpoint
         role): not the jobs' execution role."""

@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import time
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -60,6 +61,30 @@ class Environment:
     def models(self, only: str | None) -> list[Environment]:
         """This environment for `only` that model, or (None) for every model."""
         return [self.for_model(only)] if only else self.every_model()
+
+
+def await_update(
+    target: Environment, deployed: Any, log: Log = print, poll_seconds: float = 30
+) -> str:
+    """Wait until the update serve() started is over: "updated", or a UserError when SageMaker
+    rolled it back (an alarm went off while it baked, or the new fleet never became healthy)."""
+    from inference.on_approval import deploy
+
+    sagemaker = target.session.client("sagemaker")
+    deadline = time.monotonic() + deploy.MAX_UPDATE_SECONDS + deploy.BAKE_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            outcome = deploy.settle(sagemaker, deployed.endpoint_name)
+        except deploy.DeploymentRolledBack as rolled_back:
+            raise UserError(str(rolled_back)) from None
+        if outcome:
+            return outcome
+        status = sagemaker.describe_endpoint(EndpointName=deployed.endpoint_name)["EndpointStatus"]
+        log(f"   {deployed.endpoint_name}: {status}")
+        time.sleep(poll_seconds)
+    raise UserError(
+        f"endpoint {deployed.endpoint_name} is still updating; see its events in the console"
+    )
 
 
 def decider(target: Environment) -> boto3.Session:
@@ -350,6 +375,7 @@ def serve(target: Environment, version: int | None = None):
         execution_role_arn=target.names.endpoint_role_arn,
         capture_percent=target.settings.environment(target.env).capture,
         capture_destination=target.names.capture_destination,
+        rollback_alarms=target.names.rollback_alarms,
         # The key's ARN, as the function has it: the config's name depends on it.
         kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
             "KeyMetadata"

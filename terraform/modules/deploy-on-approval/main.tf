@@ -14,6 +14,12 @@ locals {
   account_id = try(data.aws_caller_identity.current[0].account_id, "")
   arn_prefix = try("arn:${data.aws_partition.current[0].partition}:sagemaker:${data.aws_region.current[0].name}:${local.account_id}", "")
   log_group  = "/aws/lambda/${var.name}"
+  # The alarms SageMaker watches while it shifts traffic to a new version; either one going
+  # off rolls the endpoint back to the version it served before.
+  alarm_names = {
+    errors  = "${var.endpoint_name}-5xx-errors"
+    latency = "${var.endpoint_name}-p99-latency"
+  }
 
   # Approvals and rejections in this one group: after either, the function serves the group's
   # newest Approved version (rejecting the served one rolls back). Pending packages never act.
@@ -105,6 +111,21 @@ data "aws_iam_policy_document" "this" {
       "${local.arn_prefix}:endpoint/${var.endpoint_name}",
       "${local.arn_prefix}:endpoint-config/${var.endpoint_name}-v*",
     ]
+  }
+
+  statement {
+    # The config an update is for, as a tag of the endpoint, which the function compares with
+    # what the endpoint serves once the update is over (a rollback is reported as a failure).
+    sid       = "MarkTheUpdateUnderWay"
+    actions   = ["sagemaker:AddTags", "sagemaker:DeleteTags", "sagemaker:ListTags"]
+    resources = ["${local.arn_prefix}:endpoint/${var.endpoint_name}"]
+  }
+
+  statement {
+    # UpdateEndpoint checks the rollback alarms it is given exist.
+    sid       = "DescribeTheRollbackAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.arn]
   }
 
   statement {
@@ -219,6 +240,7 @@ resource "aws_lambda_function" "this" {
         INSTANCE_TYPE       = var.instance_type
         EXECUTION_ROLE_ARN  = var.execution_role_arn
         KMS_KEY_ARN         = var.kms_key_arn
+        ROLLBACK_ALARMS     = join(",", values(local.alarm_names))
       },
       var.capture_percent > 0 ? {
         CAPTURE_PERCENT     = tostring(var.capture_percent)
@@ -282,4 +304,73 @@ resource "aws_lambda_permission" "this" {
   function_name = aws_lambda_function.this[0].function_name
   principal     = "events.amazonaws.com"
   source_arn    = aws_cloudwatch_event_rule.this[0].arn
+}
+
+################################################################################
+# Rule: the endpoint changed state (the end of an update: did it take or roll back?)
+################################################################################
+
+resource "aws_cloudwatch_event_rule" "endpoint" {
+  count = var.create ? 1 : 0
+
+  name        = "${var.name}-outcome"
+  description = "Endpoint ${var.endpoint_name} changed state: the function checks how an update ended"
+  event_pattern = jsonencode({
+    source        = ["aws.sagemaker"]
+    "detail-type" = ["SageMaker Endpoint State Change"]
+    detail        = { EndpointName = [var.endpoint_name] }
+  })
+
+  tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "endpoint" {
+  count = var.create ? 1 : 0
+
+  rule = aws_cloudwatch_event_rule.endpoint[0].name
+  arn  = aws_lambda_function.this[0].arn
+
+  retry_policy {
+    maximum_event_age_in_seconds = 3600
+    maximum_retry_attempts       = 3
+  }
+}
+
+resource "aws_lambda_permission" "endpoint" {
+  count = var.create ? 1 : 0
+
+  statement_id  = "EventBridgeEndpointRule"
+  action        = "lambda:InvokeFunction"
+  function_name = aws_lambda_function.this[0].function_name
+  principal     = "events.amazonaws.com"
+  source_arn    = aws_cloudwatch_event_rule.endpoint[0].arn
+}
+
+################################################################################
+# Rollback alarms: server errors and latency of the endpoint's variant
+################################################################################
+
+resource "aws_cloudwatch_metric_alarm" "this" {
+  for_each = var.create ? local.alarm_names : {}
+
+  alarm_name        = each.value
+  alarm_description = each.key == "errors" ? "The model of ${var.endpoint_name} answers with 5xx errors: SageMaker rolls an update back on it" : "The model of ${var.endpoint_name} takes longer than ${var.latency_alarm_ms} ms at p99: SageMaker rolls an update back on it"
+  namespace         = "AWS/SageMaker"
+  metric_name       = each.key == "errors" ? "Invocation5XXErrors" : "ModelLatency"
+  dimensions = {
+    EndpointName = var.endpoint_name
+    VariantName  = "AllTraffic"
+  }
+  period              = 60
+  evaluation_periods  = 2
+  datapoints_to_alarm = 2
+  # ModelLatency is in microseconds.
+  statistic           = each.key == "errors" ? "Sum" : null
+  extended_statistic  = each.key == "errors" ? null : "p99"
+  threshold           = each.key == "errors" ? var.error_alarm_count : var.latency_alarm_ms * 1000
+  comparison_operator = each.key == "errors" ? "GreaterThanOrEqualToThreshold" : "GreaterThanThreshold"
+  # No traffic is not a failure: a new version nobody calls yet must not roll back.
+  treat_missing_data = "notBreaching"
+
+  tags = var.tags
 }

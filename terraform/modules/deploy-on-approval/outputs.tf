@@ -23,6 +23,11 @@ output "dead_letter_queue_url" {
   value       = try(aws_sqs_queue.dead_letters[0].url, null)
 }
 
+output "rollback_alarm_names" {
+  description = "Names of the CloudWatch alarms (5xx errors, p99 latency) that roll an update of the endpoint back (empty when `create = false`)."
+  value       = [for alarm in aws_cloudwatch_metric_alarm.this : alarm.alarm_name]
+}
+
 output "endpoint_name" {
   description = "Name of the endpoint approved models are served from (null when `create = false`)."
   value       = var.create ? var.endpoint_name : null

@@ -72,6 +72,28 @@ variable "capture_destination" {
   }
 }
 
+variable "error_alarm_count" {
+  description = "5xx answers of the endpoint per minute, two minutes running, that set off its errors alarm (and roll an update back)."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.error_alarm_count >= 1
+    error_message = "error_alarm_count must be at least 1."
+  }
+}
+
+variable "latency_alarm_ms" {
+  description = "p99 model latency of the endpoint in milliseconds, two minutes running, above which its latency alarm goes off (and an update is rolled back)."
+  type        = number
+  default     = 500
+
+  validation {
+    condition     = var.latency_alarm_ms > 0
+    error_message = "latency_alarm_ms must be positive."
+  }
+}
+
 variable "lambda_zip_path" {
   description = "Path, relative to the root module, of the function's zip (`inference/on_approval/deploy.py`, `inference/on_approval/lambda_function.py` and `inference/integrity.py`), built outside Terraform by `python -m training_pipeline infra`."
   type        = string

@@ -312,19 +312,45 @@ def stubbed_prod(endpoint_status: str) -> tuple[object, Stubber]:
 
 
 def test_a_new_version_replaces_the_served_one_with_update_endpoint():
+    # Blue/green under the rollback alarms: the Stubber checks the request against
+    # UpdateEndpoint's API model (moto has no UpdateEndpoint).
+    alarms = ("mlops-demo-prod-5xx-errors", "mlops-demo-prod-p99-latency")
     client, stub = stubbed_prod("InService")
+    endpoint_arn = "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"
+    # The config the update is for, on the endpoint: settle() checks it once the update is over.
+    stub.add_response(
+        "add_tags",
+        {"Tags": [{"Key": "deploying-config", "Value": PROD_V2}]},
+        {"ResourceArn": endpoint_arn, "Tags": [{"Key": "deploying-config", "Value": PROD_V2}]},
+    )
     stub.add_response(
         "update_endpoint",
         {"EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"},
-        {"EndpointName": "mlops-demo-prod", "EndpointConfigName": PROD_V2},
+        {
+            "EndpointName": "mlops-demo-prod",
+            "EndpointConfigName": PROD_V2,
+            "DeploymentConfig": {
+                "BlueGreenUpdatePolicy": {
+                    "TrafficRoutingConfiguration": {
+                        "Type": "ALL_AT_ONCE",
+                        "WaitIntervalInSeconds": 0,
+                    },
+                    "TerminationWaitInSeconds": 600,
+                    "MaximumExecutionTimeoutInSeconds": 3600,
+                },
+                "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm} for alarm in alarms]},
+            },
+        },
     )
     s3, s3_stub = stubbed_s3()
     with stub, s3_stub:
-        deployed = deploy.deploy(client, PROD, PROD_ARN, s3)
+        target = dataclasses.replace(PROD, rollback_alarms=alarms)
+        deployed = deploy.deploy(client, target, PROD_ARN, s3)
         stub.assert_no_pending_responses()
         s3_stub.assert_no_pending_responses()
+    # Not "updated": SageMaker finishes the update, or rolls it back, after this returns.
     assert (deployed.action, deployed.version, deployed.endpoint_config_name) == (
-        "updated",
+        "updating",
         2,
         PROD_V2,
     )
@@ -461,3 +487,66 @@ def test_data_capture_records_requests_and_answers_into_the_given_prefix(sagemak
     }
     # Without capture, no DataCaptureConfig at all.
     assert deploy.data_capture(quiet) == {}
+
+
+def test_the_function_reads_capture_and_rollback_alarms_from_its_environment():
+    base = {
+        "ENDPOINT_NAME": "mlops-demo-prod",
+        "MODEL_PACKAGE_GROUP": "mlops-demo-prod",
+        "INSTANCE_TYPE": "ml.m5.xlarge",
+        "EXECUTION_ROLE_ARN": ROLE,
+    }
+    plain = on_approval.target_from_environment(base)
+    assert (plain.capture_percent, plain.rollback_alarms) == (0, ())
+    assert deploy.deployment_config(plain) == {}
+    target = on_approval.target_from_environment(
+        base
+        | {
+            "CAPTURE_PERCENT": "20",
+            "CAPTURE_DESTINATION": "s3://b/datacapture/mlops-demo-prod/",
+            "ROLLBACK_ALARMS": "mlops-demo-prod-5xx-errors,mlops-demo-prod-p99-latency",
+        }
+    )
+    assert target.capture_percent == 20
+    assert target.capture_destination == "s3://b/datacapture/mlops-demo-prod/"
+    assert target.rollback_alarms == ("mlops-demo-prod-5xx-errors", "mlops-demo-prod-p99-latency")
+
+
+def test_an_update_that_was_rolled_back_is_reported_as_failed(sagemaker, s3, group, monkeypatch):
+    # moto has no UpdateEndpoint: the endpoint is created, then put where an update leaves it
+    # (the deploying-config tag deploy() sets), serving the old config or the new one.
+    target = target_for(group)
+    served = deploy.deploy(sagemaker, target, register(sagemaker, group, "Approved"), s3)
+    endpoint = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)
+    assert deploy.settle(sagemaker, target.endpoint_name) is None  # no update was started
+    newer = f"{target.endpoint_name}-v2-0123abcd"
+    tag = [{"Key": deploy.DEPLOYING_TAG, "Value": newer}]
+    sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=tag)
+    for _ in range(2):  # every retry of the event fails alike
+        with pytest.raises(
+            deploy.DeploymentRolledBack,
+            match=rf"to {newer} failed: it is InService and serves {served.endpoint_config_name}",
+        ):
+            deploy.settle(sagemaker, target.endpoint_name)
+    # Through the function: the endpoint's state change makes the run fail.
+    for name, value in {
+        "ENDPOINT_NAME": target.endpoint_name,
+        "MODEL_PACKAGE_GROUP": group,
+        "INSTANCE_TYPE": target.instance_type,
+        "EXECUTION_ROLE_ARN": ROLE,
+    }.items():
+        monkeypatch.setenv(name, value)
+    state_change = {
+        "source": "aws.sagemaker",
+        "detail-type": "SageMaker Endpoint State Change",
+        "detail": {"EndpointName": target.endpoint_name, "EndpointStatus": "IN_SERVICE"},
+    }
+    with pytest.raises(deploy.DeploymentRolledBack):
+        on_approval.handler(state_change)
+
+    # An update that took: reported once, then forgotten.
+    current = [{"Key": deploy.DEPLOYING_TAG, "Value": served.endpoint_config_name}]
+    sagemaker.add_tags(ResourceArn=endpoint["EndpointArn"], Tags=current)
+    assert on_approval.handler(state_change)["deployed"] is True
+    assert sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"] == []
+    assert deploy.settle(sagemaker, target.endpoint_name) is None
