@@ -30,11 +30,11 @@ else:  # the Lambda bundle: integrity.py sits next to this file at the zip's top
     import integrity
 
 VARIANT = "AllTraffic"
-# Blue/green updates: SageMaker starts the new version's fleet beside the serving one, moves all
-# traffic to it once it is healthy, then watches the rollback alarms for BAKE_SECONDS before it
-# retires the old fleet; an alarm going off in that time moves the traffic back. (Canary and
-# linear shifting move a share of the instances at a time: they need two instances or more,
-# and these endpoints run one.)
+# Blue/green updates: SageMaker starts the new version's fleet beside the serving one. With two
+# instances or more, a canary: one instance of the new version takes its share of the traffic
+# for BAKE_SECONDS under the rollback alarms, then the rest moves; with one instance (a canary
+# may be at most half the fleet) all traffic moves at once. Either way the alarms are watched
+# for BAKE_SECONDS more before the old fleet is retired; one going off moves the traffic back.
 BAKE_SECONDS = 600
 MAX_UPDATE_SECONDS = 3600
 # Tag on the endpoint naming the config an update under way should end on; settle() compares
@@ -76,6 +76,9 @@ class EndpointTarget:
     # CloudWatch alarms (Terraform's, on the endpoint's 5xx errors and latency) that roll an
     # update back while SageMaker bakes it.
     rollback_alarms: tuple[str, ...] = ()
+    # Instances behind the endpoint: with two or more an update is a canary (one instance of
+    # the new version takes its share of the traffic first).
+    instance_count: int = 1
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,8 @@ def config_name(target: EndpointTarget, model_package_arn: str, version: int) ->
     makings = [model_package_arn, target.instance_type, target.kms_key_arn or ""]
     if target.capture_percent:  # a new sampling or destination makes a new config
         makings += [str(target.capture_percent), target.capture_destination or ""]
+    if target.instance_count != 1:
+        makings.append(f"instances={target.instance_count}")
     digest = hashlib.sha256("|".join([*makings, target.execution_role_arn]).encode())
     return f"{target.endpoint_name}-v{version}-{digest.hexdigest()[:8]}"
 
@@ -149,7 +154,7 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
         variant = {
             "VariantName": VARIANT,
             "ModelName": name,
-            "InitialInstanceCount": 1,
+            "InitialInstanceCount": target.instance_count,
             "InstanceType": target.instance_type,
         }
         _create(
@@ -233,7 +238,7 @@ def deployment_config(target: EndpointTarget) -> dict:
     return {
         "DeploymentConfig": {
             "BlueGreenUpdatePolicy": {
-                "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0},
+                "TrafficRoutingConfiguration": _traffic_routing(target),
                 "TerminationWaitInSeconds": BAKE_SECONDS,
                 "MaximumExecutionTimeoutInSeconds": MAX_UPDATE_SECONDS,
             },
@@ -241,6 +246,16 @@ def deployment_config(target: EndpointTarget) -> dict:
                 "Alarms": [{"AlarmName": name} for name in target.rollback_alarms]
             },
         }
+    }
+
+
+def _traffic_routing(target: EndpointTarget) -> dict:
+    if target.instance_count < 2:
+        return {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+    return {
+        "Type": "CANARY",
+        "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
+        "WaitIntervalInSeconds": BAKE_SECONDS,
     }
 
 

@@ -20,7 +20,8 @@ deployment is reported as failed, with its reason, in the on-failure queue.
 
 Configuration, from the function's environment: ENDPOINT_NAME, MODEL_PACKAGE_GROUP,
 INSTANCE_TYPE, EXECUTION_ROLE_ARN and, optionally, KMS_KEY_ARN, CAPTURE_PERCENT and
-CAPTURE_DESTINATION (data capture) and ROLLBACK_ALARMS (comma-separated alarm names).
+CAPTURE_DESTINATION (data capture), ROLLBACK_ALARMS (comma-separated alarm names) and
+INSTANCE_COUNT (1 unless set).
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def target_from_environment(environ: Mapping[str, str]) -> deploy.EndpointTarget
         capture_percent=int(environ.get("CAPTURE_PERCENT") or 0),
         capture_destination=environ.get("CAPTURE_DESTINATION") or None,
         rollback_alarms=tuple(filter(None, environ.get("ROLLBACK_ALARMS", "").split(","))),
+        instance_count=int(environ.get("INSTANCE_COUNT") or 1),
     )
 
 

@@ -749,6 +749,7 @@ module "deploy_on_approval" {
   # profiles.conf `capture`: that share of the requests, with their answers, lands in this
   # environment's own artifacts bucket (python: EnvironmentNames.capture_destination).
   capture_percent     = local.settings.capture
+  instance_count      = local.settings.endpoint_instances
   capture_destination = "s3://${local.artifacts_bucket_name}/datacapture/${each.value.prefix}/"
   # Where this model's training jobs write their model.tar.gz: the function checks its digest.
   model_artifacts_arn = "${local.bucket_arns[1]}/pipelines/${local.pipeline_names[each.key]}/*/train/model/*"

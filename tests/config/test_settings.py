@@ -251,6 +251,9 @@ def test_each_broken_file_is_refused_with_its_reason(path: Path):
 def test_capture_is_optional_and_a_percentage_of_an_endpoints_requests() -> None:
     settings = load_settings()
     assert [settings.environment(env).capture for env in settings.environment_names] == [0, 100, 20]
+    # prod's endpoints run two instances, so its updates are canaries.
+    instances = [settings.environment(env).endpoint_instances for env in settings.environment_names]
+    assert instances == [1, 1, 2]
     assert all(
         settings.environment(env).endpoint != "off"
         for env in settings.environment_names

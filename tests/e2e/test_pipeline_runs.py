@@ -331,8 +331,11 @@ def test_cli_deploys_the_approved_prod_model_to_prods_endpoint_only(first_models
     assert re.fullmatch(r"mlops-demo-prod-v1-[0-9a-f]{8}", name)
     model = prod.describe_model(ModelName=name)
     assert model["PrimaryContainer"]["ModelPackageName"] == versions("prod")[0].arn
-    # profiles.conf's [prod] capture = 20: requests and answers, into prod's own bucket, KMS.
-    capture = prod.describe_endpoint_config(EndpointConfigName=name)["DataCaptureConfig"]
+    # profiles.conf's [prod] capture = 20: requests and answers, into prod's own bucket, KMS;
+    # endpoint_instances = 2.
+    config = prod.describe_endpoint_config(EndpointConfigName=name)
+    assert config["ProductionVariants"][0]["InitialInstanceCount"] == 2
+    capture = config["DataCaptureConfig"]
     assert capture["InitialSamplingPercentage"] == 20
     assert capture["DestinationS3Uri"] == (
         f"s3://mlops-demo-prod-artifacts-{SETTINGS.environment('prod').account_id}"

@@ -88,6 +88,7 @@ def test_terraform_and_python_read_the_same_values(
         assert parsed["instance_type"] == env.instance_type
         assert parsed["endpoint"] == env.endpoint
         assert parsed["capture"] == env.capture
+        assert parsed["endpoint_instances"] == env.endpoint_instances
         assert parsed["deploy_ref"] == env.deploy_ref
         assert parsed["reviewers"] == (", ".join(env.reviewers) or "none")
     assert value["main_branch"] == settings.main_branch

@@ -372,6 +372,7 @@ def _check_deploy_on_approval(
         "CAPTURE_PERCENT": str(s.environment(account).capture),
         "CAPTURE_DESTINATION": f"s3://{s.project}-{account}-artifacts-{acct}/datacapture/{group}/",
         "ROLLBACK_ALARMS": f"{group}-5xx-errors,{group}-p99-latency",
+        "INSTANCE_COUNT": str(s.environment(account).endpoint_instances),
     }
     # The rollback alarms, read back: the endpoint's variant's 5xx errors and p99 latency.
     cloudwatch = applied.client(account, "cloudwatch")

@@ -29,6 +29,7 @@ _REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
 _ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
 _CAPTURE = re.compile(r"^(off|[1-9][0-9]?|100)$")
+_INSTANCES = re.compile(r"^([1-9]|10)$")
 _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\))$")
 _BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
 _GITHUB_IDS = re.compile(r"^[0-9]+/[0-9]+$")
@@ -75,7 +76,7 @@ DIRECTIONS = ("higher", "lower")
 # Scores between 0 and 1: a floor above 1 could never be met.
 _AT_MOST_ONE = ("roc_auc", "accuracy", "precision", "recall", "f1", "r2")
 # Keys that may be left out.
-_OPTIONAL = {"project": ("github_ids",), "environment": ("capture",)}
+_OPTIONAL = {"project": ("github_ids",), "environment": ("capture", "endpoint_instances")}
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ class EnvironmentSettings:
     instance_type: str
     endpoint: str  # "off", or the instance type approved models are served on
     capture: int = 0  # percentage of the endpoint's requests captured with their answers; 0 off
+    endpoint_instances: int = 1  # instances behind each endpoint; 2 or more: canary updates
 
     @property
     def approval_status(self) -> str:
@@ -260,6 +262,7 @@ def load_settings(path: Path | str | None = None) -> Settings:
                 env, "endpoint", _ENDPOINT, "off or an instance type such as ml.m5.large"
             ),
             capture=_capture(path, lines, env, sections[env]),
+            endpoint_instances=_endpoint_instances(path, lines, env, sections[env]),
         )
     models = {}
     for section in model_sections:
@@ -397,6 +400,23 @@ def _capture(path: Path, lines: dict, env: str, values: dict[str, str]) -> int:
             "records what the endpoint serves, and this environment has endpoint = off"
         )
     return 0 if value == "off" else int(value)
+
+
+def _endpoint_instances(path: Path, lines: dict, env: str, values: dict[str, str]) -> int:
+    if "endpoint_instances" not in values:
+        return 1
+    value = values["endpoint_instances"]
+    if not _INSTANCES.match(value):
+        raise ProfilesError(
+            f"{path}:{lines[env, 'endpoint_instances']}: [{env}] endpoint_instances = {value!r} "
+            "is not a whole number of instances from 1 to 10"
+        )
+    if values["endpoint"] == "off":
+        raise ProfilesError(
+            f"{path}:{lines[env, 'endpoint_instances']}: [{env}] endpoint_instances needs an "
+            "endpoint, and this environment has endpoint = off"
+        )
+    return int(value)
 
 
 def _required_keys(section: str) -> tuple[str, ...]:

@@ -376,6 +376,7 @@ def serve(target: Environment, version: int | None = None):
         capture_percent=target.settings.environment(target.env).capture,
         capture_destination=target.names.capture_destination,
         rollback_alarms=target.names.rollback_alarms,
+        instance_count=target.settings.environment(target.env).endpoint_instances,
         # The key's ARN, as the function has it: the config's name depends on it.
         kms_key_arn=target.session.client("kms").describe_key(KeyId=target.names.kms_alias)[
             "KeyMetadata"

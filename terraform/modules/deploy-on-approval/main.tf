@@ -241,6 +241,7 @@ resource "aws_lambda_function" "this" {
         EXECUTION_ROLE_ARN  = var.execution_role_arn
         KMS_KEY_ARN         = var.kms_key_arn
         ROLLBACK_ALARMS     = join(",", values(local.alarm_names))
+        INSTANCE_COUNT      = tostring(var.instance_count)
       },
       var.capture_percent > 0 ? {
         CAPTURE_PERCENT     = tostring(var.capture_percent)

@@ -72,6 +72,17 @@ variable "capture_destination" {
   }
 }
 
+variable "instance_count" {
+  description = "Instances behind the endpoint; with 2 or more an update is a canary (one instance of the new version first), with 1 all traffic moves at once."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.instance_count >= 1 && var.instance_count <= 10 && floor(var.instance_count) == var.instance_count
+    error_message = "instance_count must be a whole number from 1 to 10."
+  }
+}
+
 variable "error_alarm_count" {
   description = "5xx answers of the endpoint per minute, two minutes running, that set off its errors alarm (and roll an update back)."
   type        = number

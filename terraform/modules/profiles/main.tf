@@ -56,7 +56,7 @@ locals {
   # A model section may also set floor_<ENV> for any environment of the file: that
   # environment's floor for the model, instead of `floor`.
   floor_keys    = [for env in local.environment_names : "floor_${env}"]
-  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = ["capture"] }
+  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = ["capture", "endpoint_instances"] }
   allowed_keys  = { for kind, keys in local.required_keys : kind => concat(keys, local.optional_keys[kind]) }
 
   problems = concat(
@@ -101,6 +101,7 @@ locals {
       instance_type    = lookup(local.values[name], "instance_type", "")
       endpoint         = lookup(local.values[name], "endpoint", "")
       raw_capture      = lookup(local.values[name], "capture", "off")
+      raw_instances    = lookup(local.values[name], "endpoint_instances", "")
     }
   }
   # `capture` as a number: the percentage of requests captured, 0 when off (or unreadable: the
@@ -110,8 +111,11 @@ locals {
   }
   environments = {
     for name, env in local.environment_values : name => merge(
-      { for key, value in env : key => value if key != "raw_capture" },
-      { capture = local.captures[name] },
+      { for key, value in env : key => value if !contains(["raw_capture", "raw_instances"], key) },
+      {
+        capture            = local.captures[name]
+        endpoint_instances = can(regex("^([1-9]|10)$", env.raw_instances)) ? tonumber(env.raw_instances) : 1
+      },
     )
   }
 

@@ -78,7 +78,7 @@ output "accounts" {
 }
 
 output "environments" {
-  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `endpoint` (`off` or the endpoint's instance type) and `capture` (the percentage of the endpoint's requests captured with their answers, 0 for off)."
+  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `endpoint` (`off` or the endpoint's instance type) `capture` (the percentage of the endpoint's requests captured with their answers, 0 for off) and `endpoint_instances` (instances behind each endpoint, 1 unless set)."
   value       = local.environments
 
   precondition {
@@ -119,6 +119,16 @@ output "environments" {
   precondition {
     condition     = alltrue([for env in values(local.environment_values) : can(regex("^(off|[1-9][0-9]?|100)$", env.raw_capture))])
     error_message = "profiles.conf: capture must be off or a whole percentage from 1 to 100."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environment_values) : env.raw_instances == "" || can(regex("^([1-9]|10)$", env.raw_instances))])
+    error_message = "profiles.conf: endpoint_instances must be a whole number of instances from 1 to 10."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environment_values) : env.raw_instances == "" || env.endpoint != "off"])
+    error_message = "profiles.conf: endpoint_instances needs an endpoint, and an environment with endpoint = off has none."
   }
 
   precondition {

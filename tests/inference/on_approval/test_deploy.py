@@ -550,3 +550,31 @@ def test_an_update_that_was_rolled_back_is_reported_as_failed(sagemaker, s3, gro
     assert on_approval.handler(state_change)["deployed"] is True
     assert sagemaker.list_tags(ResourceArn=endpoint["EndpointArn"])["Tags"] == []
     assert deploy.settle(sagemaker, target.endpoint_name) is None
+
+
+def test_with_two_instances_or_more_an_update_is_a_canary():
+    alarms = ("e-5xx-errors", "e-p99-latency")
+    one = deploy.EndpointTarget("e", "g", "ml.m5.large", ROLE, rollback_alarms=alarms)
+    two = dataclasses.replace(one, instance_count=2)
+    routing = deploy.deployment_config(two)["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert routing["TrafficRoutingConfiguration"] == {
+        "Type": "CANARY",
+        "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},
+        "WaitIntervalInSeconds": 600,
+    }
+    single = deploy.deployment_config(one)["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    assert single["TrafficRoutingConfiguration"]["Type"] == "ALL_AT_ONCE"
+    # The API model accepts both (the Stubber validates the request's shape).
+    client = boto3.Session(
+        region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x"
+    ).client("sagemaker")
+    with Stubber(client) as stub:
+        for target in (one, two):
+            request = {"EndpointName": "e", "EndpointConfigName": "c"}
+            request |= deploy.deployment_config(target)
+            arn_e = "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/e"
+            stub.add_response("update_endpoint", {"EndpointArn": arn_e}, request)
+            client.update_endpoint(**request)
+    # Another instance count is another config (names stay as they were for one instance).
+    arn = "arn:aws:sagemaker:eu-west-1:1:model-package/g/1"
+    assert deploy.config_name(one, arn, 1) != deploy.config_name(two, arn, 1)
