@@ -224,7 +224,8 @@ def cmd_set_status(args: argparse.Namespace) -> int:
     """
     _require_model(load_settings(), args, "version numbers are per model")
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
-    decider = deployment.decider(target)
+    # Only Approved is reserved to the approver role; anyone allowed may reject (the rollback).
+    decider = deployment.decider(target) if args.status == "Approved" else target.session
     version = registry.set_status(
         target.session,
         target.names.model_package_group,

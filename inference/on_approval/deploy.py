@@ -6,8 +6,9 @@ or rejected (``lambda_function.py``: it serves the group's newest Approved versi
 botocore only (the Lambda runtime has them): nothing from ``training_pipeline``.
 
 A model and its endpoint config are named after the package version and a digest of what they
-are made of (package, instance type, key, role), so a repeated event finds what the first one
-created and changes nothing, while a new instance type in profiles.conf does make a new config.
+are made of (package, instance type and count, key, role, data capture), so a repeated event
+finds what the first one created and changes nothing, while a new instance type in
+profiles.conf does make a new config.
 A package that is not Approved, or not of the environment's group, or whose model artifact is
 not the one it recorded at registration (``model_digest``, see inference/integrity.py), is
 refused before anything is created; the container is told the digest too (``MODEL_DIGEST``) and
@@ -32,9 +33,9 @@ else:  # the Lambda bundle: integrity.py sits next to this file at the zip's top
 VARIANT = "AllTraffic"
 # Blue/green updates: SageMaker starts the new version's fleet beside the serving one. With two
 # instances or more, a canary: one instance of the new version takes its share of the traffic
-# for BAKE_SECONDS under the rollback alarms, then the rest moves; with one instance (a canary
-# may be at most half the fleet) all traffic moves at once. Either way the alarms are watched
-# for BAKE_SECONDS more before the old fleet is retired; one going off moves the traffic back.
+# for BAKE_SECONDS (the baking period, under the rollback alarms), then the rest moves; with one
+# instance (a canary may be at most half the fleet) all traffic moves at once and is baked for
+# BAKE_SECONDS. An alarm going off while a step bakes moves the traffic back.
 BAKE_SECONDS = 600
 MAX_UPDATE_SECONDS = 3600
 # Tag on the endpoint naming the config an update under way should end on; settle() compares
@@ -176,6 +177,7 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
             "and deploy again"
         )
     elif endpoint["EndpointConfigName"] == name:
+        _forget_other_update(sagemaker, endpoint["EndpointArn"], name)
         action = "unchanged"
     elif endpoint.get("EndpointStatus") in BUSY:
         raise EndpointBusy(
@@ -186,23 +188,27 @@ def deploy(sagemaker: Any, target: EndpointTarget, model_package_arn: str, s3: A
         # SageMaker switches traffic once the new variant is healthy (blue/green), keeps the old
         # one if it never becomes so, and with rollback alarms moves traffic back when one goes
         # off while it bakes.
-        sagemaker.add_tags(
-            ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": DEPLOYING_TAG, "Value": name}]
-        )
         sagemaker.update_endpoint(
             EndpointName=target.endpoint_name,
             EndpointConfigName=name,
             **deployment_config(target),
         )
+        # Only once SageMaker took the update: a refused one must not be reported as rolled
+        # back later. (The update takes minutes; the tag is there long before it ends.)
+        sagemaker.add_tags(
+            ResourceArn=endpoint["EndpointArn"], Tags=[{"Key": DEPLOYING_TAG, "Value": name}]
+        )
         action = "updating"
     return Deployment(target.endpoint_name, name, package["ModelPackageArn"], version, action)
 
 
-def settle(sagemaker: Any, endpoint_name: str) -> str | None:
+def settle(sagemaker: Any, endpoint_name: str, wanted: str | None = None) -> str | None:
     """How the update deploy() started on the endpoint ended, once it is over.
 
     Returns "updated" when the endpoint serves the config the update was for (and forgets the
-    update), None while the update is under way or when none was started.
+    update), None while the update is under way or when none was started. The config is the
+    one the endpoint's tag names, or ``wanted`` (the CLI's, which the function may have
+    forgotten already).
 
     Raises:
         DeploymentRolledBack: the endpoint settled on another config: SageMaker rolled the
@@ -214,13 +220,14 @@ def settle(sagemaker: Any, endpoint_name: str) -> str | None:
     if not endpoint or endpoint.get("EndpointStatus") in BUSY:
         return None
     arn = endpoint["EndpointArn"]
-    tags = {tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=arn)["Tags"]}
-    wanted = tags.get(DEPLOYING_TAG)
+    tagged = _update_under_way(sagemaker, arn)
+    wanted = wanted or tagged
     if wanted is None:
         return None
     serving, status = endpoint["EndpointConfigName"], endpoint.get("EndpointStatus")
     if status == "InService" and serving == wanted:
-        sagemaker.delete_tags(ResourceArn=arn, TagKeys=[DEPLOYING_TAG])
+        if tagged:
+            sagemaker.delete_tags(ResourceArn=arn, TagKeys=[DEPLOYING_TAG])
         return "updated"
     reason = endpoint.get("FailureReason")
     raise DeploymentRolledBack(
@@ -230,16 +237,32 @@ def settle(sagemaker: Any, endpoint_name: str) -> str | None:
     )
 
 
+def _update_under_way(sagemaker: Any, endpoint_arn: str) -> str | None:
+    # A dict: the last value of the key wins, as AddTags overwrites (moto appends instead).
+    tags = {
+        tag["Key"]: tag["Value"] for tag in sagemaker.list_tags(ResourceArn=endpoint_arn)["Tags"]
+    }
+    return tags.get(DEPLOYING_TAG)
+
+
+def _forget_other_update(sagemaker: Any, endpoint_arn: str, serving: str) -> None:
+    """The endpoint serves what it should: an update to anything else (one rolled back, whose
+    version was then rejected) is no longer to be reported."""
+    tagged = _update_under_way(sagemaker, endpoint_arn)
+    if tagged is not None and tagged != serving:
+        sagemaker.delete_tags(ResourceArn=endpoint_arn, TagKeys=[DEPLOYING_TAG])
+
+
 def deployment_config(target: EndpointTarget) -> dict:
-    """UpdateEndpoint's DeploymentConfig: blue/green, all at once, baked under the target's
-    rollback alarms (none: SageMaker's default blue/green switch)."""
+    """UpdateEndpoint's DeploymentConfig: blue/green (a canary with two instances or more),
+    baked under the target's rollback alarms (none: SageMaker's default blue/green switch)."""
     if not target.rollback_alarms:
         return {}
     return {
         "DeploymentConfig": {
             "BlueGreenUpdatePolicy": {
                 "TrafficRoutingConfiguration": _traffic_routing(target),
-                "TerminationWaitInSeconds": BAKE_SECONDS,
+                "TerminationWaitInSeconds": 0,
                 "MaximumExecutionTimeoutInSeconds": MAX_UPDATE_SECONDS,
             },
             "AutoRollbackConfiguration": {
@@ -251,7 +274,7 @@ def deployment_config(target: EndpointTarget) -> dict:
 
 def _traffic_routing(target: EndpointTarget) -> dict:
     if target.instance_count < 2:
-        return {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+        return {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": BAKE_SECONDS}
     return {
         "Type": "CANARY",
         "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1},

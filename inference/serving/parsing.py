@@ -19,6 +19,7 @@ Every value must be a finite number (the models are trained without missing valu
 import csv
 import io
 import math
+import re
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -39,6 +40,10 @@ _BOOLEANS = ("true", "false")
 # Below this many characters numpy's loadtxt (C, next to no set-up cost: 8 us for one row)
 # parses a CSV body; above it pandas' reader (C, about 0.5 ms to set up, then twice as fast).
 _SMALL_CSV = 32 * 1024
+# A number as CSV writers write it, in ASCII digits: Python's float() also takes "1_000" and
+# other scripts' digits, which the compiled parsers refuse, so the precise parser does too.
+_NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
+_NOT_FINITE = {"nan", "inf", "infinity"}
 
 
 class RequestError(ValueError):
@@ -95,9 +100,12 @@ def parse_csv(text: str, features: Sequence[str]) -> np.ndarray:
 def _fast_csv(text: str, features: Sequence[str]) -> np.ndarray | None:
     end = text.find("\n")
     first = text[: end if end >= 0 else len(text)].rstrip("\r")
-    if not first.strip():
-        return None  # leading blank lines: the precise parser skips them
-    cells = next(csv.reader([first]))
+    if not first.strip() or "\r" in first:
+        return None  # leading blank lines, or lines ended by a bare CR: the precise parser's
+    try:
+        cells = next(csv.reader([first]))
+    except csv.Error:  # a field beyond the csv module's limit: the precise parser says so
+        return None
     order = None
     if not any(_is_number(cell) for cell in cells):
         order = _header_order(cells, features, line=1, strict=False)
@@ -139,15 +147,17 @@ def _fast_csv(text: str, features: Sequence[str]) -> np.ndarray | None:
 def _precise_csv(text: str, features: Sequence[str]) -> np.ndarray:
     reader = csv.reader(io.StringIO(text, newline=""))
     order: list[int] | None = None  # header position of each feature, if a header was sent
-    rows: list[list[float]] = []
+    # Filled in place: a list of Python floats per row would cost ten times the memory.
+    matrix = np.empty((text.count("\n") + text.count("\r") + 1, len(features)))
+    count = 0
     for cells in _csv_records(reader):
         if not cells or (len(cells) == 1 and not cells[0].strip()):
             continue  # blank lines, such as the trailing newline
         line = reader.line_num
-        if not rows and order is None and not any(_is_number(cell) for cell in cells):
+        if not count and order is None and not any(_is_number(cell) for cell in cells):
             order = _header_order(cells, features, line)
             continue
-        where = f"text/csv row {len(rows) + 1} (line {line})"
+        where = f"text/csv row {count + 1} (line {line})"
         if len(cells) != len(features):
             raise RequestError(
                 f"{where} has {len(cells)} values, expected {len(features)}: the features "
@@ -155,15 +165,12 @@ def _precise_csv(text: str, features: Sequence[str]) -> np.ndarray:
             )
         if order is not None:
             cells = [cells[index] for index in order]
-        rows.append(
-            [
-                _csv_number(cell, f"{where}, column {column + 1} ({name})")
-                for column, (cell, name) in enumerate(zip(cells, features, strict=True))
-            ]
-        )
-    if not rows:
+        for column, (cell, name) in enumerate(zip(cells, features, strict=True)):
+            matrix[count, column] = _csv_number(cell, f"{where}, column {column + 1} ({name})")
+        count += 1
+    if not count:
         raise RequestError("the text/csv request body has a header but no rows")
-    return np.asarray(rows, dtype=np.float64)
+    return matrix[:count]
 
 
 def _csv_records(reader: Any) -> Iterable[list[str]]:
@@ -199,22 +206,20 @@ def _header_order(
 
 
 def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return False
-    return True
+    text = cell.strip()
+    return bool(_NUMBER.fullmatch(text)) or text.lower().lstrip("+-") in _NOT_FINITE
 
 
 def _csv_number(cell: str, where: str) -> float:
     text = cell.strip()
     if not text:
         raise RequestError(f"{where} is empty: every feature needs a value")
-    try:
-        value = float(text)
-    except ValueError:
-        raise RequestError(f"{where}: {_quote(text)} is not a number") from None
-    if not math.isfinite(value):
+    if text.lower().lstrip("+-") in _NOT_FINITE:
+        raise RequestError(f"{where}: {_quote(text)} is not a finite number")
+    if not _NUMBER.fullmatch(text):
+        raise RequestError(f"{where}: {_quote(text)} is not a number")
+    value = float(text)
+    if not math.isfinite(value):  # 1e400
         raise RequestError(f"{where}: {_quote(text)} is not a finite number")
     return value
 
@@ -287,10 +292,10 @@ def _fast_json(instances: list, features: Sequence[str]) -> np.ndarray | None:
 
 
 def _precise_json(instances: list, prefix: str, features: Sequence[str]) -> np.ndarray:
-    return np.asarray(
-        [_json_row(row, f"{prefix}[{i}]", features) for i, row in enumerate(instances)],
-        dtype=np.float64,
-    )
+    matrix = np.empty((len(instances), len(features)))
+    for i, row in enumerate(instances):
+        matrix[i] = _json_row(row, f"{prefix}[{i}]", features)
+    return matrix
 
 
 def _json_row(row: object, where: str, features: Sequence[str]) -> list[float]:

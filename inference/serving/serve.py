@@ -47,8 +47,6 @@ DEFAULT_PORT = 8080
 # time per worker, so more would only buffer bodies: this bounds a worker's memory to about
 # BACKPRESSURE request bodies.
 BACKPRESSURE = 8
-# granian's ceiling for its header read timeout.
-MAX_HEADER_TIMEOUT_MS = 60_000
 
 # The variables main() exports for the workers, by flag.
 _ENVIRONMENT = {
@@ -97,7 +95,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers",
         type=_bounded(int, 1, 512),
-        default=env("SAGEMAKER_MODEL_SERVER_WORKERS") or len(os.sched_getaffinity(0)),
+        default=env("SAGEMAKER_MODEL_SERVER_WORKERS") or _usable_cpus(),
         help="worker processes (default: $SAGEMAKER_MODEL_SERVER_WORKERS or one per CPU)",
     )
     parser.add_argument(
@@ -172,7 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         runtime_mode=RuntimeModes.st,
         websockets=False,
         http1_settings=HTTP1Settings(
-            header_read_timeout=min(int(args.read_timeout * 1000), MAX_HEADER_TIMEOUT_MS)
+            # --read-timeout is at most 60 s, granian's ceiling for this one.
+            header_read_timeout=int(args.read_timeout * 1000)
         ),
         # SageMaker pings every few seconds: an access log would be mostly pings.
         log_access=False,
@@ -183,6 +182,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(stopped.code or 0)
     log.info("stopped")
     return 0
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (a container's share, on Linux); all of them where the
+    platform does not say (macOS)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
 
 
 def _load(args: argparse.Namespace) -> handler.Model:

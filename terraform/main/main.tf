@@ -399,11 +399,22 @@ data "aws_iam_policy_document" "model_approver_trust" {
     actions = ["sts:AssumeRole"]
 
     # The account, not anyone in it: only identities whose own policies allow sts:AssumeRole
-    # on this role (your approvers' SSO permission set, say) may assume it. None of the roles
-    # this template creates is allowed to.
+    # on this role may assume it (none of the roles this template creates is allowed to, but an
+    # administrator allowed everything is); model_approver_principal_arns narrows it to your
+    # approvers whatever other policies allow.
     principals {
       type        = "AWS"
       identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+
+    dynamic "condition" {
+      for_each = length(var.model_approver_principal_arns) > 0 ? [1] : []
+
+      content {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = var.model_approver_principal_arns
+      }
     }
   }
 }

@@ -49,8 +49,19 @@ variable "create_github_oidc_provider" {
 # Model registry
 ################################################################################
 
+variable "model_approver_principal_arns" {
+  description = "Where profiles.conf says `approval = manual`: ARN patterns (IAM wildcards allowed) of the only principals that may assume the model approver role, such as your approvers' SSO role `arn:aws:iam::<account>:role/aws-reserved/sso.amazonaws.com/*/AWSReservedSSO_ModelApprover_*`. Empty: any principal of the account whose own policies allow it to assume the role."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.model_approver_principal_arns : can(regex("^arn:[a-z-]+:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "model_approver_principal_arns must be IAM or STS ARNs (patterns) of this environment's account."
+  }
+}
+
 variable "create_model_package_group_policy" {
-  description = "Whether to attach a resource policy to the model package group that lets the operations account read (never change) this environment's model versions, for a central view of the registries."
+  description = "Whether to attach a resource policy to each model package group: it lets the operations account read (never change) this environment's model versions, for a central view of the registries, and, where profiles.conf says `approval = manual`, denies every principal but the model approver role making a version Approved. Off, only the execution role's own Deny of that remains."
   type        = bool
   default     = true
 }

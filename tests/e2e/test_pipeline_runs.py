@@ -15,6 +15,7 @@ from contextlib import redirect_stdout
 
 import pytest
 
+from inference.on_approval import deploy as deploy_module
 from inference.serving import handler
 from serving_process import free_port, serving
 from training_pipeline import cli
@@ -27,6 +28,7 @@ from training_pipeline.environment.data import (
     load_reference_dataset,
     model_schema,
 )
+from training_pipeline.errors import UserError
 
 pytestmark = pytest.mark.e2e
 SETTINGS = load_settings()
@@ -352,6 +354,24 @@ def test_cli_deploys_the_approved_prod_model_to_prods_endpoint_only(first_models
 
     assert cli.main(["deploy", "--env", "dev", "--model", "cancer"]) == 1
     assert "gives [dev] no endpoint (endpoint = off)" in capsys.readouterr().err
+
+    # How `deploy --wait` ends an update (moto has no UpdateEndpoint: the endpoint is put where
+    # an update leaves it, the deploying-config tag naming the config it was for).
+    target = deployment.connect("prod", embedded_aws=False, model="cancer")
+    arn = endpoint["EndpointArn"]
+
+    def update_to(config: str) -> deploy_module.Deployment:
+        prod.add_tags(ResourceArn=arn, Tags=[{"Key": "deploying-config", "Value": config}])
+        return deploy_module.Deployment("mlops-demo-prod", config, arn, 1, "updating")
+
+    rolled_back = update_to(f"{name}-x")  # the endpoint still serves `name`
+    with pytest.raises(UserError, match=f"to {name}-x failed: it is InService and serves {name}"):
+        deployment.await_update(target, rolled_back, log=print, poll_seconds=0)
+    took = update_to(name)
+    assert deployment.await_update(target, took, log=print, poll_seconds=0) == "updated"
+    assert prod.list_tags(ResourceArn=arn)["Tags"] == []
+    # The function may have forgotten the update already: the CLI still knows what it started.
+    assert deployment.await_update(target, took, log=print, poll_seconds=0) == "updated"
 
 
 def test_ci_refuses_an_environment_its_ref_does_not_promote_to(aws, monkeypatch, capsys):

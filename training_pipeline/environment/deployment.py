@@ -74,7 +74,9 @@ def await_update(
     deadline = time.monotonic() + deploy.MAX_UPDATE_SECONDS + deploy.BAKE_SECONDS
     while time.monotonic() < deadline:
         try:
-            outcome = deploy.settle(sagemaker, deployed.endpoint_name)
+            outcome = deploy.settle(
+                sagemaker, deployed.endpoint_name, wanted=deployed.endpoint_config_name
+            )
         except deploy.DeploymentRolledBack as rolled_back:
             raise UserError(str(rolled_back)) from None
         if outcome:

@@ -53,7 +53,10 @@ def fetch(target: Environment, version: int | None, into: Path) -> FetchedModel:
         raise UserError(
             f"{chosen.arn} records no model_digest: it cannot be checked, so not served"
         )
-    url = package["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
+    containers = package.get("InferenceSpecification", {}).get("Containers") or [{}]
+    url = containers[0].get("ModelDataUrl")
+    if not url:
+        raise UserError(f"{chosen.arn} names no model (ModelDataUrl): there is nothing to serve")
     folder = into / f"{group}-v{chosen.version}"
     folder.mkdir(parents=True, exist_ok=True)
     bucket, _, key = url.removeprefix("s3://").partition("/")

@@ -15,7 +15,7 @@ variable "model_package_group_name" {
 }
 
 variable "endpoint_name" {
-  description = "Real-time endpoint the approved model is served from (created by the first deployment); its models and endpoint configs are named `<endpoint_name>-v<package version>`."
+  description = "Real-time endpoint the approved model is served from (created by the first deployment); its models and endpoint configs are named `<endpoint_name>-v<package version>-<digest of what they are made of>`."
   type        = string
 }
 

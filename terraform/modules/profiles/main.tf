@@ -101,7 +101,7 @@ locals {
       instance_type    = lookup(local.values[name], "instance_type", "")
       endpoint         = lookup(local.values[name], "endpoint", "")
       raw_capture      = lookup(local.values[name], "capture", "off")
-      raw_instances    = lookup(local.values[name], "endpoint_instances", "")
+      raw_instances    = lookup(local.values[name], "endpoint_instances", null)
     }
   }
   # `capture` as a number: the percentage of requests captured, 0 when off (or unreadable: the

@@ -122,12 +122,12 @@ output "environments" {
   }
 
   precondition {
-    condition     = alltrue([for env in values(local.environment_values) : env.raw_instances == "" || can(regex("^([1-9]|10)$", env.raw_instances))])
+    condition     = alltrue([for env in values(local.environment_values) : env.raw_instances == null || can(regex("^([1-9]|10)$", env.raw_instances))])
     error_message = "profiles.conf: endpoint_instances must be a whole number of instances from 1 to 10."
   }
 
   precondition {
-    condition     = alltrue([for env in values(local.environment_values) : env.raw_instances == "" || env.endpoint != "off"])
+    condition     = alltrue([for env in values(local.environment_values) : env.raw_instances == null || env.endpoint != "off"])
     error_message = "profiles.conf: endpoint_instances needs an endpoint, and an environment with endpoint = off has none."
   }
 

@@ -317,12 +317,6 @@ def test_a_new_version_replaces_the_served_one_with_update_endpoint():
     alarms = ("mlops-demo-prod-5xx-errors", "mlops-demo-prod-p99-latency")
     client, stub = stubbed_prod("InService")
     endpoint_arn = "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"
-    # The config the update is for, on the endpoint: settle() checks it once the update is over.
-    stub.add_response(
-        "add_tags",
-        {"Tags": [{"Key": "deploying-config", "Value": PROD_V2}]},
-        {"ResourceArn": endpoint_arn, "Tags": [{"Key": "deploying-config", "Value": PROD_V2}]},
-    )
     stub.add_response(
         "update_endpoint",
         {"EndpointArn": "arn:aws:sagemaker:eu-west-1:444444444444:endpoint/mlops-demo-prod"},
@@ -333,14 +327,21 @@ def test_a_new_version_replaces_the_served_one_with_update_endpoint():
                 "BlueGreenUpdatePolicy": {
                     "TrafficRoutingConfiguration": {
                         "Type": "ALL_AT_ONCE",
-                        "WaitIntervalInSeconds": 0,
+                        "WaitIntervalInSeconds": 600,
                     },
-                    "TerminationWaitInSeconds": 600,
+                    "TerminationWaitInSeconds": 0,
                     "MaximumExecutionTimeoutInSeconds": 3600,
                 },
                 "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm} for alarm in alarms]},
             },
         },
+    )
+    # Once SageMaker took it, the config the update is for goes on the endpoint: settle()
+    # checks it once the update is over.
+    stub.add_response(
+        "add_tags",
+        {"Tags": [{"Key": "deploying-config", "Value": PROD_V2}]},
+        {"ResourceArn": endpoint_arn, "Tags": [{"Key": "deploying-config", "Value": PROD_V2}]},
     )
     s3, s3_stub = stubbed_s3()
     with stub, s3_stub:
@@ -578,3 +579,23 @@ def test_with_two_instances_or_more_an_update_is_a_canary():
     # Another instance count is another config (names stay as they were for one instance).
     arn = "arn:aws:sagemaker:eu-west-1:1:model-package/g/1"
     assert deploy.config_name(one, arn, 1) != deploy.config_name(two, arn, 1)
+
+
+def test_a_rejected_rollback_is_forgotten_once_the_old_version_is_served_again(
+    sagemaker, s3, group
+):
+    # After a rollback the bad version is rejected: the function deploys the served version,
+    # "unchanged", and the rolled-back update is no longer reported.
+    target = target_for(group)
+    served = deploy.deploy(sagemaker, target, register(sagemaker, group, "Approved"), s3)
+    arn = sagemaker.describe_endpoint(EndpointName=target.endpoint_name)["EndpointArn"]
+    sagemaker.add_tags(ResourceArn=arn, Tags=[{"Key": deploy.DEPLOYING_TAG, "Value": "bad"}])
+    again = deploy.deploy(sagemaker, target, served.model_package_arn, s3)
+    assert again.action == "unchanged"
+    assert sagemaker.list_tags(ResourceArn=arn)["Tags"] == []
+    assert deploy.settle(sagemaker, target.endpoint_name) is None
+    # The CLI compares with the config it started, whether or not the tag is still there.
+    assert (
+        deploy.settle(sagemaker, target.endpoint_name, wanted=served.endpoint_config_name)
+        == "updated"
+    )

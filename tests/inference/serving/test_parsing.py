@@ -162,6 +162,11 @@ def test_a_huge_header_only_csv_is_refused_at_once() -> None:
         ("1,2,3\n4,inf,6\n", "column 2 (b): 'inf' is not a finite number"),
         ("1,2,3\n4,5,6,7\n", "text/csv row 2 (line 2) has 4 values, expected 3"),
         ("1,2,3\n" * 20_000 + "4,x,6\n", "text/csv row 20001 (line 20001), column 2 (b): 'x'"),
+        # float() would take these; the compiled parsers do not, nor does the precise one.
+        ("1,2,3\n4,1_000,6\n", "row 2 (line 2), column 2 (b): '1_000' is not a number"),
+        ("1,2,3\n4,\u0661,6\n", "row 2 (line 2), column 2 (b): '\u0661' is not a number"),
+        # The first line's field beyond the csv module's limit: a 400, not a crash.
+        ("1," + "9" * 200_000 + ",3\n", "text/csv line 1 cannot be parsed: field larger than"),
     ],
 )
 def test_the_precise_parser_names_what_the_fast_one_declined(body: str, message: str) -> None:
@@ -184,3 +189,9 @@ def test_the_usual_bodies_take_the_compiled_parsers() -> None:
     records = [dict(zip(FEATURES, row, strict=True)) for row in rows.tolist()]
     for instances in [rows.tolist(), records, [[1, 2, 3]]]:
         assert parsing._fast_json(instances, FEATURES) is not None
+
+
+def test_lines_ended_by_a_bare_carriage_return_are_read() -> None:
+    # Old Mac line endings: the fast parser declines them, the precise one reads them.
+    matrix = parsing.parse_request(b"1,2,3\r4,5,6\r", "text/csv", FEATURES)
+    assert matrix.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
