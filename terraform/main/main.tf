@@ -428,22 +428,11 @@ resource "aws_iam_role" "model_approver" {
   max_session_duration = 3600
 }
 
-data "aws_iam_policy_document" "model_approver" {
-  #checkov:skip=CKV_AWS_356:The one "*" resource is for sagemaker:ListModelPackages, which AWS offers no resource-level permission for; every other statement names its resources.
+# Reading this environment's registry: what the deploy role and the approver role share.
+data "aws_iam_policy_document" "read_registry" {
+  #checkov:skip=CKV_AWS_356:The one "*" resource is for sagemaker:ListModelPackages, which AWS offers no resource-level permission for; the other statement names its resources.
   statement {
-    sid       = "DecideOnThisEnvironmentsVersions"
-    actions   = ["sagemaker:UpdateModelPackage"]
-    resources = local.model_package_arns
-
-    condition {
-      test     = "StringEquals"
-      variable = "sagemaker:ModelApprovalStatus"
-      values   = ["Approved", "Rejected"]
-    }
-  }
-
-  statement {
-    sid = "ReadThisEnvironmentsVersions"
+    sid = "ReadThisModelPackageGroup"
     actions = [
       "sagemaker:DescribeModelPackage",
       "sagemaker:DescribeModelPackageGroup",
@@ -456,6 +445,23 @@ data "aws_iam_policy_document" "model_approver" {
     # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*".
     actions   = ["sagemaker:ListModelPackages"]
     resources = ["*"]
+  }
+}
+
+data "aws_iam_policy_document" "model_approver" {
+  #checkov:skip=CKV_AWS_356:The one "*" resource is for sagemaker:ListModelPackages (read_registry), which AWS offers no resource-level permission for; every other statement names its resources.
+  source_policy_documents = [data.aws_iam_policy_document.read_registry.json]
+
+  statement {
+    sid       = "DecideOnThisEnvironmentsVersions"
+    actions   = ["sagemaker:UpdateModelPackage"]
+    resources = local.model_package_arns
+
+    condition {
+      test     = "StringEquals"
+      variable = "sagemaker:ModelApprovalStatus"
+      values   = ["Approved", "Rejected"]
+    }
   }
 }
 
@@ -472,6 +478,10 @@ resource "aws_iam_role_policy" "model_approver" {
 ################################################################################
 
 data "aws_iam_policy_document" "github_deploy" {
+  # Reading the registry, never approving: that is a person's decision, made as the approver
+  # role where approval is manual.
+  source_policy_documents = [data.aws_iam_policy_document.read_registry.json]
+
   statement {
     sid = "UpsertAndStartThisPipeline"
     actions = [
@@ -578,23 +588,6 @@ data "aws_iam_policy_document" "github_deploy" {
     sid       = "FindStudioDomain"
     actions   = ["sagemaker:ListDomains"]
     resources = ["*"] # ListDomains has no resource-level permissions: AWS requires "*".
-  }
-
-  statement {
-    # Read only: approving a model is a person's decision, made with their own credentials.
-    sid = "ReadThisModelPackageGroup"
-    actions = [
-      "sagemaker:DescribeModelPackage",
-      "sagemaker:DescribeModelPackageGroup",
-    ]
-    resources = local.model_package_group_resources
-  }
-
-  statement {
-    sid = "ListModelPackages"
-    # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*".
-    actions   = ["sagemaker:ListModelPackages"]
-    resources = ["*"]
   }
 
   statement {
