@@ -18,6 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from training_pipeline.aws import embedded
 from training_pipeline.config.settings import Settings, load_settings
+from training_pipeline.config.workdir import work_dir
 from training_pipeline.environment import (
     deployment,
     executions,
@@ -136,9 +137,7 @@ def cmd_local_run(args: argparse.Namespace) -> int:
             session = boto3.Session()
             if not session.region_name:
                 session = boto3.Session(region_name=settings.region)
-        runner = LocalRunner(
-            session, work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")) / "local-run"
-        )
+        runner = LocalRunner(session, work_dir=work_dir("local-run"))
         result = runner.run(
             definition,
             parameters=_params(args.param),
@@ -282,8 +281,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     _require_model(load_settings(), args, "each model has its own registry")
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
-    work = Path(os.environ.get("TP_WORK_DIR", ".work")).resolve() / "serve"
-    fetched = model_artifact.fetch(target, args.version, work)
+    fetched = model_artifact.fetch(target, args.version, work_dir("serve"))
     print(f"{fetched.name} ({fetched.status}) from {fetched.url}", flush=True)
     return serve.main(
         ["--model-dir", str(fetched.folder), "--host", args.host, "--port", str(args.port)]

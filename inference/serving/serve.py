@@ -48,7 +48,7 @@ DEFAULT_PORT = 8080
 # BACKPRESSURE request bodies.
 BACKPRESSURE = 8
 
-# The variables main() exports for the workers, by flag.
+# The environment variable of each flag: its default, and what main() exports for the workers.
 _ENVIRONMENT = {
     "model_dir": "SM_MODEL_DIR",
     "port": "SAGEMAKER_BIND_TO_PORT",
@@ -82,44 +82,44 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--model-dir",
-        default=env("SM_MODEL_DIR") or DEFAULT_MODEL_DIR,
+        default=env(_ENVIRONMENT["model_dir"]) or DEFAULT_MODEL_DIR,
         help="folder with model.joblib or model.tar.gz (default: $SM_MODEL_DIR or %(default)s)",
     )
     parser.add_argument(
         "--port",
         type=_bounded(int, 1, 65535),
-        default=env("SAGEMAKER_BIND_TO_PORT") or DEFAULT_PORT,
+        default=env(_ENVIRONMENT["port"]) or DEFAULT_PORT,
         help="default: $SAGEMAKER_BIND_TO_PORT or 8080",
     )
     parser.add_argument("--host", default="0.0.0.0", help="default: %(default)s (all interfaces)")
     parser.add_argument(
         "--workers",
         type=_bounded(int, 1, 512),
-        default=env("SAGEMAKER_MODEL_SERVER_WORKERS") or _usable_cpus(),
+        default=env(_ENVIRONMENT["workers"]) or _usable_cpus(),
         help="worker processes (default: $SAGEMAKER_MODEL_SERVER_WORKERS or one per CPU)",
     )
     parser.add_argument(
         "--model-digest",
-        default=env("MODEL_DIGEST") or None,
+        default=env(_ENVIRONMENT["model_digest"]) or None,
         help="refuse to serve a model whose files do not have this digest (default: "
         "$MODEL_DIGEST, which the deploy code sets from the package's model_digest)",
     )
     parser.add_argument(
         "--model-version",
-        default=env("MODEL_VERSION") or None,
+        default=env(_ENVIRONMENT["model_version"]) or None,
         help="what answers name as their model version (default: $MODEL_VERSION, else the "
         "digest of the model's files)",
     )
     parser.add_argument(
         "--max-body-mb",
         type=_bounded(int, 1, 100),
-        default=env("SAGEMAKER_MAX_PAYLOAD_IN_MB") or 6,
+        default=env(_ENVIRONMENT["max_body_mb"]) or 6,
         help="largest request body in MB (default: $SAGEMAKER_MAX_PAYLOAD_IN_MB or 6)",
     )
     parser.add_argument(
         "--read-timeout",
         type=_bounded(float, 0.1, 60),
-        default=env("MODEL_SERVER_READ_TIMEOUT") or 20.0,
+        default=env(_ENVIRONMENT["read_timeout"]) or 20.0,
         help="seconds a client has to send the headers, and then the body, of a request "
         "(default: $MODEL_SERVER_READ_TIMEOUT or 20)",
     )

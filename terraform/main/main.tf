@@ -23,6 +23,9 @@ locals {
 
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
   pipeline_arns        = { for name, pipeline in local.pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  # Where each model's training jobs write its model.tar.gz: what its endpoint serves and its
+  # deploy function checks.
+  model_artifact_arns = { for name, pipeline in local.pipeline_names : name => "${local.bucket_arns[1]}/pipelines/${pipeline}/*/train/model/*" }
   # Every model's group, and the packages in it.
   model_package_group_resources = flatten([
     for group in values(local.model_package_groups) : [
@@ -669,7 +672,7 @@ data "aws_iam_policy_document" "endpoint" {
     # The model.tar.gz its models' training jobs wrote: no data, no other output.
     sid       = "ReadTheModelsItServes"
     actions   = ["s3:GetObject"]
-    resources = [for pipeline in values(local.pipeline_names) : "${local.bucket_arns[1]}/pipelines/${pipeline}/*/train/model/*"]
+    resources = values(local.model_artifact_arns)
   }
 
   statement {
@@ -755,8 +758,8 @@ module "deploy_on_approval" {
   capture_percent     = local.settings.capture
   instance_count      = local.settings.endpoint_instances
   capture_destination = "s3://${local.artifacts_bucket_name}/datacapture/${each.value.prefix}/"
-  # Where this model's training jobs write their model.tar.gz: the function checks its digest.
-  model_artifacts_arn = "${local.bucket_arns[1]}/pipelines/${local.pipeline_names[each.key]}/*/train/model/*"
+  # The function checks the digest of what it serves.
+  model_artifacts_arn = local.model_artifact_arns[each.key]
 }
 
 ################################################################################

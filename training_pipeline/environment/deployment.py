@@ -25,6 +25,7 @@ from training_pipeline.aws.sessions import account_session
 from training_pipeline.config.naming import EnvironmentNames, environment_names, image_uri
 from training_pipeline.config.settings import Settings, load_settings
 from training_pipeline.config.source import Revision, current_revision
+from training_pipeline.config.workdir import work_dir
 from training_pipeline.errors import NotFoundError, ProfilesError, UserError
 from training_pipeline.pipeline import images
 from training_pipeline.pipeline.code_bundle import load_bundle
@@ -331,7 +332,7 @@ def run(
 
         runner = LocalRunner(
             target.session,
-            work_dir=Path(os.environ.get("TP_WORK_DIR", ".work")).resolve(),
+            work_dir=work_dir(),
             log=log,
             cache_prefix=f"s3://{target.names.artifacts_bucket}/pipeline-cache/",
         )

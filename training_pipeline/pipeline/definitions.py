@@ -28,6 +28,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from training_pipeline.config.workdir import work_dir
 from training_pipeline.pipeline.config import PipelineConfig
 
 BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("builder.py", "config.py"))
@@ -78,7 +79,7 @@ def load_or_build(config: PipelineConfig, cache_dir: Path | None = None) -> str:
     key = template_key(config)
     if key is None or not _fillable(config):
         return _build(config)
-    cache_dir = cache_dir or Path(os.environ.get("TP_WORK_DIR", ".work")) / "definitions"
+    cache_dir = cache_dir or work_dir("definitions")
     template = _find_template(key, cache_dir)
     if template is None:
         template = _build(template_config(config))
