@@ -23,6 +23,7 @@ from training_pipeline.environment import (
     deployment,
     executions,
     model_artifact,
+    predictions,
     registry,
     summary,
 )
@@ -288,6 +289,34 @@ def cmd_serve(args: argparse.Namespace) -> int:
         + ["--workers", str(args.workers), "--model-digest", fetched.digest]
         + ["--model-version", fetched.name]
     )
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    """Score a dataset with the newest Approved version, through the model's batch pipeline.
+
+    --input is a prefix of CSV files in the environment's own data or artifacts bucket
+    (default: the model's batch/ data, which profiles.conf `batch_schedule` scores on a
+    schedule); their rows hold the model's features, in any column order with a header or in
+    the schema's order without. Each file FILE gives FILE.out under the artifacts bucket's
+    predictions/{pipeline}/{execution}/, one line per mini-batch the server answered.
+
+    Example: python -m training_pipeline predict --env prod --model cancer \\
+                 --input s3://mlops-demo-prod-data-444444444444/batch/2026-12-07/
+    """
+    _require_model(load_settings(), args, "each model has its own batch pipeline")
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
+    if args.embedded:
+        _provision_embedded(target)
+    on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
+    record = deployment.predict(target, args.input, on=on)
+    _print_record(record)
+    if record["status"] != "Succeeded":
+        return 1
+    found = predictions.read(target.session, record["predictions_url"])
+    print()
+    print(f"Predictions in {record['predictions_url']}:")
+    print(format_table(predictions.COLUMNS, [predictions.row(f) for f in found]))
+    return 0
 
 
 def cmd_definition(args: argparse.Namespace) -> int:
@@ -645,6 +674,17 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="default: %(default)s (this machine only)"
     )
     served.add_argument("--workers", type=int, default=1, help="default: %(default)s")
+
+    batch = command("predict", cmd_predict)
+    env_options(batch)
+    batch.add_argument(
+        "--input", help="s3:// prefix of the CSV files to score (default: the model's batch/ data)"
+    )
+    batch.add_argument(
+        "--on",
+        choices=("local", "sagemaker"),
+        help="where the jobs run: local runner (default with --embedded) or SageMaker",
+    )
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=environments, help="environment")

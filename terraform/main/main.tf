@@ -20,9 +20,12 @@ locals {
   }
   model_package_groups = { for name, model in local.models : name => model.prefix }
   pipeline_names       = { for name, model in local.models : name => "${model.prefix}-training" }
+  # Each model's batch pipeline: scores a dataset with the newest Approved version (naming.py).
+  batch_pipeline_names = { for name, model in local.models : name => "${model.prefix}-batch" }
 
   sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
   pipeline_arns        = { for name, pipeline in local.pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  batch_pipeline_arns  = { for name, pipeline in local.batch_pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
   # Where each model's training jobs write its model.tar.gz: what its endpoint serves and its
   # deploy function checks.
   model_artifact_arns = { for name, pipeline in local.pipeline_names : name => "${local.bucket_arns[1]}/pipelines/${pipeline}/*/train/model/*" }
@@ -189,10 +192,12 @@ data "aws_iam_policy_document" "sagemaker_execution" {
     actions = [
       "sagemaker:CreateProcessingJob",
       "sagemaker:CreateTrainingJob",
+      "sagemaker:CreateTransformJob",
     ]
     resources = [
       "${local.sagemaker_arn_prefix}:processing-job/*",
       "${local.sagemaker_arn_prefix}:training-job/*",
+      "${local.sagemaker_arn_prefix}:transform-job/*",
     ]
 
     # Only the instance type profiles.conf gives this environment: starting the pipeline with
@@ -216,13 +221,38 @@ data "aws_iam_policy_document" "sagemaker_execution" {
       "sagemaker:AddTags",
       "sagemaker:DescribeProcessingJob",
       "sagemaker:DescribeTrainingJob",
+      "sagemaker:DescribeTransformJob",
       "sagemaker:StopProcessingJob",
       "sagemaker:StopTrainingJob",
+      "sagemaker:StopTransformJob",
     ]
     resources = [
       "${local.sagemaker_arn_prefix}:processing-job/*",
       "${local.sagemaker_arn_prefix}:training-job/*",
+      "${local.sagemaker_arn_prefix}:transform-job/*",
     ]
+  }
+
+  # The batch pipeline's CreateBatchModel step: a model of the Approved version for its
+  # transform job, which runs as this role (it reads the batch data and writes predictions/).
+  statement {
+    sid = "ModelsForBatchJobs"
+    actions = [
+      "sagemaker:AddTags",
+      "sagemaker:CreateModel",
+      "sagemaker:DescribeModel",
+    ]
+    # SageMaker names the models its pipelines create (after the step), so no name is known here.
+    resources = ["${local.sagemaker_arn_prefix}:model/*"]
+  }
+
+  # The deploy function serves an Approved version through a model named {prefix}-v<N>-<hash>,
+  # reused when it exists: the jobs' role must never make one.
+  statement {
+    sid       = "NeverMakeAnEndpointsModel"
+    effect    = "Deny"
+    actions   = ["sagemaker:CreateModel"]
+    resources = [for group in values(local.model_package_groups) : "${local.sagemaker_arn_prefix}:model/${group}-v*"]
   }
 
   statement {
@@ -501,8 +531,10 @@ data "aws_iam_policy_document" "github_deploy" {
       "sagemaker:StopPipelineExecution",
       "sagemaker:UpdatePipeline",
     ]
-    # Every model's pipeline of this environment, and its executions.
-    resources = flatten([for arn in values(local.pipeline_arns) : [arn, "${arn}/*"]])
+    # Every model's pipelines (training and batch) of this environment, and their executions.
+    resources = flatten([
+      for arn in concat(values(local.pipeline_arns), values(local.batch_pipeline_arns)) : [arn, "${arn}/*"]
+    ])
   }
 
   statement {
@@ -510,10 +542,12 @@ data "aws_iam_policy_document" "github_deploy" {
     actions = [
       "sagemaker:DescribeProcessingJob",
       "sagemaker:DescribeTrainingJob",
+      "sagemaker:DescribeTransformJob",
     ]
     resources = [
       "${local.sagemaker_arn_prefix}:processing-job/*",
       "${local.sagemaker_arn_prefix}:training-job/*",
+      "${local.sagemaker_arn_prefix}:transform-job/*",
     ]
   }
 
@@ -651,6 +685,22 @@ module "retrain_schedule" {
   schedule_expression_timezone = var.retrain_schedule_timezone
   pipeline_arn                 = local.pipeline_arns[each.key]
   pipeline_parameters          = lookup(var.retrain_pipeline_parameters, each.key, {})
+  kms_key_arn                  = module.kms.key_arn
+}
+
+# Each model's batch pipeline, with its defaults: the model's batch/ data (naming.py), scored
+# by the newest Approved version.
+module "batch_schedule" {
+  source   = "../modules/pipeline-schedule"
+  for_each = local.models
+
+  create                       = local.settings.batch_schedule != "off"
+  name                         = "${each.value.prefix}-batch"
+  role_name                    = "${each.value.prefix}-batch-scheduler"
+  schedule_expression          = local.settings.batch_schedule
+  schedule_expression_timezone = var.retrain_schedule_timezone
+  pipeline_arn                 = local.batch_pipeline_arns[each.key]
+  pipeline_parameters          = {}
   kms_key_arn                  = module.kms.key_arn
 }
 

@@ -128,6 +128,16 @@ output "scheduler_role_arn" {
   value       = module.retrain_schedule[local.first_model].role_arn
 }
 
+output "batch_schedule_names" {
+  description = "Map of model name to the schedule of its batch pipeline, `<model prefix>-batch` (values null when profiles.conf says `batch_schedule = off` or leaves it out)."
+  value       = { for name, schedule in module.batch_schedule : name => schedule.schedule_name }
+}
+
+output "batch_pipeline_names" {
+  description = "Map of model name to its batch pipeline, `<model prefix>-batch`: scores a dataset with the newest Approved version (`predict --env ENV`)."
+  value       = local.batch_pipeline_names
+}
+
 output "retrain_schedule_names" {
   description = "Map of model name to its retraining schedule, `<model prefix>-retrain` (values null when profiles.conf says `retrain_schedule = off`)."
   value       = { for name, schedule in module.retrain_schedule : name => schedule.schedule_name }

@@ -71,7 +71,7 @@ variable "create_model_package_group_policy" {
 ################################################################################
 
 variable "retrain_schedule_timezone" {
-  description = "IANA time zone in which `[<env>] retrain_schedule` of profiles.conf is read."
+  description = "IANA time zone in which `[<env>] retrain_schedule` and `batch_schedule` of profiles.conf are read."
   type        = string
   default     = "UTC"
 }

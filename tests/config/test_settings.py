@@ -259,3 +259,19 @@ def test_capture_is_optional_and_a_percentage_of_an_endpoints_requests() -> None
         for env in settings.environment_names
         if settings.environment(env).capture
     )
+
+
+def test_batch_schedule_is_optional_and_off_unless_set(tmp_path) -> None:
+    settings = load_settings()
+    schedules = [settings.environment(env).batch_schedule for env in settings.environment_names]
+    assert schedules == ["off", "off", "cron(0 5 ? * * *)"]
+    # Set to off explicitly, or to a rate, it reads the same way as retrain_schedule.
+    text = (
+        Path("profiles.conf")
+        .read_text()
+        .replace("batch_schedule   = cron(0 5 ? * * *)", "batch_schedule   = rate(6 hours)")
+    )
+    (tmp_path / "profiles.conf").write_text(text)
+    assert load_settings(tmp_path / "profiles.conf").environment("prod").batch_schedule == (
+        "rate(6 hours)"
+    )

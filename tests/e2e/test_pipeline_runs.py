@@ -436,3 +436,62 @@ def test_serve_tries_a_registry_version_over_http(first_models, aws, tmp_path, c
     else:
         expected = estimator.predict_proba(rows)[:, 1].tolist()
         assert [p[f"{schema.label}_probability"] for p in answer["predictions"]] == expected
+
+
+def test_predict_scores_a_batch_with_the_newest_approved_version(first_models, aws, tmp_path):
+    # staging scores a CSV of its own data bucket through its batch pipeline: the transform job
+    # serves the newest Approved version, and the predictions are that model's own.
+    target = deployment.connect("staging", embedded_aws=False, model="cancer")
+    s3, names = target.session.client("s3"), target.names
+    schema = model_schema("cancer")
+    rows = load_dataset(SETTINGS.model("cancer").dataset, schema)[list(schema.features)]
+    rows = rows.sample(n=150, random_state=3)
+    s3.put_object(
+        Bucket=names.data_bucket, Key="batch-e2e/rows.csv", Body=rows.to_csv(index=False).encode()
+    )
+    output = io.StringIO()
+    with redirect_stdout(output):
+        exit_code = cli.main(
+            ["predict", "--env", "staging", "--model", "cancer"]
+            + ["--input", f"s3://{names.data_bucket}/batch-e2e/"]
+        )
+    printed = output.getvalue()
+    assert exit_code == 0, printed
+
+    newest = max(
+        (v for v in versions("staging") if v.status == "Approved"), key=lambda v: v.version
+    )
+    execution = re.search(r"execution (\w+): Succeeded", printed).group(1)
+    where = f"s3://{names.artifacts_bucket}/predictions/{names.batch_pipeline_name}/{execution}/"
+    assert where in printed
+    assert re.search(
+        rf"rows\.csv\.out\s+150\s+{names.model_package_group}/{newest.version}", printed
+    )
+    body = s3.get_object(
+        Bucket=names.artifacts_bucket,
+        Key=f"predictions/{names.batch_pipeline_name}/{execution}/rows.csv.out",
+    )["Body"].read()
+    scored = [p for line in body.splitlines() for p in json.loads(line)["predictions"]]
+    sagemaker = target.session.client("sagemaker")
+    url = sagemaker.describe_model_package(ModelPackageName=newest.arn)["InferenceSpecification"][
+        "Containers"
+    ][0]["ModelDataUrl"]
+    bucket, _, key = url.removeprefix("s3://").partition("/")
+    s3.download_file(bucket, key, str(tmp_path / "model.tar.gz"))
+    estimator = handler.load_model(tmp_path).estimator
+    expected = estimator.predict_proba(rows)[:, 1].tolist()
+    assert [p["malignant_probability"] for p in scored] == expected
+    # The batch pipeline SageMaker holds is the one that ran: promoted with the training one.
+    held = sagemaker.describe_pipeline(PipelineName=names.batch_pipeline_name)
+    assert json.loads(held["PipelineDefinition"])["Steps"][2]["Type"] == "Transform"
+
+
+def test_predict_scores_only_the_environments_own_data(first_models, aws, capsys):
+    prod_data = deployment.connect("prod", embedded_aws=False).names.data_bucket
+    command = ["predict", "--env", "staging", "--model", "cancer", "--input"]
+    assert cli.main([*command, f"s3://{prod_data}/batch/"]) == 1
+    err = capsys.readouterr().err
+    assert f"--input s3://{prod_data}/batch/: score data of [staging]'s own buckets" in err
+    staging = deployment.connect("staging", embedded_aws=False).names
+    assert cli.main([*command, f"s3://{staging.data_bucket}/none/"]) == 1
+    assert f"nothing to score under s3://{staging.data_bucket}/none/" in capsys.readouterr().err

@@ -9,11 +9,12 @@ import sys
 
 import pytest
 
+from training_pipeline.config.naming import environment_names
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
-from training_pipeline.environment.deployment import pipeline_config
+from training_pipeline.environment.deployment import Environment, batch_config, pipeline_config
 from training_pipeline.pipeline import definitions
-from training_pipeline.pipeline.config import PipelineConfig
+from training_pipeline.pipeline.config import BatchConfig, PipelineConfig
 
 REVISION = Revision(sha="c" * 40, ref="refs/heads/main")
 
@@ -74,6 +75,39 @@ def test_a_filled_template_is_byte_identical_to_the_sdk_build(env, tmp_path):
     elsewhere = config_of(env, **ELSEWHERE)
     assert definitions.load_or_build(elsewhere, tmp_path) == sdk_build(elsewhere)
     assert list(tmp_path.glob("*.json")) == [template]
+
+
+BATCH_FIELDS = {field.name for field in dataclasses.fields(BatchConfig)}
+
+
+def batch_config_of(env: str, model: str | None = None, **changes) -> BatchConfig:
+    target = Environment(
+        settings=load_settings(),
+        env=env,
+        names=environment_names(load_settings(), env, model),
+        session=None,
+        embedded=False,
+    )
+    return dataclasses.replace(batch_config(target, REVISION), **changes)
+
+
+@pytest.mark.parametrize(("env", "model"), [("dev", None), ("prod", "diabetes")])
+def test_the_batch_pipelines_template_is_byte_identical_to_the_sdk_build(env, model, tmp_path):
+    from training_pipeline.pipeline.builder import build_batch_pipeline
+
+    config = batch_config_of(env, model)
+    assert definitions.load_or_build(config, tmp_path) == (
+        build_batch_pipeline(config).definition()
+    )
+    elsewhere = batch_config_of(
+        env, model, **{k: v for k, v in ELSEWHERE.items() if k in BATCH_FIELDS}
+    )
+    assert definitions.load_or_build(elsewhere, tmp_path) == (
+        build_batch_pipeline(elsewhere).definition()
+    )
+    # Its own template, beside none of the training pipeline's.
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    assert definitions.template_key(config) != definitions.template_key(config_of(env))
 
 
 def test_the_first_run_builds_once_and_later_runs_skip_the_sdk(tmp_path):

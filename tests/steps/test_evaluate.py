@@ -254,7 +254,7 @@ def test_the_champion_is_the_latest_approved_package(registry, pipeline_run) -> 
     register(model_file, "v3/model.tar.gz", "Rejected")
     register(model_file, "v4/model.tar.gz", "PendingManualApproval")
     found = champion.find_champion(boto3.client("sagemaker"), GROUP)
-    assert found == champion.Champion(latest, 2, f"s3://{BUCKET}/v2/model.tar.gz")
+    assert found == champion.Champion(latest, 2, f"s3://{BUCKET}/v2/model.tar.gz", None, IMAGE)
 
 
 def test_main_rescores_the_champion_on_the_same_test_rows(

@@ -124,10 +124,14 @@ def test_the_deploy_role_reaches_every_models_pipeline_and_group_and_no_other(
 
     prefixes = model_prefixes(s, env)
     assert prefixes == {"cancer": f"{s.project}-{env}", "diabetes": f"{s.project}-{env}-diabetes"}
-    for model, prefix in prefixes.items():
-        pipeline = f"{sagemaker}:pipeline/{prefix}-training"
-        assert can("sagemaker:StartPipelineExecution", pipeline), model
-        assert can("sagemaker:DescribePipelineExecution", f"{pipeline}/execution/x1"), model
+    for prefix in prefixes.values():
+        for pipeline in (
+            f"{sagemaker}:pipeline/{prefix}-training",
+            f"{sagemaker}:pipeline/{prefix}-batch",
+        ):
+            assert can("sagemaker:UpdatePipeline", pipeline), pipeline
+            assert can("sagemaker:StartPipelineExecution", pipeline), pipeline
+            assert can("sagemaker:DescribePipelineExecution", f"{pipeline}/execution/x1"), pipeline
         assert can(
             "s3:GetObject",
             f"{artifacts}/pipelines/{prefix}-training/x1/evaluate/evaluation/evaluation.json",
@@ -181,6 +185,31 @@ def test_the_execution_role_registers_into_every_models_group_and_no_other(
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_execution_role_runs_batches_but_never_makes_an_endpoints_model(
+    applied: AppliedInfra, env: str
+) -> None:
+    """The batch pipeline creates a model of the Approved version for its transform job (named
+    by SageMaker); the deploy function's models ({prefix}-v<N>-<hash>, reused when they exist)
+    stay out of the jobs' reach."""
+    s = applied.settings
+    sagemaker = f"arn:aws:sagemaker:{s.region}:{s.accounts[env]}"
+    policies = role_policies(applied, env, f"{s.project}-{env}-sagemaker-execution")
+
+    def can(action: str, resource: str) -> bool:
+        return iam_policy.allows(policies, Request(action, resource))
+
+    assert can("sagemaker:CreateModel", f"{sagemaker}:model/pipelines-x1-createbatchmodel-0a1b")
+    assert can("sagemaker:DescribeTransformJob", f"{sagemaker}:transform-job/pipelines-x1")
+    for prefix in model_prefixes(s, env).values():
+        assert not can("sagemaker:CreateModel", f"{sagemaker}:model/{prefix}-v3-0a1b2c3d"), prefix
+        assert can("sagemaker:DescribeModelPackage", f"{sagemaker}:model-package/{prefix}/3")
+    data = f"arn:aws:s3:::{s.project}-{env}-data-{s.accounts[env]}"
+    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{s.accounts[env]}"
+    assert can("s3:GetObject", f"{data}/batch/2026-12-07.csv")
+    assert can("s3:PutObject", f"{artifacts}/predictions/{s.project}-{env}-batch/x1/a.csv.out")
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_jobs_start_only_on_the_instance_type_of_profiles_conf(
     applied: AppliedInfra, env: str
 ) -> None:
@@ -192,6 +221,7 @@ def test_jobs_start_only_on_the_instance_type_of_profiles_conf(
     for action, resource in (
         ("sagemaker:CreateTrainingJob", job),
         ("sagemaker:CreateProcessingJob", processing),
+        ("sagemaker:CreateTransformJob", job.replace("training-job", "transform-job")),
     ):
         assert iam_policy.allows(
             policies, Request(action, resource, context={"sagemaker:InstanceTypes": [allowed]})

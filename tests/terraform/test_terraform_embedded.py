@@ -36,6 +36,7 @@ def expected_roles(
     endpoint: str,
     prefixes: dict[str, str],
     approval: str = "auto",
+    batch_schedule: str = "off",
 ) -> set[str]:
     if account == "operations":
         # The CI role, and one state role per Terraform root (terraform/backend).
@@ -51,6 +52,8 @@ def expected_roles(
     for prefix in prefixes.values():
         if schedule != "off":
             roles.add(f"{prefix}-scheduler")
+        if batch_schedule != "off":
+            roles.add(f"{prefix}-batch-scheduler")
         if endpoint != "off":
             roles.add(f"{prefix}-deploy-on-approval")
     return roles
@@ -250,7 +253,8 @@ def test_roles_only_in_their_account(applied: AppliedInfra, account: str) -> Non
     schedule, endpoint = (env.retrain_schedule, env.endpoint) if env else ("off", "off")
     prefixes = {} if env is None else model_prefixes(s, account)
     approval = env.approval if env else "auto"
-    expected = expected_roles(s.project, account, schedule, endpoint, prefixes, approval)
+    batch = env.batch_schedule if env else "off"
+    expected = expected_roles(s.project, account, schedule, endpoint, prefixes, approval, batch)
     assert set(project_roles(applied, account)) == expected
 
 
@@ -270,6 +274,7 @@ def test_retrain_schedule_follows_profiles(applied: AppliedInfra, account: str) 
     scheduler = applied.client(account, "scheduler")
     schedules = {x["Name"]: x for x in scheduler.list_schedules()["Schedules"]}
     expression = "off" if account == "operations" else s.environment(account).retrain_schedule
+    schedules = {name: x for name, x in schedules.items() if name.endswith("-retrain")}
     if expression == "off":
         assert schedules == {}
         if account != "operations":
@@ -289,6 +294,36 @@ def test_retrain_schedule_follows_profiles(applied: AppliedInfra, account: str) 
         assert schedule["Target"]["RoleArn"] == f"arn:aws:iam::{acct}:role/{prefix}-scheduler"
         assert applied.outputs[account]["retrain_schedule_names"][model] == f"{prefix}-retrain"
     assert applied.outputs[account]["retrain_schedule_name"] == f"{s.project}-{account}-retrain"
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_batch_schedule_follows_profiles(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    scheduler = applied.client(account, "scheduler")
+    names = {x["Name"] for x in scheduler.list_schedules()["Schedules"]}
+    batch = {name for name in names if name.endswith("-batch")}
+    expression = "off" if account == "operations" else s.environment(account).batch_schedule
+    if account != "operations":
+        prefixes = model_prefixes(s, account)
+        assert applied.outputs[account]["batch_pipeline_names"] == {
+            model: f"{prefix}-batch" for model, prefix in prefixes.items()
+        }
+    if expression == "off":
+        assert batch == set()
+        return
+    # prod scores its batch/ data every day: each model's batch pipeline, its own role.
+    assert set(batch) == {f"{prefix}-batch" for prefix in prefixes.values()}
+    acct = s.accounts[account]
+    for model, prefix in prefixes.items():
+        schedule = scheduler.get_schedule(Name=f"{prefix}-batch")
+        assert schedule["ScheduleExpression"] == expression
+        assert schedule["Target"]["Arn"] == (
+            f"arn:aws:sagemaker:{s.region}:{acct}:pipeline/{prefix}-batch"
+        )
+        assert schedule["Target"]["RoleArn"] == (
+            f"arn:aws:iam::{acct}:role/{prefix}-batch-scheduler"
+        )
+        assert applied.outputs[account]["batch_schedule_names"][model] == f"{prefix}-batch"
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)
@@ -520,14 +555,20 @@ SERVING_ACTIONS = {
 
 
 def test_only_the_deploy_on_approval_function_may_change_endpoints(applied: AppliedInfra) -> None:
-    """Serving changes when a person approves a model, never from a CI deploy or a job."""
+    """Serving changes when a person approves a model, never from a CI deploy or a job. The
+    jobs' role creates models for batch transform jobs, never one under an endpoint model's
+    name (test_least_privilege.py evaluates that Deny)."""
     for env in ENVIRONMENTS:
         for role, statements in _role_policies(applied, env).items():
-            actions = {action for st in statements for action in _as_list(st["Action"])}
+            allowed = [st for st in statements if st.get("Effect", "Allow") == "Allow"]
+            actions = {action for st in allowed for action in _as_list(st["Action"])}
             if role.endswith("-deploy-on-approval"):
                 assert actions >= SERVING_ACTIONS, role
-            else:
-                assert not actions & SERVING_ACTIONS, f"{role}: {actions & SERVING_ACTIONS}"
+                continue
+            serving = actions & SERVING_ACTIONS
+            if role.endswith("-sagemaker-execution"):
+                serving -= {"sagemaker:CreateModel"}
+            assert not serving, f"{role}: {serving}"
 
 
 ################################################################################

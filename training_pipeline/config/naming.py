@@ -39,6 +39,11 @@ class EnvironmentNames:
         return "training/" if self.first_model else f"training-{self.model}/"
 
     @property
+    def batch_prefix(self) -> str:
+        """Where the data the model's batch pipeline scores by default lies in the data bucket."""
+        return "batch/" if self.first_model else f"batch-{self.model}/"
+
+    @property
     def data_bucket(self) -> str:
         return f"{self.project}-{self.env}-data-{self.account_id}"
 
@@ -62,6 +67,16 @@ class EnvironmentNames:
     @property
     def pipeline_name(self) -> str:
         return f"{self.model_prefix}-training"
+
+    @property
+    def batch_pipeline_name(self) -> str:
+        """The pipeline that scores a dataset with the newest Approved version."""
+        return f"{self.model_prefix}-batch"
+
+    @property
+    def predictions_prefix(self) -> str:
+        """Where the batch pipeline writes its answers, a folder per execution."""
+        return f"s3://{self.artifacts_bucket}/predictions/{self.batch_pipeline_name}/"
 
     @property
     def execution_role_arn(self) -> str:

@@ -76,7 +76,10 @@ DIRECTIONS = ("higher", "lower")
 # Scores between 0 and 1: a floor above 1 could never be met.
 _AT_MOST_ONE = ("roc_auc", "accuracy", "precision", "recall", "f1", "r2")
 # Keys that may be left out.
-_OPTIONAL = {"project": ("github_ids",), "environment": ("capture", "endpoint_instances")}
+_OPTIONAL = {
+    "project": ("github_ids",),
+    "environment": ("capture", "endpoint_instances", "batch_schedule"),
+}
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class EnvironmentSettings:
     endpoint: str  # "off", or the instance type approved models are served on
     capture: int = 0  # percentage of the endpoint's requests captured with their answers; 0 off
     endpoint_instances: int = 1  # instances behind each endpoint; 2 or more: canary updates
+    batch_schedule: str = "off"  # when each model's batch pipeline scores the batch/ data
 
     @property
     def approval_status(self) -> str:
@@ -263,6 +267,11 @@ def load_settings(path: Path | str | None = None) -> Settings:
             ),
             capture=_capture(path, lines, env, sections[env]),
             endpoint_instances=_endpoint_instances(path, lines, env, sections[env]),
+            batch_schedule=(
+                check(env, "batch_schedule", _SCHEDULE, "off, cron(...) or rate(...)")
+                if "batch_schedule" in sections[env]
+                else "off"
+            ),
         )
     models = {}
     for section in model_sections:

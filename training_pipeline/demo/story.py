@@ -12,7 +12,9 @@
 6. ``promote prod``: prod retrains on prod's data and registers PendingManualApproval.
 7. The approval in prod (a person's decision, here the operator's), and prod's endpoint
    serving that version (what the deploy-on-approval function does; moto runs no Lambda).
-8. The three registries side by side: version, status, metrics, commit, data fingerprint.
+8. prod's batch pipelines score its batch/ data with the version just approved (what
+   profiles.conf `batch_schedule` runs every day; `predict --env prod` by hand).
+9. The three registries side by side: version, status, metrics, commit, data fingerprint.
 
 Nothing in it is specific to the demo: each step calls what a user would run.
 """
@@ -29,7 +31,7 @@ from pathlib import Path
 
 from training_pipeline.aws import embedded
 from training_pipeline.config.settings import Settings, load_settings
-from training_pipeline.environment import deployment, registry
+from training_pipeline.environment import deployment, predictions, registry
 from training_pipeline.github import promotion
 from training_pipeline.github.offline.origin import OfflineGitHub
 from training_pipeline.infra import terraform as infra
@@ -97,6 +99,7 @@ def play(
             lambda env=env: promote(story, hub, clone, env),
         )
     story.chapter(f"The {last} approval, and {last}'s endpoint serving it", lambda: approve(story))
+    story.chapter(f"{last}'s batch pipelines score its batch/ data", lambda: score(story))
     log("\n" + registries_table(settings))
     total = sum(story.seconds.values())
     parts = (f"{title.split(':')[0]} {seconds:.0f}s" for title, seconds in story.seconds.items())
@@ -194,6 +197,17 @@ def approve(story: Story) -> None:
         story.log(
             f"   endpoint {deployed.endpoint_name} {deployed.action}: version {deployed.version}"
         )
+
+
+def score(story: Story) -> None:
+    for target in _connect(story.settings.environment_names[-1]).every_model():
+        deployment.seed_batch_data(target, log=lambda line: story.log(f"   {line}"))
+        record = deployment.predict(target, log=lambda line: None)
+        if record["status"] != "Succeeded":
+            raise StoryFailed(f"{target.names.batch_pipeline_name}: {record['failure_reason']}")
+        for found in predictions.read(target.session, record["predictions_url"]):
+            file, rows, version = predictions.row(found)
+            story.log(f"   {version} scored {rows} rows: {record['predictions_url']}{file}")
 
 
 def registries_table(settings: Settings) -> str:

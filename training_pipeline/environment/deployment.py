@@ -287,17 +287,13 @@ def run(
     data: Path | None = None,
     log: Log = print,
 ) -> dict:
-    """Upload data and code, upsert the pipeline, execute it, and return the execution record."""
-    from training_pipeline.environment import executions
-    from training_pipeline.pipeline import definitions
+    """Upload data and code, upsert the pipeline, execute it, and return the execution record.
 
-    require_provisioned(target)
-    revision = current_revision()
-    # Before anything is uploaded or upserted: a pipeline pointing at missing images would
-    # replace the environment's working one (and its scheduled retrains would fail). Only the
-    # embedded AWS, which runs no image, takes a pipeline without them.
-    required = on == "sagemaker" or not on_embedded_aws(target)
-    image_uris = commit_images(target, revision, required=required, log=log)
+    The model's batch pipeline is upserted with it: it moves between environments with the
+    training pipeline, by the same deployments."""
+    from training_pipeline.environment import executions
+
+    revision, image_uris = _prepare(target, on, log)
     params = dict(parameters or {})
     data_url = training_data_url(target, data, log=log)
     if data is not None:
@@ -308,21 +304,152 @@ def run(
         target.settings, target.env, revision, image_uris=image_uris, model=target.model
     )
     load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
-    definition = definitions.load_or_build(config)
-    arn = upsert(
-        target.session,
-        config,
-        definition,
-        description=(
-            f"{target.settings.project} {target.model} training, {revision.ref} at "
-            f"{revision.short_sha}"
-        ),
+    definition = _build_and_upsert(target, config, revision, "training", log)
+    upsert_batch(target, revision, image_uris, log=log)
+    record = _execute(target, definition, config.pipeline_name, params, on, revision, log)
+    record["model"] = model_outcome(target, record)
+    record["record_url"] = executions.save_record(
+        target.session, target.names.artifacts_bucket, record
     )
+    return record
+
+
+def predict(
+    target: Environment, input_url: str | None = None, *, on: str = "local", log: Log = print
+) -> dict:
+    """Score `input_url` (default: the model's batch/ data) with the newest Approved version,
+    through the model's batch pipeline (upserted first); the execution record, with
+    `predictions_url`."""
+    from training_pipeline.environment import executions
+
+    revision, image_uris = _prepare(target, on, log)
+    url = batch_input_url(target, input_url, log=log)
+    load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
+    config, definition = upsert_batch(target, revision, image_uris, log=log)
+    params = {"InputDataUrl": url} if input_url else {}
+    record = _execute(target, definition, config.pipeline_name, params, on, revision, log)
+    record["predictions_url"] = f"{target.names.predictions_prefix}{record['execution_id']}/"
+    record["record_url"] = executions.save_record(
+        target.session, target.names.artifacts_bucket, record
+    )
+    return record
+
+
+def upsert_batch(
+    target: Environment, revision: Revision, image_uris: Mapping[str, str] | None, log: Log = print
+):
+    """Upsert the model's batch pipeline at `revision`; its config and definition."""
+    config = batch_config(target, revision, image_uris)
+    return config, _build_and_upsert(target, config, revision, "batch scoring", log)
+
+
+def _build_and_upsert(target: Environment, config, revision: Revision, what: str, log: Log) -> str:
+    """The definition of `config` (a template filled in, or the SDK's build), upserted."""
+    from training_pipeline.pipeline import definitions
+
+    definition = definitions.load_or_build(config)
+    description = (
+        f"{target.settings.project} {target.model} {what}, {revision.ref} at {revision.short_sha}"
+    )
+    arn = upsert(target.session, config, definition, description=description)
     log(f"upserted {arn} ({revision.ref} at {revision.short_sha})")
+    return definition
+
+
+def batch_config(
+    target: Environment, revision: Revision, image_uris: Mapping[str, str] | None = None
+):
+    """The BatchConfig of the target's model at `revision`: pure, nothing is read from AWS."""
+    from training_pipeline.pipeline.config import BatchConfig
+
+    names, settings = target.names, target.settings
+    return BatchConfig(
+        pipeline_name=names.batch_pipeline_name,
+        region=settings.region,
+        role_arn=names.execution_role_arn,
+        artifacts_bucket=names.artifacts_bucket,
+        input_data_url=f"s3://{names.data_bucket}/{names.batch_prefix}",
+        model_package_group=names.model_package_group,
+        training_image=(image_uris or {}).get("training")
+        or image_uri(settings, "training", revision.sha),
+        code_prefix=load_bundle(names.model).prefix(names.artifacts_bucket),
+        instance_type=settings.environment(target.env).instance_type,
+    )
+
+
+def batch_input_url(target: Environment, given: str | None, *, log: Log = print) -> str:
+    """The S3 prefix a batch scores: `given`, which must be in one of the environment's own
+    buckets (its data never leaves its account), else the model's batch/ data."""
+    names = target.names
+    if given is None:
+        if target.embedded:
+            seed_batch_data(target, log=log)
+        url = f"s3://{names.data_bucket}/{names.batch_prefix}"
+    else:
+        url = given
+        bucket = url.removeprefix("s3://").partition("/")[0]
+        if not url.startswith("s3://") or bucket not in (names.data_bucket, names.artifacts_bucket):
+            raise UserError(
+                f"--input {given}: score data of [{target.env}]'s own buckets, "
+                f"s3://{names.data_bucket}/... or s3://{names.artifacts_bucket}/... (an "
+                "environment's data never leaves its account)"
+            )
+    bucket, _, prefix = url.removeprefix("s3://").partition("/")
+    listed = target.session.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
+    if not listed.get("KeyCount"):
+        raise NotFoundError(
+            f"nothing to score under {url}: put CSV files of the model's features there, one "
+            "row per line"
+        )
+    return url
+
+
+def seed_batch_data(target: Environment, *, log: Log = print) -> None:
+    """Give the model's empty batch/ prefix rows to score (the features of 200 rows of its
+    dataset): for the embedded AWS only, as seed_reference_data."""
+    s3 = target.session.client("s3")
+    bucket, prefix = target.names.data_bucket, target.names.batch_prefix
+    dataset = target.settings.model(target.model).dataset
+    if dataset == "none" or s3.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1).get(
+        "KeyCount"
+    ):
+        return
+    from training_pipeline.environment.data import load_dataset, model_schema
+
+    contract = model_schema(target.model)
+    rows = load_dataset(dataset, contract).sample(n=200, random_state=7)
+    key = f"{prefix}{dataset.partition(':')[2]}.csv"
+    body = rows.drop(columns=[contract.label]).to_csv(index=False).encode()
+    s3.put_object(Bucket=bucket, Key=key, Body=body)
+    log(f"seeded s3://{bucket}/{key} with {len(rows)} rows to score")
+
+
+def _prepare(target: Environment, on: str, log: Log) -> tuple[Revision, dict | None]:
+    require_provisioned(target)
+    revision = current_revision()
+    # Before anything is uploaded or upserted: a pipeline pointing at missing images would
+    # replace the environment's working one (and its scheduled runs would fail). Only the
+    # embedded AWS, which runs no image, takes a pipeline without them.
+    required = on == "sagemaker" or not on_embedded_aws(target)
+    return revision, commit_images(target, revision, required=required, log=log)
+
+
+def _execute(
+    target: Environment,
+    definition: str,
+    pipeline_name: str,
+    params: Mapping[str, Any],
+    on: str,
+    revision: Revision,
+    log: Log,
+) -> dict:
+    """Execute the upserted pipeline on SageMaker or with the local runner; its record."""
+    from training_pipeline.environment import executions
+
     if on == "sagemaker":
         record = executions.run_on_sagemaker(
             target.session,
-            config.pipeline_name,
+            pipeline_name,
             params,
             description=f"{revision.ref} at {revision.sha}",
             log=log,
@@ -336,14 +463,10 @@ def run(
             log=log,
             cache_prefix=f"s3://{target.names.artifacts_bucket}/pipeline-cache/",
         )
-        result = runner.run(definition, parameters=params, pipeline_name=config.pipeline_name)
+        result = runner.run(definition, parameters=params, pipeline_name=pipeline_name)
         record = {**result.to_dict(), "runner": "local"}
     record.update(
         git_sha=revision.sha, git_ref=revision.ref, env=target.env, model_name=target.model
-    )
-    record["model"] = model_outcome(target, record)
-    record["record_url"] = executions.save_record(
-        target.session, target.names.artifacts_bucket, record
     )
     return record
 

@@ -1,4 +1,4 @@
-"""The SageMaker pipeline, built with the SageMaker Python SDK (v3), the only module importing it.
+"""The SageMaker pipelines, built with the SageMaker Python SDK (v3), the only module importing it.
 
     PrepareData ─> TrainModel ─> EvaluateModel ─> CheckQuality ─┬─ pass ─> CheckNewModel ─┐
     (validate,     (scikit-learn  (test metrics,    (floor and    │          (not identical  │
@@ -6,6 +6,12 @@
      fingerprint)                  re-scored)                      └─ fail ─> QualityGateFailed
                                                                                              │
                                     RegisterModel (own registry, metrics, lineage) <─ new ───┘
+
+The batch pipeline (`build_batch_pipeline`) scores a dataset with the newest Approved version:
+
+    FindApprovedModel ─> CreateBatchModel ─> ScoreBatch
+    (newest Approved     (the version's       (batch transform: the version's own image
+     version, digest)     container)           scores each CSV line into predictions/)
 
 `build_pipeline(config)` takes every account- and model-specific name as an argument, so the same
 code builds the pipeline of every model in every environment; `definition(config)` is the JSON
@@ -41,6 +47,7 @@ from sagemaker.core.shapes import (  # noqa: E402
     ProcessingS3Input,
     ProcessingS3Output,
 )
+from sagemaker.core.transformer import Transformer  # noqa: E402
 from sagemaker.core.workflow.conditions import (  # noqa: E402
     ConditionEquals,
     ConditionGreaterThanOrEqualTo,
@@ -65,7 +72,12 @@ from sagemaker.mlops.workflow.retry import (  # noqa: E402
     StepExceptionTypeEnum,
     StepRetryPolicy,
 )
-from sagemaker.mlops.workflow.steps import CacheConfig, ProcessingStep, TrainingStep  # noqa: E402
+from sagemaker.mlops.workflow.steps import (  # noqa: E402
+    CacheConfig,
+    ProcessingStep,
+    TrainingStep,
+    TransformStep,
+)
 from sagemaker.serve.model_builder import ModelBuilder  # noqa: E402
 from sagemaker.train.configs import Compute, InputData, OutputDataConfig  # noqa: E402
 from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
@@ -74,7 +86,7 @@ from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
 # put it back so that the CLI's own progress lines stay readable.
 logging.getLogger().setLevel(logging.WARNING)
 
-from training_pipeline.pipeline.config import PipelineConfig  # noqa: E402
+from training_pipeline.pipeline.config import BatchConfig, PipelineConfig  # noqa: E402
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/code"
@@ -130,22 +142,38 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
     )
 
 
+def build_batch_pipeline(config: BatchConfig, session: boto3.Session | None = None) -> Pipeline:
+    """The batch pipeline of one model in one environment (nothing is called on AWS to build
+    it): the newest Approved version, looked up when it runs, scores InputDataUrl."""
+    ctx = _Context.create(config, session)
+    approved = build_find_approved_model_step(ctx)
+    model = build_batch_model_step(ctx, approved)
+    return Pipeline(
+        name=config.pipeline_name,
+        parameters=list(ctx.params.values()),
+        steps=[approved.step, model, build_score_batch_step(ctx, model)],
+        sagemaker_session=ctx.session,
+    )
+
+
 @dataclass(frozen=True)
 class _Context:
     """What every step builder shares: the configuration, the pipeline's parameters, the SDK
     session and the code input of the processing jobs."""
 
-    config: PipelineConfig
+    config: PipelineConfig | BatchConfig
     session: PipelineSession
     params: dict
     code: ProcessingInput
 
     @classmethod
-    def create(cls, config: PipelineConfig, session: boto3.Session | None) -> _Context:
+    def create(
+        cls, config: PipelineConfig | BatchConfig, session: boto3.Session | None
+    ) -> _Context:
         return cls(
             config,
             _pipeline_session(config, session),
-            _parameters(config),
+            _batch_parameters(config) if isinstance(config, BatchConfig) else _parameters(config),
             _s3_input("code", config.code_prefix, CODE_DIR),
         )
 
@@ -420,6 +448,101 @@ def build_check_quality_step(
     )
 
 
+@dataclass(frozen=True)
+class _Approved:
+    step: ProcessingStep
+    document: PropertyFile
+
+    def field(self, name: str) -> JsonGet:
+        return JsonGet(step_name=self.step.name, property_file=self.document, json_path=name)
+
+
+def build_find_approved_model_step(ctx: _Context) -> _Approved:
+    document = PropertyFile(name="ApprovedModel", output_name="approved", path="approved.json")
+    step = ProcessingStep(
+        name="FindApprovedModel",
+        description="The newest Approved version of the model's group, and its digest",
+        step_args=ctx.processor(
+            "approved_model.py", env={"MODEL_PACKAGE_GROUP_NAME": ctx.config.model_package_group}
+        ).run(
+            inputs=[ctx.code],
+            outputs=[
+                _s3_output(
+                    "approved", ctx.output("find", "approved"), f"{PROCESSING_ROOT}/approved"
+                )
+            ],
+            arguments=["--output-dir", f"{PROCESSING_ROOT}/approved"],
+        ),
+        property_files=[document],
+        # Not cached: the newest Approved version changes while the arguments do not.
+        retry_policies=JOB_RETRIES,
+    )
+    return _Approved(step, document)
+
+
+def build_batch_model_step(ctx: _Context, approved: _Approved) -> ModelStep:
+    builder = ModelBuilder(
+        # The registered version's own container (image and artifact), known only at run time.
+        image_uri=approved.field("image"),
+        s3_model_data_url=approved.field("model_data_url"),
+        role_arn=ctx.config.role_arn,
+        env_vars={
+            # The server checks the files against the digest before loading them, and names
+            # the version in every answer.
+            "MODEL_DIGEST": approved.field("model_digest"),
+            "MODEL_VERSION": approved.field("model_version"),
+        },
+        sagemaker_session=ctx.session,
+        dependencies={},
+        log_level=logging.ERROR,
+    )
+    return ModelStep(
+        name="CreateBatchModel",
+        description="A model of the Approved version, with its digest for the server to check",
+        step_args=builder.build(),
+        retry_policies=API_RETRIES,
+    )
+
+
+def build_score_batch_step(ctx: _Context, model: ModelStep) -> TransformStep:
+    p, config = ctx.params, ctx.config
+    transformer = Transformer(
+        model_name=model.properties.ModelName,
+        instance_count=1,
+        instance_type=p["TransformInstanceType"],
+        # As many rows per request as the server takes (its 6 MB), each answer on its own line.
+        strategy="MultiRecord",
+        assemble_with="Line",
+        accept="application/json",
+        # naming.py's predictions_prefix, a folder per execution.
+        output_path=Join(
+            on="/",
+            values=[
+                f"s3://{config.artifacts_bucket}/predictions/{config.pipeline_name}",
+                ExecutionVariables.PIPELINE_EXECUTION_ID,
+            ],
+        ),
+        sagemaker_session=ctx.session,
+    )
+    return TransformStep(
+        name="ScoreBatch",
+        description="Score every CSV line under InputDataUrl into predictions/",
+        step_args=transformer.transform(
+            data=p["InputDataUrl"], content_type="text/csv", split_type="Line"
+        ),
+        retry_policies=JOB_RETRIES,
+    )
+
+
+def _batch_parameters(config: BatchConfig) -> dict:
+    params = [
+        ParameterString("InputDataUrl", default_value=config.input_data_url),
+        ParameterString("ProcessingInstanceType", default_value=config.instance_type),
+        ParameterString("TransformInstanceType", default_value=config.instance_type),
+    ]
+    return {param.name: param for param in params}
+
+
 def _parameters(config: PipelineConfig) -> dict:
     params = [
         ParameterString("InputDataUrl", default_value=config.input_data_url),
@@ -470,7 +593,9 @@ def _s3_output(name: str, s3_uri, local_path: str) -> ProcessingOutput:
     )
 
 
-def _pipeline_session(config: PipelineConfig, session: boto3.Session | None) -> PipelineSession:
+def _pipeline_session(
+    config: PipelineConfig | BatchConfig, session: boto3.Session | None
+) -> PipelineSession:
     # Building a definition is pure: silence the SDK's per-step notices about what a
     # PipelineSession does not do, which would otherwise bury the CLI's own output.
     warnings.filterwarnings("ignore", message="Running within a PipelineSession")

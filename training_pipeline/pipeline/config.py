@@ -36,3 +36,21 @@ class PipelineConfig:
     max_iter: int
     learning_rate: float
     max_depth: int
+
+
+@dataclass(frozen=True)
+class BatchConfig:
+    """What the batch pipeline takes (builder.build_batch_pipeline): one model in one
+    environment, scoring with the newest Approved version of its group."""
+
+    pipeline_name: str
+    region: str
+    role_arn: str
+    artifacts_bucket: str
+    # The default data to score: the model's batch prefix in the environment's data bucket.
+    input_data_url: str
+    model_package_group: str
+    # The image of the lookup step (the batch itself runs the registered version's own image).
+    training_image: str
+    code_prefix: str
+    instance_type: str

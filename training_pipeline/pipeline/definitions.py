@@ -29,7 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from training_pipeline.config.workdir import work_dir
-from training_pipeline.pipeline.config import PipelineConfig
+from training_pipeline.pipeline.config import BatchConfig, PipelineConfig
+
+# Either pipeline's configuration: the training pipeline's, or the batch pipeline's.
+Config = PipelineConfig | BatchConfig
 
 BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("builder.py", "config.py"))
 SDK_PACKAGES = (
@@ -59,13 +62,14 @@ _MARKER = re.compile("|".join(map(re.escape, sorted(MARKERS.values(), key=len, r
 _NEUTRAL_SDK_SETTINGS = {"SchemaVersion", "SageMaker.PythonSDK.Modules.TelemetryOptOut"}
 
 
-def template_key(config: PipelineConfig) -> str | None:
+def template_key(config: Config) -> str | None:
     """What shapes the template of `config`; None when that cannot be known without the SDK."""
     sdk_config = _sdk_config_files()
     if sdk_config is None:
         return None
     shaping = {k: v for k, v in dataclasses.asdict(config).items() if k not in MARKERS}
-    described = json.dumps([shaping, MARKERS, sdk_config], sort_keys=True, default=str)
+    kind = type(config).__name__
+    described = json.dumps([kind, shaping, MARKERS, sdk_config], sort_keys=True, default=str)
     digest = hashlib.sha256(described.encode())
     for source in BUILDER_SOURCES:
         digest.update(source.read_bytes())
@@ -74,7 +78,7 @@ def template_key(config: PipelineConfig) -> str | None:
     return digest.hexdigest()
 
 
-def load_or_build(config: PipelineConfig, cache_dir: Path | None = None) -> str:
+def load_or_build(config: Config, cache_dir: Path | None = None) -> str:
     """The definition JSON of `config`, exactly as the SDK builds it; the SDK only on a miss."""
     key = template_key(config)
     if key is None or not _fillable(config):
@@ -89,32 +93,45 @@ def load_or_build(config: PipelineConfig, cache_dir: Path | None = None) -> str:
     return filled if "tpfill-" not in filled else _build(config)
 
 
-def template_config(config: PipelineConfig) -> PipelineConfig:
+def template_config(config: Config) -> Config:
     """`config` with a marker in place of every verbatim-copied value."""
-    return dataclasses.replace(config, **MARKERS)
+    return dataclasses.replace(config, **_markers(config))
 
 
-def fill(template: str, config: PipelineConfig) -> str:
+def fill(template: str, config: Config) -> str:
     """The template with each marker replaced by `config`'s value."""
-    values = {marker: getattr(config, field) for field, marker in MARKERS.items()}
+    values = {marker: getattr(config, field) for field, marker in _markers(config).items()}
     return _MARKER.sub(lambda match: values[match.group()], template)
 
 
-def _build(config: PipelineConfig) -> str:
-    from training_pipeline.pipeline.builder import build_pipeline
+def _markers(config: Config) -> dict[str, str]:
+    """The markers of the fields `config` has (the batch pipeline copies fewer)."""
+    fields = {field.name for field in dataclasses.fields(config)}
+    return {field: marker for field, marker in MARKERS.items() if field in fields}
 
+
+def _build(config: Config) -> str:
+    from training_pipeline.pipeline.builder import build_batch_pipeline, build_pipeline
+
+    if isinstance(config, BatchConfig):
+        return build_batch_pipeline(config).definition()
     return build_pipeline(config).definition()
 
 
-def _fillable(config: PipelineConfig) -> bool:
+def _fillable(config: Config) -> bool:
     """Whether every copied value goes into the JSON text as is (no escaping, no marker) and
     has the shape of its marker: the SDK would look up a bare role name, or upload a local
     code path and use the resulting S3 URL."""
-    for field in MARKERS:
+    markers = _markers(config)
+    for field in markers:
         value = getattr(config, field)
         if json.dumps(value) != f'"{value}"' or "tpfill-" in value:
             return False
-    s3_fields = (config.input_data_url, config.code_prefix, config.code_tarball_url)
+    s3_fields = [
+        getattr(config, field)
+        for field in ("input_data_url", "code_prefix", "code_tarball_url")
+        if field in markers
+    ]
     return config.role_arn.startswith("arn:") and all(v.startswith("s3://") for v in s3_fields)
 
 

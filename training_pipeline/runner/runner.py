@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from . import isolation, processing, registry_steps, training
+from . import isolation, processing, registry_steps, training, transform
 from .cache import StepCache, cache_key
 from .conditions import evaluate_all
 from .errors import DefinitionError, StepFailure
@@ -34,6 +34,7 @@ Executor = Callable[[JobContext, Mapping[str, Any]], dict[str, Any]]
 _EXECUTORS: dict[str, Executor] = {
     "Processing": processing.run,
     "Training": training.run,
+    "Transform": transform.run,
     "Model": registry_steps.run_create_model,
     "RegisterModel": registry_steps.run_register_model,
 }

@@ -39,7 +39,7 @@ def join_uri(uri: str, *parts: str) -> str:
     return "/".join([uri.rstrip("/"), *(part.strip("/") for part in parts)])
 
 
-def _relative_key(prefix: str, key: str) -> str:
+def relative_key(prefix: str, key: str) -> str:
     """Where an object matched by an S3Prefix lands under the local path.
 
     A prefix naming a "folder" (`data/` or `data` with `data/x.csv` under it) keeps paths
@@ -74,7 +74,7 @@ class S3:
         destination.mkdir(parents=True, exist_ok=True)
         _each(
             lambda o: self._download(
-                bucket, o["Key"], destination / _relative_key(prefix, o["Key"]), o["Size"]
+                bucket, o["Key"], destination / relative_key(prefix, o["Key"]), o["Size"]
             ),
             objects,
         )

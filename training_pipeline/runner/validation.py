@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import processing, training
+from . import processing, training, transform
 from .cache import parse_duration
 from .errors import DefinitionError
 from .expressions import EXECUTION_VARIABLES, iter_gets, split_get
@@ -17,13 +17,14 @@ from .retry import Retrier
 _VALIDATORS: dict[str, Callable[[str, Mapping[str, Any]], None]] = {
     "Processing": processing.validate,
     "Training": training.validate,
+    "Transform": transform.validate,
 }
-STEP_TYPES = {"Processing", "Training", "Model", "RegisterModel", "Condition", "Fail"}
+STEP_TYPES = {"Processing", "Training", "Transform", "Model", "RegisterModel", "Condition", "Fail"}
 # Steps that run a job's process; SageMaker caches exactly these among our types.
-JOB_TYPES = {"Processing", "Training"}
+JOB_TYPES = {"Processing", "Training", "Transform"}
 JOB_NAME_VARIABLE = {"Processing": "ProcessingJobName", "Training": "TrainingJobName"}
 # Name fields the SDK keeps only with PipelineDefinitionConfig(use_custom_job_prefix=True).
-NAME_FIELDS = {**JOB_NAME_VARIABLE, "Model": "ModelName"}
+NAME_FIELDS = {**JOB_NAME_VARIABLE, "Transform": "TransformJobName", "Model": "ModelName"}
 _DEFINITION_FIELDS = {
     "Version",
     "Metadata",

@@ -24,6 +24,7 @@ Scripts (each: pure functions, then a thin ``main(argv)``; paths default to /opt
     train        fit a HistGradientBoosting classifier or regressor (SageMaker script mode)
     evaluate     score the challenger and the champion by the model's gate metric, write
                  evaluation.json and plots
+    approved_model  (batch pipeline) name the newest Approved version to score with
 Helpers:
     schema       a model's contract (kind, features, label, value rules), read from the
                  schema.json beside the scripts

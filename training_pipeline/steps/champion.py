@@ -22,6 +22,9 @@ class Champion:
     model_package_arn: str
     version: int
     model_data_url: str
+    # The SHA-256 of the model's files that the registering pipeline recorded (evaluate.py).
+    model_digest: str | None = None
+    image: str | None = None  # the inference image the version is served from
 
 
 def find_champion(sagemaker_client: object, group_name: str) -> Champion | None:
@@ -62,7 +65,9 @@ def find_champion(sagemaker_client: object, group_name: str) -> Champion | None:
     url = containers[0].get("ModelDataUrl") if containers else None
     if not url:
         raise ChampionError(f"approved model package {arn} has no ModelDataUrl to re-score")
-    return Champion(arn, int(latest.get("ModelPackageVersion", 0)), url)
+    digest = (package.get("CustomerMetadataProperties") or {}).get("model_digest")
+    version = int(latest.get("ModelPackageVersion", 0))
+    return Champion(arn, version, url, digest, containers[0].get("Image"))
 
 
 @dataclass(frozen=True)
