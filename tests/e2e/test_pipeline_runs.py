@@ -450,11 +450,14 @@ def test_predict_scores_a_batch_with_the_newest_approved_version(first_models, a
         Bucket=names.data_bucket, Key="batch-e2e/rows.csv", Body=rows.to_csv(index=False).encode()
     )
     output = io.StringIO()
-    with redirect_stdout(output):
-        exit_code = cli.main(
-            ["predict", "--env", "staging", "--model", "cancer"]
-            + ["--input", f"s3://{names.data_bucket}/batch-e2e/"]
-        )
+    try:
+        with redirect_stdout(output):
+            exit_code = cli.main(
+                ["predict", "--env", "staging", "--model", "cancer"]
+                + ["--input", f"s3://{names.data_bucket}/batch-e2e/"]
+            )
+    finally:
+        s3.delete_object(Bucket=names.data_bucket, Key="batch-e2e/rows.csv")
     printed = output.getvalue()
     assert exit_code == 0, printed
 

@@ -10,6 +10,7 @@ import io
 import json
 import tarfile
 import uuid
+from pathlib import Path
 
 import boto3
 import numpy as np
@@ -99,6 +100,21 @@ def transform_definition(model_name: str, input_uri: str, output_uri: str, **cha
     }
 
 
+def servers_of(work_dir: Path) -> list[str]:
+    """Processes still running a model server on a model under `work_dir`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            arguments = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        if b"inference.serving.serve" in arguments and str(work_dir).encode() in b" ".join(
+            arguments
+        ):
+            found.append(cmdline.parent.name)
+    return found
+
+
 def put_csv(session, bucket: str, key: str, frame, header: bool) -> None:
     body = frame.to_csv(index=False, header=header).encode()
     session.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
@@ -129,6 +145,8 @@ def test_every_row_is_scored_by_the_model_itself(
     result = runner.run(definition)
 
     assert result.status == "Succeeded", result.failure_reason
+    # The server and its workers are gone with the job.
+    assert not servers_of(runner.work_dir)
     scored = []
     for key in (f"out-{run}/a.csv.out", f"out-{run}/more/b.csv.out"):
         lines = answers(session, bucket, key)
@@ -164,7 +182,9 @@ def test_a_bad_row_fails_the_job_naming_the_file_lines_and_the_servers_reason(
     result = runner.run(definition)
 
     assert result.status == "Failed"
-    assert f"s3://{bucket}/in-{run}/x.csv line 2: the model answered 400:" in result.failure_reason
+    assert (
+        f"s3://{bucket}/in-{run}/x.csv record 2: the model answered 400:" in result.failure_reason
+    )
     listed = session.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"out-{run}")
     assert listed["KeyCount"] == 0  # nothing half-written
 
@@ -183,6 +203,7 @@ def test_a_tampered_model_is_refused_and_nothing_is_scored(
     assert result.status == "Failed"
     assert "the model server did not start" in result.failure_reason
     assert "it was changed after registration" in result.failure_reason
+    assert not servers_of(runner.work_dir)
     listed = session.client("s3").list_objects_v2(Bucket=bucket, Prefix=f"out-{run}")
     assert listed["KeyCount"] == 0
 

@@ -70,8 +70,8 @@ def test_a_version_without_a_recorded_digest_is_not_used(group, tmp_path):
 
 
 def test_as_a_job_it_fails_with_one_line_naming_the_group(code_dir, tmp_path, aws):
-    # Started as SageMaker starts it, from the code folder, against a registry without the group:
-    # the job's last stderr line is its failure reason.
+    # Started as SageMaker starts it, from the code folder, without a group to look in: the
+    # job's last stderr line is its failure reason.
     result = subprocess.run(
         [sys.executable, str(code_dir / "approved_model.py"), "--output-dir", str(tmp_path)],
         cwd=tmp_path,

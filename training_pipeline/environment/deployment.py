@@ -306,7 +306,10 @@ def run(
     load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
     definition = _build_and_upsert(target, config, revision, "training", log)
     upsert_batch(target, revision, image_uris, log=log)
-    record = _execute(target, definition, config.pipeline_name, params, on, revision, log)
+    record = _execute(
+        target, definition, config.pipeline_name, params, on, log, description=_about(revision)
+    )
+    record.update(git_sha=revision.sha, git_ref=revision.ref)
     record["model"] = model_outcome(target, record)
     record["record_url"] = executions.save_record(
         target.session, target.names.artifacts_bucket, record
@@ -318,16 +321,24 @@ def predict(
     target: Environment, input_url: str | None = None, *, on: str = "local", log: Log = print
 ) -> dict:
     """Score `input_url` (default: the model's batch/ data) with the newest Approved version,
-    through the model's batch pipeline (upserted first); the execution record, with
-    `predictions_url`."""
+    through the model's batch pipeline as deployed (what the environment's tag last promoted:
+    `run`, the deploy job, upserts it); the execution record, with `predictions_url`."""
     from training_pipeline.environment import executions
 
-    revision, image_uris = _prepare(target, on, log)
+    require_provisioned(target)
     url = batch_input_url(target, input_url, log=log)
-    load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
-    config, definition = upsert_batch(target, revision, image_uris, log=log)
+    name = target.names.batch_pipeline_name
+    sagemaker = target.session.client("sagemaker")
+    try:
+        held = sagemaker.describe_pipeline(PipelineName=name)
+    except ClientError:
+        raise NotFoundError(
+            f"pipeline {name} is not deployed in [{target.env}] yet: the deploy job (`run --env "
+            f"{target.env}`) upserts it with the training pipeline"
+        ) from None
+    log(f"{name}: {held.get('PipelineDescription', '')}")
     params = {"InputDataUrl": url} if input_url else {}
-    record = _execute(target, definition, config.pipeline_name, params, on, revision, log)
+    record = _execute(target, held["PipelineDefinition"], name, params, on, log)
     record["predictions_url"] = f"{target.names.predictions_prefix}{record['execution_id']}/"
     record["record_url"] = executions.save_record(
         target.session, target.names.artifacts_bucket, record
@@ -440,19 +451,15 @@ def _execute(
     pipeline_name: str,
     params: Mapping[str, Any],
     on: str,
-    revision: Revision,
     log: Log,
+    description: str = "",
 ) -> dict:
     """Execute the upserted pipeline on SageMaker or with the local runner; its record."""
     from training_pipeline.environment import executions
 
     if on == "sagemaker":
         record = executions.run_on_sagemaker(
-            target.session,
-            pipeline_name,
-            params,
-            description=f"{revision.ref} at {revision.sha}",
-            log=log,
+            target.session, pipeline_name, params, description=description, log=log
         )
     else:
         from training_pipeline.runner import LocalRunner
@@ -465,10 +472,12 @@ def _execute(
         )
         result = runner.run(definition, parameters=params, pipeline_name=pipeline_name)
         record = {**result.to_dict(), "runner": "local"}
-    record.update(
-        git_sha=revision.sha, git_ref=revision.ref, env=target.env, model_name=target.model
-    )
+    record.update(env=target.env, model_name=target.model)
     return record
+
+
+def _about(revision: Revision) -> str:
+    return f"{revision.ref} at {revision.sha}"
 
 
 def serve(target: Environment, version: int | None = None):

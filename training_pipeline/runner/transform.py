@@ -12,10 +12,12 @@ with the runner's interpreter instead of their images.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import tarfile
@@ -107,22 +109,14 @@ def run(context: JobContext, arguments: Mapping[str, Any]) -> dict[str, Any]:
         environment["SAGEMAKER_MAX_PAYLOAD_IN_MB"] = str(max_payload)
     with _Server(context, model_dir, environment) as server:
         hints = server.execution_parameters()
-        plan = _Plan(
-            content_type=arguments["TransformInput"].get("ContentType"),
-            accept=arguments["TransformOutput"].get("Accept"),
-            split=arguments["TransformInput"].get("SplitType", "None"),
-            single=(arguments.get("BatchStrategy") or _strategy(hints)) == "SingleRecord",
-            max_bytes=int(max_payload or hints.get("MaxPayloadInMB") or DEFAULT_MAX_PAYLOAD_MB)
-            * MEGABYTE,
-            concurrency=int(
-                arguments.get("MaxConcurrentTransforms")
-                or hints.get("MaxConcurrentTransforms")
-                or 1
-            ),
-            joiner=b"\n" if arguments["TransformOutput"].get("AssembleWith") == "Line" else b"",
-        )
+        try:
+            plan = _plan(arguments, hints)
+        except (TypeError, ValueError) as error:
+            raise StepFailure(
+                f"the model server's /execution-parameters are unusable: {error}"
+            ) from None
         counts = _transform_objects(context, server, plan, arguments)
-    context.log(f"    {counts['records']} lines of {counts['objects']} object(s) transformed")
+    context.log(f"    {counts['records']} records of {counts['objects']} object(s) transformed")
     ended = dt.datetime.now(dt.UTC).isoformat()
     return {
         **arguments,
@@ -133,6 +127,23 @@ def run(context: JobContext, arguments: Mapping[str, Any]) -> dict[str, Any]:
         "TransformStartTime": started.isoformat(),
         "TransformEndTime": ended,
     }
+
+
+def _plan(arguments: Mapping[str, Any], hints: Mapping[str, Any]) -> _Plan:
+    """The request's settings, else the container's hints, else SageMaker's defaults."""
+    max_payload = arguments.get("MaxPayloadInMB")
+    return _Plan(
+        content_type=arguments["TransformInput"].get("ContentType"),
+        accept=arguments["TransformOutput"].get("Accept"),
+        split=arguments["TransformInput"].get("SplitType", "None"),
+        single=(arguments.get("BatchStrategy") or _strategy(hints)) == "SingleRecord",
+        max_bytes=int(max_payload or hints.get("MaxPayloadInMB") or DEFAULT_MAX_PAYLOAD_MB)
+        * MEGABYTE,
+        concurrency=int(
+            arguments.get("MaxConcurrentTransforms") or hints.get("MaxConcurrentTransforms") or 1
+        ),
+        joiner=b"\n" if arguments["TransformOutput"].get("AssembleWith") == "Line" else b"",
+    )
 
 
 def _strategy(hints: Mapping[str, Any]) -> str:
@@ -180,7 +191,8 @@ class _Plan:
     joiner: bytes  # between answers in FILE.out (AssembleWith Line: a newline)
 
     def requests(self, body: bytes) -> Iterator[tuple[int, int, bytes]]:
-        """(first record, last record, request body) of one object, 1-based record numbers."""
+        """(first record, last record, request body) of one object: records are its non-blank
+        lines, numbered from 1."""
         if self.split == "None":
             yield 1, 1, body
             return
@@ -224,8 +236,11 @@ def _transform_objects(
             requests = list(plan.requests(body))
             answers = pool.map(lambda r, w=where: server.invoke(w, r, plan), requests)
             target = local / f"{relative_key(prefix, key)}.out"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(plan.joiner.join(answers) + (plan.joiner if requests else b""))
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(plan.joiner.join(answers) + (plan.joiner if requests else b""))
+            except OSError as error:
+                raise StepFailure(f"cannot keep the answers to {where}: {error}") from None
             context.s3.upload_file(
                 target,
                 join_uri(output["S3OutputPath"], target.relative_to(local).as_posix()),
@@ -245,6 +260,7 @@ class _Server:
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
         self.local = threading.local()
+        self.connections: list[http.client.HTTPConnection] = []
 
     def __enter__(self) -> _Server:
         variables = {
@@ -271,15 +287,19 @@ class _Server:
             str(self.port),
         ]
         self.log_path = self.context.job_dir / "job.log"
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                env=env,
-                cwd=self.context.job_dir,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        try:
+            with self.log_path.open("ab") as log:
+                # A session of its own: the server and the workers it forks stop together.
+                self.process = subprocess.Popen(
+                    command,
+                    env=env,
+                    cwd=self.context.job_dir,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+        except OSError as error:
+            raise StepFailure(f"cannot start the model server: {error}") from None
         try:
             self._await_ping()
         except BaseException:
@@ -288,13 +308,20 @@ class _Server:
         return self
 
     def __exit__(self, *_: object) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        for connection in self.connections:
+            connection.close()
+        if self.process is None:
+            return
+        # The whole group: the server's workers too, even when the server itself has exited.
+        self._signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=15)
+        self._signal(signal.SIGKILL)
+        self.process.wait()
+
+    def _signal(self, number: int) -> None:
+        with contextlib.suppress(ProcessLookupError):  # nothing of the group is left
+            os.killpg(self.process.pid, number)
 
     def _await_ping(self) -> None:
         deadline = time.monotonic() + STARTUP_SECONDS
@@ -304,14 +331,19 @@ class _Server:
             try:
                 if self._request("GET", "/ping")[0] == 200:
                     return
-            except OSError:
+            except (OSError, http.client.HTTPException):
                 pass
             time.sleep(0.1)
         raise StepFailure(f"the model server did not answer /ping within {STARTUP_SECONDS:g}s")
 
     def execution_parameters(self) -> dict[str, Any]:
-        status, body = self._request("GET", "/execution-parameters")
-        return json.loads(body) if status == 200 else {}
+        """The container's hints; none when it offers none (the path is optional)."""
+        try:
+            status, body = self._request("GET", "/execution-parameters")
+            hints = json.loads(body) if status == 200 else {}
+        except (OSError, http.client.HTTPException, ValueError):
+            return {}
+        return hints if isinstance(hints, dict) else {}
 
     def invoke(self, where: str, request: tuple[int, int, bytes], plan: _Plan) -> bytes:
         first, last, body = request
@@ -327,8 +359,8 @@ class _Server:
                 message = json.loads(answer)["error"]
             except (ValueError, KeyError, TypeError):
                 message = answer[:300].decode("utf-8", "replace")
-            lines = f"line {first}" if first == last else f"lines {first}-{last}"
-            raise StepFailure(f"{where} {lines}: the model answered {status}: {message}")
+            records = f"record {first}" if first == last else f"records {first}-{last}"
+            raise StepFailure(f"{where} {records}: the model answered {status}: {message}")
         return answer
 
     def _request(
@@ -339,6 +371,7 @@ class _Server:
         if connection is None:
             connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
             self.local.connection = connection
+            self.connections.append(connection)
         try:
             connection.request(method, path, body=body, headers=headers or {})
             response = connection.getresponse()

@@ -68,7 +68,7 @@ resource "aws_scheduler_schedule" "this" {
   count = var.create ? 1 : 0
 
   name                         = var.name
-  description                  = "Retrains: starts the SageMaker pipeline ${var.pipeline_arn}"
+  description                  = "Starts the SageMaker pipeline ${var.pipeline_arn}"
   schedule_expression          = var.schedule_expression
   schedule_expression_timezone = var.schedule_expression_timezone
   state                        = var.enabled ? "ENABLED" : "DISABLED"
