@@ -19,7 +19,7 @@ from training_pipeline.runner.container import ContainerRoot, local_command
 from training_pipeline.runner.jobs import job_name
 from training_pipeline.runner.process import run_process
 from training_pipeline.runner.retry import Retrier
-from training_pipeline.runner.s3 import _relative_key
+from training_pipeline.runner.s3 import relative_key
 from training_pipeline.runner.toolkit import cli_arguments, decode
 
 POLICY = {
@@ -133,11 +133,11 @@ def test_container_paths_and_python_are_mapped(tmp_path: Path):
 
 
 def test_s3_prefix_objects_keep_paths_below_the_prefix():
-    assert _relative_key("data/", "data/a/b.csv") == "a/b.csv"
-    assert _relative_key("data", "data/b.csv") == "b.csv"
-    assert _relative_key("code/train.py", "code/train.py") == "train.py"
-    assert _relative_key("data/tr", "data/train.csv") == "train.csv"
-    assert _relative_key("", "x/y.csv") == "x/y.csv"
+    assert relative_key("data/", "data/a/b.csv") == "a/b.csv"
+    assert relative_key("data", "data/b.csv") == "b.csv"
+    assert relative_key("code/train.py", "code/train.py") == "train.py"
+    assert relative_key("data/tr", "data/train.csv") == "train.csv"
+    assert relative_key("", "x/y.csv") == "x/y.csv"
 
 
 def test_hyperparameters_reach_scripts_as_the_training_toolkit_passes_them():
