@@ -9,7 +9,8 @@ an invalid one gets an exact message, and on every body the fast parser accepts 
 (tests/inference/serving/test_parsing.py checks that with hypothesis).
 
     text/csv          one instance per line, the model's features in order, optional header
-                      row (a header may list the features in any order; it must name them all)
+                      row (a header may list the features in any order, except in a batch
+                      transform, $SAGEMAKER_BATCH; it must name them all)
     application/json  {"instances": [[f1, ..., fn], ...]}  or a bare list of such rows, or
                       rows as objects keyed by feature name: [{"mean_radius": 17.99, ...}, ...]
 
@@ -19,6 +20,7 @@ Every value must be a finite number (the models are trained without missing valu
 import csv
 import io
 import math
+import os
 import re
 import warnings
 from collections import Counter
@@ -40,6 +42,10 @@ _BOOLEANS = ("true", "false")
 # Below this many characters numpy's loadtxt (C, next to no set-up cost: 8 us for one row)
 # parses a CSV body; above it pandas' reader (C, about 0.5 ms to set up, then twice as fast).
 _SMALL_CSV = 32 * 1024
+# Set by SageMaker in a batch transform's container: a file's header line then arrives with the
+# file's first mini-batch only and the later ones are read in the schema's order, so a header
+# in any other order would have them scored wrongly without an error.
+_BATCH = os.environ.get("SAGEMAKER_BATCH", "").lower() == "true"
 # A number as CSV writers write it, in ASCII digits: Python's float() also takes "1_000" and
 # other scripts' digits, which the compiled parsers refuse, so the precise parser does too.
 _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.ASCII)
@@ -202,7 +208,16 @@ def _header_order(
             f"{'; '.join(problems)}"
         )
     position = {name: index for index, name in enumerate(names)}
-    return [position[name] for name in features]
+    order = [position[name] for name in features]
+    if _BATCH and order != list(range(len(features))):
+        if not strict:
+            return None
+        raise RequestError(
+            f"text/csv header (line {line}) lists the model's features in another order: in a "
+            "batch transform only a file's first mini-batch has the header, so put the columns "
+            f"in the model's order ({features[0]}, ..., {features[-1]})"
+        )
+    return order
 
 
 def _is_number(cell: str) -> bool:

@@ -14,8 +14,9 @@ locals {
   first_model = module.profiles.model_names[0]
   models = {
     for name, model in module.profiles.models : name => {
-      prefix      = model.first ? local.prefix : "${local.prefix}-${name}"
-      data_prefix = model.first ? "training/" : "training-${name}/"
+      prefix       = model.first ? local.prefix : "${local.prefix}-${name}"
+      data_prefix  = model.first ? "training/" : "training-${name}/"
+      batch_prefix = model.first ? "batch/" : "batch-${name}/"
     }
   }
   model_package_groups = { for name, model in local.models : name => model.prefix }
@@ -57,6 +58,8 @@ locals {
   inference_repository_arn = local.ecr_repository_arns[1]
   # The CloudWatch log groups of this environment's endpoints, /aws/sagemaker/Endpoints/{mp}.
   endpoint_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/Endpoints/${local.prefix}*"
+  # Batch transform jobs all log to one group.
+  transform_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/TransformJobs"
 }
 
 ################################################################################
@@ -234,7 +237,7 @@ data "aws_iam_policy_document" "sagemaker_execution" {
   }
 
   # The batch pipeline's CreateBatchModel step: a model of the Approved version for its
-  # transform job, which runs as this role (it reads the batch data and writes predictions/).
+  # transform job, which runs as the batch transform role.
   statement {
     sid = "ModelsForBatchJobs"
     actions = [
@@ -294,9 +297,10 @@ data "aws_iam_policy_document" "sagemaker_execution" {
   }
 
   statement {
+    # Its own to the jobs; the batch transform role to the batch pipelines' models.
     sid       = "PassOwnRoleToJobs"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.sagemaker_execution.arn]
+    resources = [aws_iam_role.sagemaker_execution.arn, aws_iam_role.batch_transform.arn]
 
     condition {
       test     = "StringEquals"
@@ -708,6 +712,70 @@ module "batch_schedule" {
 # Endpoint role: what the served models' containers may do, and nothing more
 ################################################################################
 
+# The role of the batch transform jobs' models (the batch pipelines): what the endpoint role
+# may do with its models, plus reading the models' batch data and writing predictions/.
+resource "aws_iam_role" "batch_transform" {
+  name               = "${local.prefix}-batch-transform"
+  description        = "The batch transform jobs of ${local.prefix}: read their models and batch data, pull the inference image, write predictions and logs"
+  assume_role_policy = data.aws_iam_policy_document.sagemaker_assume_role.json
+}
+
+data "aws_iam_policy_document" "batch_transform" {
+  #checkov:skip=CKV_AWS_356:The one "*" resource is for ecr:GetAuthorizationToken (run_a_model), which AWS offers no resource-level permission for; every other statement names its resources.
+  source_policy_documents = [data.aws_iam_policy_document.run_a_model.json]
+
+  statement {
+    sid       = "ListTheBatchData"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arns[0]]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = [for model in values(local.models) : "${model.batch_prefix}*"]
+    }
+  }
+
+  statement {
+    # batch/ (first model) or batch-NAME/ of the data bucket: no training data.
+    sid       = "ReadTheBatchData"
+    actions   = ["s3:GetObject"]
+    resources = [for model in values(local.models) : "${local.bucket_arns[0]}/${model.batch_prefix}*"]
+  }
+
+  statement {
+    sid       = "WritePredictions"
+    actions   = ["s3:PutObject"]
+    resources = ["${local.bucket_arns[1]}/predictions/*"]
+  }
+
+  statement {
+    sid       = "EncryptPredictions"
+    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+
+  statement {
+    sid = "WriteItsLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+    ]
+    resources = [
+      local.transform_log_group_arn,
+      "${local.transform_log_group_arn}:log-stream:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "batch_transform" {
+  name   = "score-batches"
+  role   = aws_iam_role.batch_transform.id
+  policy = data.aws_iam_policy_document.batch_transform.json
+}
+
 resource "aws_iam_role" "endpoint" {
   count = local.settings.endpoint != "off" ? 1 : 0
 
@@ -716,7 +784,8 @@ resource "aws_iam_role" "endpoint" {
   assume_role_policy = data.aws_iam_policy_document.sagemaker_assume_role.json
 }
 
-data "aws_iam_policy_document" "endpoint" {
+# What running one of this environment's models takes, on an endpoint or in a batch job.
+data "aws_iam_policy_document" "run_a_model" {
   #checkov:skip=CKV_AWS_356:The one "*" resource is for ecr:GetAuthorizationToken, which AWS offers no resource-level permission for; every other statement names its resources.
   statement {
     # The model.tar.gz its models' training jobs wrote: no data, no other output.
@@ -747,6 +816,11 @@ data "aws_iam_policy_document" "endpoint" {
     ]
     resources = [local.inference_repository_arn]
   }
+}
+
+data "aws_iam_policy_document" "endpoint" {
+  #checkov:skip=CKV_AWS_356:The one "*" resource is for ecr:GetAuthorizationToken (run_a_model), which AWS offers no resource-level permission for; every other statement names its resources.
+  source_policy_documents = [data.aws_iam_policy_document.run_a_model.json]
 
   statement {
     # Data capture (profiles.conf `capture`): SageMaker writes the captured requests and answers

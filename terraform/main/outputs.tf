@@ -133,6 +133,11 @@ output "batch_schedule_names" {
   value       = { for name, schedule in module.batch_schedule : name => schedule.schedule_name }
 }
 
+output "batch_transform_role_arn" {
+  description = "ARN of the role the batch pipelines' models run as, `<project>-<env>-batch-transform`: reads their models and the batch data, writes predictions/."
+  value       = aws_iam_role.batch_transform.arn
+}
+
 output "batch_pipeline_names" {
   description = "Map of model name to its batch pipeline, `<model prefix>-batch`: scores a dataset with the newest Approved version (`predict --env ENV`)."
   value       = local.batch_pipeline_names

@@ -447,17 +447,17 @@ def test_predict_scores_a_batch_with_the_newest_approved_version(first_models, a
     rows = load_dataset(SETTINGS.model("cancer").dataset, schema)[list(schema.features)]
     rows = rows.sample(n=150, random_state=3)
     s3.put_object(
-        Bucket=names.data_bucket, Key="batch-e2e/rows.csv", Body=rows.to_csv(index=False).encode()
+        Bucket=names.data_bucket, Key="batch/e2e/rows.csv", Body=rows.to_csv(index=False).encode()
     )
     output = io.StringIO()
     try:
         with redirect_stdout(output):
             exit_code = cli.main(
                 ["predict", "--env", "staging", "--model", "cancer"]
-                + ["--input", f"s3://{names.data_bucket}/batch-e2e/"]
+                + ["--input", f"s3://{names.data_bucket}/batch/e2e/"]
             )
     finally:
-        s3.delete_object(Bucket=names.data_bucket, Key="batch-e2e/rows.csv")
+        s3.delete_object(Bucket=names.data_bucket, Key="batch/e2e/rows.csv")
     printed = output.getvalue()
     assert exit_code == 0, printed
 
@@ -489,12 +489,14 @@ def test_predict_scores_a_batch_with_the_newest_approved_version(first_models, a
     assert json.loads(held["PipelineDefinition"])["Steps"][2]["Type"] == "Transform"
 
 
-def test_predict_scores_only_the_environments_own_data(first_models, aws, capsys):
+def test_predict_scores_only_the_models_batch_data(first_models, aws, capsys):
+    staging = deployment.connect("staging", embedded_aws=False).names
     prod_data = deployment.connect("prod", embedded_aws=False).names.data_bucket
     command = ["predict", "--env", "staging", "--model", "cancer", "--input"]
-    assert cli.main([*command, f"s3://{prod_data}/batch/"]) == 1
-    err = capsys.readouterr().err
-    assert f"--input s3://{prod_data}/batch/: score data of [staging]'s own buckets" in err
-    staging = deployment.connect("staging", embedded_aws=False).names
-    assert cli.main([*command, f"s3://{staging.data_bucket}/none/"]) == 1
-    assert f"nothing to score under s3://{staging.data_bucket}/none/" in capsys.readouterr().err
+    batch = f"s3://{staging.data_bucket}/batch/"
+    for elsewhere in (f"s3://{prod_data}/batch/", f"s3://{staging.data_bucket}/training/"):
+        assert cli.main([*command, elsewhere]) == 1
+        err = capsys.readouterr().err
+        assert f"--input {elsewhere}: score data under {batch} (model cancer's batch data" in err
+    assert cli.main([*command, f"{batch}none/"]) == 1
+    assert f"nothing to score under {batch}none/" in capsys.readouterr().err

@@ -100,7 +100,10 @@ def test_the_batch_pipelines_template_is_byte_identical_to_the_sdk_build(env, mo
         build_batch_pipeline(config).definition()
     )
     elsewhere = batch_config_of(
-        env, model, **{k: v for k, v in ELSEWHERE.items() if k in BATCH_FIELDS}
+        env,
+        model,
+        model_role_arn="arn:aws:iam::987654321098:role/acme-churn-dev-batch-transform",
+        **{k: v for k, v in ELSEWHERE.items() if k in BATCH_FIELDS},
     )
     assert definitions.load_or_build(elsewhere, tmp_path) == (
         build_batch_pipeline(elsewhere).definition()

@@ -189,6 +189,23 @@ def test_a_bad_row_fails_the_job_naming_the_file_lines_and_the_servers_reason(
     assert listed["KeyCount"] == 0  # nothing half-written
 
 
+def test_a_header_in_another_order_is_refused_not_half_obeyed(
+    runner, session, bucket, served, reference
+):
+    # Past the first mini-batch the header is gone: the server, told it is a batch, refuses it.
+    model = served["model"](f"batch-order-{uuid.uuid4().hex[:6]}")
+    run = uuid.uuid4().hex[:8]
+    features = list(CANCER.features)
+    put_csv(session, bucket, f"in-{run}/a.csv", reference[features[::-1]].iloc[:50], True)
+
+    result = runner.run(
+        transform_definition(model, f"s3://{bucket}/in-{run}/", f"s3://{bucket}/out-{run}")
+    )
+
+    assert result.status == "Failed"
+    assert "lists the model's features in another order" in result.failure_reason
+
+
 def test_a_tampered_model_is_refused_and_nothing_is_scored(
     runner, session, bucket, served, reference
 ):

@@ -203,10 +203,15 @@ def test_the_execution_role_runs_batches_but_never_makes_an_endpoints_model(
     for prefix in model_prefixes(s, env).values():
         assert not can("sagemaker:CreateModel", f"{sagemaker}:model/{prefix}-v3-0a1b2c3d"), prefix
         assert can("sagemaker:DescribeModelPackage", f"{sagemaker}:model-package/{prefix}/3")
-    data = f"arn:aws:s3:::{s.project}-{env}-data-{s.accounts[env]}"
-    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{s.accounts[env]}"
-    assert can("s3:GetObject", f"{data}/batch/2026-12-07.csv")
-    assert can("s3:PutObject", f"{artifacts}/predictions/{s.project}-{env}-batch/x1/a.csv.out")
+    batch_role = f"arn:aws:iam::{s.accounts[env]}:role/{s.project}-{env}-batch-transform"
+    assert iam_policy.allows(
+        policies,
+        Request(
+            "iam:PassRole",
+            batch_role,
+            context={"iam:PassedToService": "sagemaker.amazonaws.com"},
+        ),
+    )
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -417,6 +422,57 @@ def test_the_endpoint_role_serves_its_models_and_can_do_nothing_else(
         Request(
             "sagemaker:CreateTrainingJob", f"arn:aws:sagemaker:{s.region}:{account}:training-job/x"
         ),
+        Request("iam:PassRole", f"arn:aws:iam::{account}:role/{role}"),
+    ]
+    for request in allowed:
+        assert iam_policy.allows(policies, request), request
+    for request in denied:
+        assert not iam_policy.allows(policies, request), request
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_batch_transform_role_reads_batch_data_and_writes_predictions_only(
+    applied: AppliedInfra, env: str
+) -> None:
+    """The batch pipelines' models run as their own role: their model, their model's batch
+    data, predictions/; no training data, no registry, no jobs."""
+    s, account = applied.settings, applied.settings.accounts[env]
+    role = f"{s.project}-{env}-batch-transform"
+    assert applied.outputs[env]["batch_transform_role_arn"] == f"arn:aws:iam::{account}:role/{role}"
+    policies = role_policies(applied, env, role)
+    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{account}"
+    data = f"arn:aws:s3:::{s.project}-{env}-data-{account}"
+    ecr = f"arn:aws:ecr:{s.region}:{s.accounts['operations']}:repository/{s.project}"
+    sagemaker = f"arn:aws:sagemaker:{s.region}:{account}"
+    allowed = [
+        Request("s3:GetObject", f"{data}/batch/2026-12-07/rows.csv"),
+        Request("s3:GetObject", f"{data}/batch-diabetes/rows.csv"),
+        Request("s3:ListBucket", data, context={"s3:prefix": "batch/2026-12-07/"}),
+        Request("s3:PutObject", f"{artifacts}/predictions/{s.project}-{env}-batch/x/rows.csv.out"),
+        Request("ecr:BatchGetImage", f"{ecr}-inference"),
+        Request(
+            "logs:PutLogEvents",
+            f"arn:aws:logs:{s.region}:{account}:log-group:/aws/sagemaker/TransformJobs:log-stream:x",
+        ),
+    ]
+    allowed += [
+        Request(
+            "s3:GetObject", f"{artifacts}/pipelines/{prefix}-training/x/train/model/model.tar.gz"
+        )
+        for prefix in model_prefixes(s, env).values()
+    ]
+    denied = [
+        Request("s3:GetObject", f"{data}/training/breast_cancer.csv"),
+        Request("s3:GetObject", f"{data}/batchx/rows.csv"),
+        Request("s3:ListBucket", data, context={"s3:prefix": "training/"}),
+        Request("s3:PutObject", f"{data}/batch/rows.csv"),
+        Request(
+            "s3:PutObject", f"{artifacts}/pipelines/{s.project}-{env}-training/x/train/model/m"
+        ),
+        Request("s3:GetObject", f"{artifacts}/executions/x.json"),
+        Request("ecr:BatchGetImage", f"{ecr}-training"),
+        Request("sagemaker:CreateModelPackage", f"{sagemaker}:model-package/x/1"),
+        Request("sagemaker:CreateTransformJob", f"{sagemaker}:transform-job/x"),
         Request("iam:PassRole", f"arn:aws:iam::{account}:role/{role}"),
     ]
     for request in allowed:

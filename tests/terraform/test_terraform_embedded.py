@@ -45,6 +45,7 @@ def expected_roles(
     # One execution role and one deploy role per environment; a schedule and a deploy
     # function (each with its role) per model.
     roles = {f"{project}-{account}-sagemaker-execution", f"{project}-{account}-github-deploy"}
+    roles.add(f"{project}-{account}-batch-transform")  # the batch pipelines' models
     if endpoint != "off":  # the endpoints' own role, shared by the models' endpoints
         roles.add(f"{project}-{account}-endpoint")
     if approval == "manual":  # the one identity that may make a version Approved
@@ -518,17 +519,22 @@ def test_kms_key_policies_name_only_their_own_account(applied: AppliedInfra, acc
 def test_pass_role_only_to_sagemaker_and_only_the_execution_or_endpoint_role(
     applied: AppliedInfra,
 ) -> None:
-    """The pipeline's roles pass the jobs' execution role; the deploy functions pass only the
-    endpoint role, so a served model never runs with the jobs' permissions."""
+    """The pipeline's roles pass the jobs' execution role (which passes the batch transform role
+    to the batch models); the deploy functions pass only the endpoint role, so a served model
+    never runs with the jobs' permissions."""
     p = applied.settings.project
     for env in ENVIRONMENTS:
         acct = applied.settings.accounts[env]
         for role, statements in _role_policies(applied, env).items():
-            passed = "endpoint" if role.endswith("-deploy-on-approval") else "sagemaker-execution"
+            passed = (
+                ["endpoint"] if role.endswith("-deploy-on-approval") else ["sagemaker-execution"]
+            )
+            if role.endswith("-sagemaker-execution"):  # the batch pipelines' models too
+                passed.append("batch-transform")
             for statement in statements:
                 if "iam:PassRole" in _as_list(statement["Action"]):
-                    assert statement["Resource"] == (
-                        f"arn:aws:iam::{acct}:role/{p}-{env}-{passed}"
+                    assert sorted(_as_list(statement["Resource"])) == sorted(
+                        f"arn:aws:iam::{acct}:role/{p}-{env}-{name}" for name in passed
                     ), role
                     assert statement["Condition"] == {
                         "StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}

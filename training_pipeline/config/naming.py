@@ -105,6 +105,12 @@ class EnvironmentNames:
         return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-endpoint"
 
     @property
+    def batch_transform_role_arn(self) -> str:
+        """The role the batch pipelines' models run as (Terraform's batch_transform): reads
+        their models and the batch data, writes predictions/."""
+        return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-batch-transform"
+
+    @property
     def approver_role_arn(self) -> str:
         """The role a person approves through where approval is manual (Terraform's
         model_approver): the only identity there that may make a version Approved."""

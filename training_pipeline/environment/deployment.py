@@ -378,6 +378,7 @@ def batch_config(
         pipeline_name=names.batch_pipeline_name,
         region=settings.region,
         role_arn=names.execution_role_arn,
+        model_role_arn=names.batch_transform_role_arn,
         artifacts_bucket=names.artifacts_bucket,
         input_data_url=f"s3://{names.data_bucket}/{names.batch_prefix}",
         model_package_group=names.model_package_group,
@@ -389,22 +390,21 @@ def batch_config(
 
 
 def batch_input_url(target: Environment, given: str | None, *, log: Log = print) -> str:
-    """The S3 prefix a batch scores: `given`, which must be in one of the environment's own
-    buckets (its data never leaves its account), else the model's batch/ data."""
+    """The S3 prefix a batch scores: `given`, which must lie in the model's batch/ data (the
+    only data its batch jobs may read), else all of that data."""
     names = target.names
+    default = f"s3://{names.data_bucket}/{names.batch_prefix}"
     if given is None:
         if target.embedded:
             seed_batch_data(target, log=log)
-        url = f"s3://{names.data_bucket}/{names.batch_prefix}"
-    else:
+        url = default
+    elif given.startswith(default):
         url = given
-        bucket = url.removeprefix("s3://").partition("/")[0]
-        if not url.startswith("s3://") or bucket not in (names.data_bucket, names.artifacts_bucket):
-            raise UserError(
-                f"--input {given}: score data of [{target.env}]'s own buckets, "
-                f"s3://{names.data_bucket}/... or s3://{names.artifacts_bucket}/... (an "
-                "environment's data never leaves its account)"
-            )
+    else:
+        raise UserError(
+            f"--input {given}: score data under {default} (model {target.model}'s batch data "
+            f"in [{target.env}]'s own bucket: its batch jobs read nothing else)"
+        )
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
     listed = target.session.client("s3").list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
     if not listed.get("KeyCount"):

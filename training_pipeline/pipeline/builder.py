@@ -485,7 +485,7 @@ def build_batch_model_step(ctx: _Context, approved: _Approved) -> ModelStep:
         # The registered version's own container (image and artifact), known only at run time.
         image_uri=approved.field("image"),
         s3_model_data_url=approved.field("model_data_url"),
-        role_arn=ctx.config.role_arn,
+        role_arn=ctx.config.model_role_arn,
         env_vars={
             # The server checks the files against the digest before loading them, and names
             # the version in every answer.

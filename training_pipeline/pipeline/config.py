@@ -46,6 +46,9 @@ class BatchConfig:
     pipeline_name: str
     region: str
     role_arn: str
+    # The role the batch job's model runs as: reads the model and the batch data, writes the
+    # predictions; not the jobs' role.
+    model_role_arn: str
     artifacts_bucket: str
     # The default data to score: the model's batch prefix in the environment's data bucket.
     input_data_url: str

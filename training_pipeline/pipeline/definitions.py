@@ -47,6 +47,7 @@ SDK_PACKAGES = (
 MARKERS = {
     "pipeline_name": "tpfill-pipeline-name",
     "role_arn": "arn:aws:iam::000000000000:role/tpfill-role-arn",
+    "model_role_arn": "arn:aws:iam::000000000000:role/tpfill-model-role-arn",
     "artifacts_bucket": "tpfill-artifacts-bucket",
     "input_data_url": "s3://tpfill-input-data-url/",
     "model_package_group": "tpfill-model-package-group",
@@ -132,7 +133,10 @@ def _fillable(config: Config) -> bool:
         for field in ("input_data_url", "code_prefix", "code_tarball_url")
         if field in markers
     ]
-    return config.role_arn.startswith("arn:") and all(v.startswith("s3://") for v in s3_fields)
+    roles = [getattr(config, field) for field in ("role_arn", "model_role_arn") if field in markers]
+    return all(r.startswith("arn:") for r in roles) and all(
+        v.startswith("s3://") for v in s3_fields
+    )
 
 
 def _find_template(key: str, cache_dir: Path) -> str | None:

@@ -143,6 +143,21 @@ def test_hostile_json_is_a_clear_400(body: str, message: str) -> None:
     assert message in str(caught.value)
 
 
+@pytest.mark.parametrize("rows", [1, 2_000])  # numpy's reader, and pandas' past 32 KB
+def test_in_a_batch_transform_a_header_must_follow_the_models_order(monkeypatch, rows) -> None:
+    # Only a file's first mini-batch carries its header: the others are read in the model's
+    # order, so a header in another order is refused rather than obeyed for one mini-batch.
+    reordered = ("c,a,b\n" + "3,1,2\n" * rows).encode()
+    in_order = ("a,b,c\n" + "1,2,3\n" * rows).encode()
+    assert parsing.parse_request(reordered, "text/csv", FEATURES)[0].tolist() == [1, 2, 3]
+    monkeypatch.setattr(parsing, "_BATCH", True)
+    with pytest.raises(RequestError) as caught:
+        parsing.parse_request(reordered, "text/csv", FEATURES)
+    assert caught.value.status == 400
+    assert "lists the model's features in another order: in a batch transform" in str(caught.value)
+    assert parsing.parse_request(in_order, "text/csv", FEATURES)[0].tolist() == [1, 2, 3]
+
+
 def test_a_huge_header_only_csv_is_refused_at_once() -> None:
     # 600 KB of column names: the header check used to compare every name with every other.
     header = ",".join(f"column_{i}" for i in range(60_000)).encode()
