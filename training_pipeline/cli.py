@@ -296,10 +296,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
     --input is a prefix of CSV files in the model's batch data, batch/ (first model) or
     batch-NAME/ of the environment's data bucket, the only data its batch jobs may read
-    (default: all of it, which profiles.conf `batch_schedule` scores on a schedule); their rows hold the model's features in the schema's order (a header line, if
-    any, is sent with a file's first mini-batch only). Each file FILE gives FILE.out under the
-    artifacts bucket's predictions/{pipeline}/{execution}/, one line per mini-batch the server
-    answered. It runs the batch pipeline as deployed (`run`, the deploy job, upserts it).
+    (default: all of it, which profiles.conf `batch_schedule` scores on a schedule). Their
+    rows hold the model's features in the schema's order (a header line, if any, is sent with
+    a file's first mini-batch only). Each file FILE gives FILE.out under the artifacts bucket's
+    predictions/{pipeline}/{execution}/, one line per mini-batch the server answered. It runs
+    the batch pipeline as deployed (`run`, the deploy job, upserts it).
 
     Example: python -m training_pipeline predict --env prod --model cancer \\
                  --input s3://mlops-demo-prod-data-444444444444/batch/2026-12-07/
