@@ -89,6 +89,7 @@ def test_dev_run_trains_evaluates_and_registers(first_models):
         "PrepareData",
         "TrainModel",
         "EvaluateModel",
+        "BaselineData",
         "CheckQuality",
         "CheckNewModel",
         "RegisterModel",
@@ -114,6 +115,26 @@ def test_dev_run_trains_evaluates_and_registers(first_models):
         "confusion_matrix.png",
         "roc_curve.png",
     } <= keys
+    # The drift baseline: attached to the version as SageMaker's registry keeps it, its
+    # statistics and constraints where the package says, with the reference sample beside them.
+    package = (
+        account_session(SETTINGS, "dev")
+        .client("sagemaker")
+        .describe_model_package(ModelPackageName=model.arn)
+    )
+    baseline = model.metadata["baseline_url"]
+    for name in ("Statistics", "Constraints"):
+        uri = package["DriftCheckBaselines"]["ModelDataQuality"][name]["S3Uri"]
+        assert uri == f"{baseline}/{name.lower()}.json"
+        assert package["ModelMetrics"]["ModelDataQuality"][name]["S3Uri"] == uri
+    bucket, _, key = baseline.removeprefix("s3://").partition("/")
+    statistics = json.loads(
+        s3.get_object(Bucket=bucket, Key=f"{key}/statistics.json")["Body"].read()
+    )
+    columns = [f["name"] for f in statistics["features"]]
+    assert columns == [*model_schema("cancer").features, "malignant_probability"]
+    reference = s3.get_object(Bucket=bucket, Key=f"{key}/reference.csv")["Body"].read()
+    assert reference.decode().splitlines()[0] == ",".join(columns)
 
 
 def test_staging_and_prod_retrain_in_their_own_accounts(first_models):
@@ -248,6 +269,8 @@ def test_a_rerun_on_unchanged_data_reuses_the_trained_model(first_models):
     # the same content-addressed split, so TrainModel is a cache hit.
     assert not cached["PrepareData"] and cached["TrainModel"]
     assert not cached["EvaluateModel"]
+    # The baseline is a function of the model and the split: cached with them.
+    assert cached["BaselineData"]
     # Same data, same code: the same model, byte for byte. It passes the gate ("not worse")
     # and is registered no second time.
     assert versions("dev") == before

@@ -49,6 +49,7 @@ def test_steps_and_order(dev_definition):
         "PrepareData": "Processing",
         "TrainModel": "Training",
         "EvaluateModel": "Processing",
+        "BaselineData": "Processing",
         "CheckQuality": "Condition",
         "CheckNewModel": "Condition",
         "RegisterModel": "RegisterModel",
@@ -66,6 +67,25 @@ def test_steps_and_order(dev_definition):
     assert condition["Type"] == "Equals" and condition["RightValue"] == 0
     assert condition["LeftValue"]["Std:JsonGet"]["Path"] == "registration.duplicate_of_version"
     assert "RegisterModel" not in [s["Name"] for s in dev_definition["Steps"]]
+
+
+def test_the_registered_version_carries_its_drift_baselines(dev_definition):
+    # Model Monitor's statistics and constraints of the training rows (BaselineData), as the
+    # version's data-quality metrics and its drift-check baselines, and where all of it is.
+    register = steps_by_name(dev_definition)["RegisterModel"]["Arguments"]
+    baseline = steps_by_name(dev_definition)["BaselineData"]["Arguments"]
+    [output] = baseline["ProcessingOutputConfig"]["Outputs"]
+    url = output["S3Output"]["S3Uri"]
+    for section in (
+        register["ModelMetrics"]["ModelDataQuality"],
+        register["DriftCheckBaselines"]["ModelDataQuality"],
+    ):
+        for name, file in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
+            assert section[name]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [url, file]}}
+    assert register["CustomerMetadataProperties"]["baseline_url"] == url
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in baseline["ProcessingInputs"]}
+    assert inputs["model"] == {"Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
+    assert inputs["train"]["Std:JsonGet"]["Path"] == "splits.train"
 
 
 def test_every_parameter_has_a_default(dev_definition):

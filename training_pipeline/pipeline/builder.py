@@ -3,9 +3,11 @@
     PrepareData ─> TrainModel ─> EvaluateModel ─> CheckQuality ─┬─ pass ─> CheckNewModel ─┐
     (validate,     (scikit-learn  (test metrics,    (floor and    │          (not identical  │
      split,         script mode)   champion          champion)     │           to a version) │
-     fingerprint)                  re-scored)                      └─ fail ─> QualityGateFailed
-                                                                                             │
-                                    RegisterModel (own registry, metrics, lineage) <─ new ───┘
+     fingerprint)      │           re-scored)                      └─ fail ─> QualityGateFailed
+                       └─> BaselineData (training rows and the model's                       │
+                           predictions: drift baselines)                                     │
+                                    RegisterModel (own registry, metrics, baselines,  <─ new ┘
+                                                   lineage)
 
 The batch pipeline (`build_batch_pipeline`) scores a dataset with the newest Approved version:
 
@@ -39,7 +41,10 @@ os.environ.setdefault("SAGEMAKER_VALIDATE_ROLE", "false")
 
 from sagemaker.core.processing import Processor  # noqa: E402
 from sagemaker.core.shapes import (  # noqa: E402
+    DriftCheckBaselines,
+    DriftCheckModelDataQuality,
     MetricsSource,
+    ModelDataQuality,
     ModelMetrics,
     ModelQuality,
     ProcessingInput,
@@ -127,7 +132,8 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
     prepared = build_prepare_data_step(ctx)
     train = build_train_step(ctx, prepared)
     evaluated = build_evaluate_step(ctx, train, prepared)
-    register = build_register_step(ctx, prepared, train, evaluated)
+    baseline = build_baseline_step(ctx, train, prepared)
+    register = build_register_step(ctx, prepared, train, evaluated, baseline)
     gate = build_check_quality_step(
         ctx,
         evaluated,
@@ -137,7 +143,7 @@ def build_pipeline(config: PipelineConfig, session: boto3.Session | None = None)
     return Pipeline(
         name=config.pipeline_name,
         parameters=list(ctx.params.values()),
-        steps=[prepared.step, train, evaluated.step, gate],
+        steps=[prepared.step, train, evaluated.step, baseline.step, gate],
         sagemaker_session=ctx.session,
     )
 
@@ -338,8 +344,55 @@ def build_evaluate_step(ctx: _Context, train: TrainingStep, prepared: _Prepared)
     return _Evaluated(step, report, url)
 
 
+@dataclass(frozen=True)
+class _Baseline:
+    step: ProcessingStep
+    url: Join
+
+    def file(self, name: str) -> MetricsSource:
+        return MetricsSource(
+            content_type="application/json", s3_uri=Join(on="/", values=[self.url, name])
+        )
+
+
+def build_baseline_step(ctx: _Context, train: TrainingStep, prepared: _Prepared) -> _Baseline:
+    url = ctx.output("baseline", "baseline")
+    step = ProcessingStep(
+        name="BaselineData",
+        description="Statistics of the training rows and the model's predictions: drift baselines",
+        step_args=ctx.processor("baseline.py").run(
+            inputs=[
+                ctx.code,
+                _s3_input(
+                    "model",
+                    train.properties.ModelArtifacts.S3ModelArtifacts,
+                    f"{PROCESSING_ROOT}/model",
+                ),
+                _s3_input("train", prepared.split("train"), f"{PROCESSING_ROOT}/train"),
+            ],
+            outputs=[_s3_output("baseline", url, f"{PROCESSING_ROOT}/baseline")],
+            arguments=[
+                "--model-dir",
+                f"{PROCESSING_ROOT}/model",
+                "--train-dir",
+                f"{PROCESSING_ROOT}/train",
+                "--output-dir",
+                f"{PROCESSING_ROOT}/baseline",
+            ],
+        ),
+        # Cached: a function of the model and the training split only, both content-addressed.
+        cache_config=CACHE,
+        retry_policies=JOB_RETRIES,
+    )
+    return _Baseline(step, url)
+
+
 def build_register_step(
-    ctx: _Context, prepared: _Prepared, train: TrainingStep, evaluated: _Evaluated
+    ctx: _Context,
+    prepared: _Prepared,
+    train: TrainingStep,
+    evaluated: _Evaluated,
+    baseline: _Baseline,
 ) -> ModelStep:
     p, config = ctx.params, ctx.config
     builder = ModelBuilder(
@@ -367,6 +420,17 @@ def build_register_step(
                         content_type="application/json",
                         s3_uri=Join(on="/", values=[evaluated.url, "model_quality.json"]),
                     )
+                ),
+                model_data_quality=ModelDataQuality(
+                    statistics=baseline.file("statistics.json"),
+                    constraints=baseline.file("constraints.json"),
+                ),
+            ),
+            # What a drift check of the served version compares its traffic with.
+            drift_check_baselines=DriftCheckBaselines(
+                model_data_quality=DriftCheckModelDataQuality(
+                    statistics=baseline.file("statistics.json"),
+                    constraints=baseline.file("constraints.json"),
                 )
             ),
             customer_metadata_properties={
@@ -377,6 +441,7 @@ def build_register_step(
                 "input_data_url": p["InputDataUrl"],
                 "evaluation_url": evaluated.url,
                 "model_digest": evaluated.metric("registration.model_digest"),
+                "baseline_url": baseline.url,
             },
         ),
         retry_policies=API_RETRIES,

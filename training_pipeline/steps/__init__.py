@@ -4,9 +4,9 @@ Each model's code bundle (pipeline/code_bundle.py) is this folder with the model
 (training_pipeline/models/NAME/: its ``schema.json``, and any script of its own, which replaces
 the one here) laid over it. The bundle is shipped as the jobs' source directory and each
 script is started from inside it (``python3 preprocess.py ...``), in a container that has only
-numpy, pandas, scikit-learn, matplotlib, joblib and boto3 (Python 3.10+). So these modules never
-import the SageMaker SDK nor anything outside this folder, and only champion lookups import
-boto3, lazily.
+numpy, pandas, scipy, scikit-learn, matplotlib, joblib and boto3 (Python 3.10+). So these
+modules never import the SageMaker SDK nor anything outside this folder, and only champion
+lookups import boto3, lazily.
 
 Sibling imports: every script imports its siblings with
 
@@ -24,6 +24,8 @@ Scripts (each: pure functions, then a thin ``main(argv)``; paths default to /opt
     train        fit a HistGradientBoosting classifier or regressor (SageMaker script mode)
     evaluate     score the challenger and the champion by the model's gate metric, write
                  evaluation.json and plots
+    baseline     Model Monitor's statistics and constraints of the training rows and the
+                 model's predictions, and their reference sample: the drift baselines
     approved_model  (batch pipeline) name the newest Approved version to score with
 Helpers:
     schema       a model's contract (kind, features, label, value rules), read from the
@@ -32,5 +34,8 @@ Helpers:
     csvio        reading (header checks, float64, ``file:line`` row locations) and writing CSVs
     artifacts    the model.joblib bundle and model.tar.gz
     champion     find and download the latest Approved model package (boto3 clients passed in)
-    plots        confusion matrix, ROC curve and predicted-vs-actual PNGs (Agg, byte-identical)
+    plots        confusion matrix, ROC curve, predicted-vs-actual and distribution PNGs (Agg,
+                 byte-identical)
+    drift        the drift check: captured traffic read back, a Kolmogorov-Smirnov test per
+                 column against the baseline, the HTML report
 """

@@ -74,6 +74,22 @@ def predicted_vs_actual_png(
     return _save(figure, path)
 
 
+def distributions_png(
+    reference: np.ndarray, window: np.ndarray, path: str | Path, title: str
+) -> Path:
+    """A column's distribution in the baseline and in captured traffic, as densities over the
+    same bins, so samples of different sizes compare."""
+    figure, axes = plt.subplots(figsize=(5.5, 3.5), dpi=100)
+    values = np.concatenate([reference, window])
+    bins = np.histogram_bin_edges(values[np.isfinite(values)], bins=30)
+    axes.hist(reference, bins=bins, density=True, alpha=0.55, label="baseline (training)")
+    axes.hist(window, bins=bins, density=True, alpha=0.55, label="captured traffic")
+    axes.set_ylabel("density")
+    axes.set_title(title)
+    axes.legend(loc="upper right")
+    return _save(figure, path)
+
+
 def _save(figure: plt.Figure, path: str | Path) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
