@@ -20,6 +20,7 @@ from training_pipeline.aws import embedded
 from training_pipeline.config.settings import Settings, load_settings
 from training_pipeline.config.workdir import work_dir
 from training_pipeline.environment import (
+    captured,
     deployment,
     executions,
     model_artifact,
@@ -284,11 +285,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
     fetched = model_artifact.fetch(target, args.version, work_dir("serve"))
     print(f"{fetched.name} ({fetched.status}) from {fetched.url}", flush=True)
-    return serve.main(
+    recorded = work_dir("serve") / "capture" / fetched.name.replace("/", "-")
+    status = serve.main(
         ["--model-dir", str(fetched.folder), "--host", args.host, "--port", str(args.port)]
         + ["--workers", str(args.workers), "--model-digest", fetched.digest]
         + ["--model-version", fetched.name]
+        + (["--capture-dir", str(recorded)] if args.capture else [])
     )
+    if args.capture and recorded.is_dir():
+        count, where = captured.upload(target, recorded)
+        print(f"captured {count} request(s) with their answers to {where}")
+    return status
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
@@ -318,6 +325,51 @@ def cmd_predict(args: argparse.Namespace) -> int:
     print()
     print(f"Predictions in {record['predictions_url']}:")
     print(format_table(predictions.COLUMNS, [predictions.row(f) for f in found]))
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    """Check a model's captured traffic for drift now, through its monitoring pipeline.
+
+    The pipeline as deployed (what profiles.conf `drift_check` runs on a schedule): the last
+    --window-hours of traffic the endpoint captured (or `serve --capture`), each column
+    against the served version's baseline by a Kolmogorov-Smirnov test; a row per column, the
+    report's location, and what `drift_action` did. Exits 1 only when the check itself failed.
+
+    Example: python -m training_pipeline monitor --env staging --model cancer --window-hours 6
+    """
+    _require_model(load_settings(), args, "each model has its own monitoring")
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
+    if args.embedded:
+        _provision_embedded(target)
+    on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
+    record = deployment.monitor(target, args.window_hours, on=on)
+    _print_record(record)
+    if record["status"] != "Succeeded":
+        return 1
+    summary = record["summary"]
+    print()
+    print(
+        f"{summary['model_package_group']} version {summary['served_version']}, "
+        f"{summary['window_rows']} captured rows in the last {summary['window']['hours']} h:"
+    )
+    rows = [
+        (
+            c["name"],
+            f"{c['statistic']:.4f}",
+            f"{c['p_value']:.3g}",
+            f"{c['threshold']:.3g}",
+            "DRIFTED" if c["drifted"] else "no",
+        )
+        for c in summary["columns"]
+    ]
+    print(format_table(("column", "KS D", "p-value", "threshold", "drifted"), rows))
+    for problem in summary["problems"]:
+        print(f"no verdict: {problem}")
+    print(f"drifted: {', '.join(summary['drifted']) or 'none'}")
+    if summary["retraining"]:
+        print(f"drift_action = retrain: started {summary['retraining']}")
+    print(f"report: {record['report_url']}")
     return 0
 
 
@@ -676,6 +728,12 @@ def _parser() -> argparse.ArgumentParser:
         "--host", default="127.0.0.1", help="default: %(default)s (this machine only)"
     )
     served.add_argument("--workers", type=int, default=1, help="default: %(default)s")
+    served.add_argument(
+        "--capture",
+        action="store_true",
+        help="record every request and answer, as the endpoint's data capture does, and put them "
+        "with the endpoint's captured traffic when the server stops (what `monitor` checks)",
+    )
 
     batch = command("predict", cmd_predict)
     env_options(batch)
@@ -686,6 +744,17 @@ def _parser() -> argparse.ArgumentParser:
         "--on",
         choices=("local", "sagemaker"),
         help="where the jobs run: local runner (default with --embedded) or SageMaker",
+    )
+
+    check = command("monitor", cmd_monitor)
+    env_options(check)
+    check.add_argument(
+        "--window-hours", type=int, help="hours of captured traffic (default: the pipeline's, 24)"
+    )
+    check.add_argument(
+        "--on",
+        choices=("local", "sagemaker"),
+        help="where the job runs: local runner (default with --embedded) or SageMaker",
     )
 
     definition = command("definition", cmd_definition)

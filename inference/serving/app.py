@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from inference.serving import contract, handler
+from inference.serving.capture import CaptureWriter
 from inference.serving.parsing import JSON, RequestError
 
 MODEL_VERSION_HEADER = "X-Model-Version"
@@ -43,8 +44,11 @@ class Limits:
     concurrency: int = 1  # requests scored at once: one per worker process
 
 
-def create_app(model: handler.Model, limits: Limits = Limits()) -> Starlette:
-    """The application serving ``model``."""
+def create_app(
+    model: handler.Model, limits: Limits = Limits(), capture: CaptureWriter | None = None
+) -> Starlette:
+    """The application serving ``model``; with ``capture``, every answered request is recorded
+    with its answer (capture.py)."""
 
     def answer(status: int, document: dict, **headers: str) -> Response:
         return _response(status, orjson.dumps(document), model.version, **headers)
@@ -75,6 +79,8 @@ def create_app(model: handler.Model, limits: Limits = Limits()) -> Starlette:
         payload, content_type = handler.invoke(
             model, body, request.headers.get("content-type"), request.headers.get("accept")
         )
+        if capture is not None:
+            capture.record(body, request.headers["content-type"], payload, content_type)
         return _response(200, payload, model.version, content_type=content_type)
 
     async def request_error(_: Request, error: Exception) -> Response:

@@ -23,6 +23,8 @@ Settings, flags over environment over defaults:
     --model-version  MODEL_VERSION                   (the deploy code sets group/version)
     --max-body-mb    SAGEMAKER_MAX_PAYLOAD_IN_MB     6 (batch transform sets its MaxPayloadInMB)
     --read-timeout   MODEL_SERVER_READ_TIMEOUT       20 s for the headers, then for the body
+    --capture-dir    CAPTURE_DIR                     (off) record every answered request there,
+                                                     as SageMaker's data capture does (capture.py)
 """
 
 import argparse
@@ -40,6 +42,7 @@ from starlette.applications import Starlette
 
 from inference.serving import handler
 from inference.serving.app import MEGABYTE, Limits, create_app
+from inference.serving.capture import CaptureWriter
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
@@ -57,12 +60,13 @@ _ENVIRONMENT = {
     "model_version": "MODEL_VERSION",
     "max_body_mb": "SAGEMAKER_MAX_PAYLOAD_IN_MB",
     "read_timeout": "MODEL_SERVER_READ_TIMEOUT",
+    "capture_dir": "CAPTURE_DIR",
 }
 
 log = logging.getLogger("inference.serving.serve")
 
 # The loaded model, set by main() before the workers fork, so they share it.
-_served: tuple[handler.Model, Limits] | None = None
+_served: tuple[handler.Model, Limits, str | None] | None = None
 
 
 def application() -> Starlette:
@@ -73,8 +77,11 @@ def application() -> Starlette:
     threadpoolctl.threadpool_limits(1)
     if _served is None:  # a spawned worker: load from the settings main() exported
         args = parse_args([])
-        return create_app(_load(args), _limits(args))
-    return create_app(*_served)
+        served = (_load(args), _limits(args), args.capture_dir)
+    else:
+        served = _served
+    model, limits, capture_dir = served
+    return create_app(model, limits, CaptureWriter(capture_dir) if capture_dir else None)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -123,6 +130,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="seconds a client has to send the headers, and then the body, of a request "
         "(default: $MODEL_SERVER_READ_TIMEOUT or 20)",
     )
+    parser.add_argument(
+        "--capture-dir",
+        default=env(_ENVIRONMENT["capture_dir"]) or None,
+        help="record every answered request with its answer in this folder, in SageMaker's "
+        "data-capture format (default: $CAPTURE_DIR, else nothing is recorded)",
+    )
     return parser.parse_args(argv)
 
 
@@ -145,7 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             model.sklearn_version,
             sklearn.__version__,
         )
-    _served = (model, _limits(args))
+    _served = (model, _limits(args), args.capture_dir)
     for name, variable in _ENVIRONMENT.items():
         if getattr(args, name) is not None:
             os.environ[variable] = str(getattr(args, name))

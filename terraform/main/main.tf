@@ -23,10 +23,17 @@ locals {
   pipeline_names       = { for name, model in local.models : name => "${model.prefix}-training" }
   # Each model's batch pipeline: scores a dataset with the newest Approved version (naming.py).
   batch_pipeline_names = { for name, model in local.models : name => "${model.prefix}-batch" }
+  # Each model's monitoring pipeline: its captured traffic against its baseline (naming.py).
+  monitor_pipeline_names = { for name, model in local.models : name => "${model.prefix}-monitor" }
 
-  sagemaker_arn_prefix = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
-  pipeline_arns        = { for name, pipeline in local.pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
-  batch_pipeline_arns  = { for name, pipeline in local.batch_pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  sagemaker_arn_prefix  = "arn:${local.partition}:sagemaker:${local.region}:${local.account_id}"
+  pipeline_arns         = { for name, pipeline in local.pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  batch_pipeline_arns   = { for name, pipeline in local.batch_pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  monitor_pipeline_arns = { for name, pipeline in local.monitor_pipeline_names : name => "${local.sagemaker_arn_prefix}:pipeline/${pipeline}" }
+  # The drift check's verdicts (steps/monitor.py) and what they lead to (profiles.conf).
+  drift_namespace = "MLOps/Drift"
+  drift_checked   = local.settings.drift_check != "off"
+  drift_retrains  = local.settings.drift_action == "retrain"
   # Where each model's training jobs write its model.tar.gz: what its endpoint serves and its
   # deploy function checks.
   model_artifact_arns = { for name, pipeline in local.pipeline_names : name => "${local.bucket_arns[1]}/pipelines/${pipeline}/*/train/model/*" }
@@ -137,7 +144,7 @@ resource "aws_iam_role" "sagemaker_execution" {
 }
 
 data "aws_iam_policy_document" "sagemaker_execution" {
-  #checkov:skip=CKV_AWS_356:The "*" resources are for sagemaker:ListModelPackages and ecr:GetAuthorizationToken, which AWS offers no resource-level permission for; every other Allow names its resources.
+  #checkov:skip=CKV_AWS_356:The "*" resources are for sagemaker:ListModelPackages, ecr:GetAuthorizationToken and cloudwatch:PutMetricData (held to one namespace by its condition), which AWS offers no resource-level permission for; every other Allow names its resources.
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
@@ -294,6 +301,31 @@ data "aws_iam_policy_document" "sagemaker_execution" {
     # lists; reading a package's details needs DescribeModelPackage, scoped above.
     actions   = ["sagemaker:ListModelPackages"]
     resources = ["*"]
+  }
+
+  statement {
+    # The drift check's verdict, in its own namespace only.
+    sid       = "PutDriftMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.drift_namespace]
+    }
+  }
+
+  # drift_action = retrain: the drift check starts its environment's own training pipelines,
+  # and nothing else.
+  dynamic "statement" {
+    for_each = local.drift_retrains ? [1] : []
+
+    content {
+      sid       = "RetrainOnDrift"
+      actions   = ["sagemaker:StartPipelineExecution"]
+      resources = values(local.pipeline_arns)
+    }
   }
 
   statement {
@@ -535,9 +567,10 @@ data "aws_iam_policy_document" "github_deploy" {
       "sagemaker:StopPipelineExecution",
       "sagemaker:UpdatePipeline",
     ]
-    # Every model's pipelines (training and batch) of this environment, and their executions.
+    # Every model's pipelines (training, batch, monitoring) of this environment, and their
+    # executions.
     resources = flatten([
-      for arn in concat(values(local.pipeline_arns), values(local.batch_pipeline_arns)) : [arn, "${arn}/*"]
+      for arn in concat(values(local.pipeline_arns), values(local.batch_pipeline_arns), values(local.monitor_pipeline_arns)) : [arn, "${arn}/*"]
     ])
   }
 
@@ -706,6 +739,39 @@ module "batch_schedule" {
   pipeline_arn                 = local.batch_pipeline_arns[each.key]
   pipeline_parameters          = {}
   kms_key_arn                  = module.kms.key_arn
+}
+
+# Each model's drift check, on profiles.conf's drift_check schedule, and the alarm on its
+# verdict: any drifted column sets it off.
+module "drift_check_schedule" {
+  source   = "../modules/pipeline-schedule"
+  for_each = local.models
+
+  create                       = local.drift_checked
+  name                         = "${each.value.prefix}-drift-check"
+  role_name                    = "${each.value.prefix}-drift-scheduler"
+  schedule_expression          = local.settings.drift_check
+  schedule_expression_timezone = var.retrain_schedule_timezone
+  pipeline_arn                 = local.monitor_pipeline_arns[each.key]
+  pipeline_parameters          = {}
+  kms_key_arn                  = module.kms.key_arn
+}
+
+resource "aws_cloudwatch_metric_alarm" "drift" {
+  for_each = local.drift_checked ? local.models : {}
+
+  alarm_name          = "${each.value.prefix}-drift"
+  alarm_description   = "Captured traffic of ${each.value.prefix} drifted from the served version's baseline (see the monitoring pipeline ${local.monitor_pipeline_names[each.key]}'s report)"
+  namespace           = local.drift_namespace
+  metric_name         = "DriftedColumns"
+  dimensions          = { ModelPackageGroup = each.value.prefix }
+  statistic           = "Maximum"
+  period              = 3600
+  evaluation_periods  = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
+  # No check, no verdict: silence is not drift.
+  treat_missing_data = "notBreaching"
 }
 
 ################################################################################

@@ -138,6 +138,21 @@ output "batch_transform_role_arn" {
   value       = aws_iam_role.batch_transform.arn
 }
 
+output "monitor_pipeline_names" {
+  description = "Map of model name to its monitoring pipeline, `<model prefix>-monitor`: checks its captured traffic against the served version's baseline (`monitor --env ENV`)."
+  value       = local.monitor_pipeline_names
+}
+
+output "drift_check_schedule_names" {
+  description = "Map of model name to the schedule of its drift check, `<model prefix>-drift-check` (values null when profiles.conf says `drift_check = off` or leaves it out)."
+  value       = { for name, schedule in module.drift_check_schedule : name => schedule.schedule_name }
+}
+
+output "drift_alarm_names" {
+  description = "Map of model name to the CloudWatch alarm on its drift check's verdict, `<model prefix>-drift` (empty when profiles.conf says `drift_check = off`)."
+  value       = { for name, alarm in aws_cloudwatch_metric_alarm.drift : name => alarm.alarm_name }
+}
+
 output "batch_pipeline_names" {
   description = "Map of model name to its batch pipeline, `<model prefix>-batch`: scores a dataset with the newest Approved version (`predict --env ENV`)."
   value       = local.batch_pipeline_names

@@ -73,3 +73,51 @@ def test_profiles_get_unknown_key(capsys):
 
     assert cli.main(["profiles", "get", "prod.password"]) == 1
     assert "unknown key 'prod.password'" in capsys.readouterr().err
+
+
+def test_an_alarm_of_one_period_is_evaluated_when_its_metric_arrives(embedded_env):
+    # moto never evaluates alarms; the embedded AWS does for the simple ones, as CloudWatch
+    # would at the end of the period, so a drift check's verdict sets off its alarm.
+    cloudwatch = account_session(load_settings(), "staging").client("cloudwatch")
+    dimensions = [{"Name": "ModelPackageGroup", "Value": "probe-group"}]
+    cloudwatch.put_metric_alarm(
+        AlarmName="probe-drift",
+        Namespace="Probe/Drift",
+        MetricName="DriftedColumns",
+        Dimensions=dimensions,
+        Statistic="Maximum",
+        Period=3600,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+
+    def state() -> str:
+        return cloudwatch.describe_alarms(AlarmNames=["probe-drift"])["MetricAlarms"][0][
+            "StateValue"
+        ]
+
+    def put(value: float, name: str = "DriftedColumns", group: str = "probe-group") -> None:
+        cloudwatch.put_metric_data(
+            Namespace="Probe/Drift",
+            MetricData=[
+                {
+                    "MetricName": name,
+                    "Dimensions": [{"Name": "ModelPackageGroup", "Value": group}],
+                    "Value": value,
+                }
+            ],
+        )
+
+    put(3)
+    assert state() == "ALARM"
+    alarm = cloudwatch.describe_alarms(AlarmNames=["probe-drift"])["MetricAlarms"][0]
+    assert "1 datapoint [3] was GreaterThanOrEqualToThreshold" in alarm["StateReason"]
+    put(0, group="another-group")  # another model's verdict: not this alarm's
+    put(0, name="WindowRows")
+    assert state() == "ALARM"
+    put(0)
+    assert state() == "OK"
+    # Other accounts' alarms are theirs: prod has no such alarm.
+    prod = account_session(load_settings(), "prod").client("cloudwatch")
+    assert prod.describe_alarms(AlarmNames=["probe-drift"])["MetricAlarms"] == []

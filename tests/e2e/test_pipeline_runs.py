@@ -523,3 +523,103 @@ def test_predict_scores_only_the_models_batch_data(first_models, aws, capsys):
         assert f"--input {elsewhere}: score data under {batch} (model cancer's batch data" in err
     assert cli.main([*command, f"{batch}none/"]) == 1
     assert f"nothing to score under {batch}none/" in capsys.readouterr().err
+
+
+def served_traffic(aws, tmp_path, rows) -> None:
+    """`rows` sent, 100 a request, to staging's cancer model served by `serve --capture`,
+    which puts what it answered with staging's captured traffic when it stops."""
+    port = free_port()
+    command = [sys.executable, "-m", "training_pipeline", "serve", "--env", "staging"]
+    command += ["--model", "cancer", "--port", str(port), "--capture"]
+    environment = {**aws.environ(SETTINGS.region), "TP_WORK_DIR": str(tmp_path)}
+    with serving(command, port, env=environment) as served:
+        for start in range(0, len(rows), 100):
+            request = urllib.request.Request(
+                served.url + "/invocations",
+                data=rows.iloc[start : start + 100].to_csv(index=False).encode(),
+                headers={"Content-Type": "text/csv"},
+            )
+            with urllib.request.urlopen(request, timeout=30) as response:
+                assert response.status == 200
+
+
+def test_drift_in_served_traffic_retrains_that_environment_only(first_models, aws, tmp_path):
+    # staging serves its model and records the traffic; its drift check judges the traffic
+    # against the served version's baseline. Traffic like its own data: no drift, nothing
+    # starts. Three features shifted by half a standard deviation: drift in exactly those,
+    # staging's training pipeline starts (drift_action = retrain); dev and prod see nothing.
+    target = deployment.connect("staging", embedded_aws=False, model="cancer")
+    names, s3 = target.names, target.session.client("s3")
+    bucket, _, prefix = names.capture_url.removeprefix("s3://").partition("/")
+
+    def clear_capture() -> None:
+        for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+
+    def started(env: str) -> list[dict]:
+        sagemaker = account_session(SETTINGS, env).client("sagemaker")
+        pipeline = deployment.connect(env, embedded_aws=False).names.pipeline_name
+        return sagemaker.list_pipeline_executions(PipelineName=pipeline)[
+            "PipelineExecutionSummaries"
+        ]
+
+    def check() -> str:
+        output = io.StringIO()
+        with redirect_stdout(output):
+            assert cli.main(["monitor", "--env", "staging", "--model", "cancer"]) == 0
+        return output.getvalue()
+
+    def alarm(env: str) -> str:
+        # Terraform's alarm on the drift check's verdict; the embedded AWS evaluates it when
+        # the check puts its metric, as CloudWatch does (aws/embedded_server.py).
+        alarms = (
+            account_session(SETTINGS, env)
+            .client("cloudwatch")
+            .describe_alarms(
+                AlarmNames=[deployment.connect(env, embedded_aws=False).names.drift_alarm]
+            )["MetricAlarms"]
+        )
+        return alarms[0]["StateValue"] if alarms else "none"
+
+    schema = model_schema("cancer")
+    data = load_dataset(SETTINGS.model("cancer").dataset, schema)[list(schema.features)]
+    before = {env: len(started(env)) for env in SETTINGS.environment_names}
+    prod_alarm = alarm("prod")
+    clear_capture()
+    try:
+        served_traffic(aws, tmp_path, data.sample(n=1_000, replace=True, random_state=5))
+        printed = check()
+        assert "1000 captured rows in the last 24 h" in printed, printed
+        assert "drifted: none" in printed and "started" not in printed
+        assert {env: len(started(env)) for env in SETTINGS.environment_names} == before
+        assert alarm("staging") == "OK"
+
+        clear_capture()
+        shifted = data.sample(n=1_000, replace=True, random_state=6)
+        moved = ["mean_radius", "mean_texture", "worst_smoothness"]
+        shifted[moved] += 0.5 * data[moved].std()
+        served_traffic(aws, tmp_path, shifted)
+        printed = check()
+    finally:
+        clear_capture()
+    assert f"drifted: {', '.join(moved)}" in printed, printed
+    assert re.search(r"worst_smoothness\s+0\.\d+\s+\S+\s+\S+\s+DRIFTED", printed)
+    assert "drift_action = retrain: started arn:aws:sagemaker" in printed
+    report = re.search(r"report: (s3://\S+)", printed).group(1)
+    page_bucket, _, key = report.removeprefix("s3://").partition("/")
+    page = s3.get_object(Bucket=page_bucket, Key=key)["Body"].read().decode()
+    assert "Drift in 3 of 31 columns" in page and page.count("data:image/png") == 3
+    after = {env: len(started(env)) for env in SETTINGS.environment_names}
+    assert after == {**before, "staging": before["staging"] + 1}
+    assert alarm("staging") == "ALARM"
+    assert (alarm("dev"), alarm("prod")) == ("none", prod_alarm)  # dev has no drift check
+    [newest] = [e for e in started("staging") if e["PipelineExecutionArn"] in printed]
+    description = target.session.client("sagemaker").describe_pipeline_execution(
+        PipelineExecutionArn=newest["PipelineExecutionArn"]
+    )["PipelineExecutionDescription"]
+    assert description == f"drift in {', '.join(moved)}: {report}"
+    # The version it registers will say why it was trained (its triggered_by metadata).
+    parameters = target.session.client("sagemaker").list_pipeline_parameters_for_execution(
+        PipelineExecutionArn=newest["PipelineExecutionArn"]
+    )["PipelineParameters"]
+    assert {"Name": "TriggeredBy", "Value": f"drift: {report}"} in parameters

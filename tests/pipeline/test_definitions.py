@@ -12,9 +12,14 @@ import pytest
 from training_pipeline.config.naming import environment_names
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
-from training_pipeline.environment.deployment import Environment, batch_config, pipeline_config
+from training_pipeline.environment.deployment import (
+    Environment,
+    batch_config,
+    monitor_config,
+    pipeline_config,
+)
 from training_pipeline.pipeline import definitions
-from training_pipeline.pipeline.config import BatchConfig, PipelineConfig
+from training_pipeline.pipeline.config import BatchConfig, MonitorConfig, PipelineConfig
 
 REVISION = Revision(sha="c" * 40, ref="refs/heads/main")
 
@@ -78,6 +83,7 @@ def test_a_filled_template_is_byte_identical_to_the_sdk_build(env, tmp_path):
 
 
 BATCH_FIELDS = {field.name for field in dataclasses.fields(BatchConfig)}
+MONITOR_FIELDS = {field.name for field in dataclasses.fields(MonitorConfig)}
 
 
 def batch_config_of(env: str, model: str | None = None, **changes) -> BatchConfig:
@@ -111,6 +117,38 @@ def test_the_batch_pipelines_template_is_byte_identical_to_the_sdk_build(env, mo
     # Its own template, beside none of the training pipeline's.
     assert len(list(tmp_path.glob("*.json"))) == 1
     assert definitions.template_key(config) != definitions.template_key(config_of(env))
+
+
+@pytest.mark.parametrize(("env", "model"), [("staging", None), ("prod", "diabetes")])
+def test_the_monitoring_pipelines_template_is_byte_identical_to_the_sdk_build(env, model, tmp_path):
+    from training_pipeline.pipeline.builder import build_monitor_pipeline
+
+    target = Environment(
+        settings=load_settings(),
+        env=env,
+        names=environment_names(load_settings(), env, model),
+        session=None,
+        embedded=False,
+    )
+    config = monitor_config(target, REVISION)
+    assert definitions.load_or_build(config, tmp_path) == (
+        build_monitor_pipeline(config).definition()
+    )
+    elsewhere = dataclasses.replace(
+        config,
+        capture_url="s3://acme-churn-dev-artifacts-987654321098/datacapture/acme/acme/",
+        training_pipeline="Acme-Churn-Dev-training",
+        **{k: v for k, v in ELSEWHERE.items() if k in MONITOR_FIELDS},
+    )
+    assert definitions.load_or_build(elsewhere, tmp_path) == (
+        build_monitor_pipeline(elsewhere).definition()
+    )
+    assert len(list(tmp_path.glob("*.json"))) == 1
+    # drift_action shapes the definition (the DriftAction parameter's default).
+    retrain = json.loads(definitions.load_or_build(config, tmp_path))["Parameters"]
+    assert {p["Name"]: p.get("DefaultValue") for p in retrain}["DriftAction"] == "retrain"
+    quiet = dataclasses.replace(config, drift_action="off")
+    assert definitions.template_key(quiet) != definitions.template_key(config)
 
 
 def test_the_first_run_builds_once_and_later_runs_skip_the_sdk(tmp_path):

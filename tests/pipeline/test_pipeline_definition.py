@@ -83,6 +83,9 @@ def test_the_registered_version_carries_its_drift_baselines(dev_definition):
         for name, file in (("Statistics", "statistics.json"), ("Constraints", "constraints.json")):
             assert section[name]["S3Uri"] == {"Std:Join": {"On": "/", "Values": [url, file]}}
     assert register["CustomerMetadataProperties"]["baseline_url"] == url
+    # Why the execution ran (a drift check passes its report) goes with the version.
+    triggered = register["CustomerMetadataProperties"]["triggered_by"]
+    assert triggered == {"Get": "Parameters.TriggeredBy"}
     inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in baseline["ProcessingInputs"]}
     assert inputs["model"] == {"Get": "Steps.TrainModel.ModelArtifacts.S3ModelArtifacts"}
     assert inputs["train"]["Std:JsonGet"]["Path"] == "splits.train"

@@ -128,6 +128,7 @@ def test_the_deploy_role_reaches_every_models_pipeline_and_group_and_no_other(
         for pipeline in (
             f"{sagemaker}:pipeline/{prefix}-training",
             f"{sagemaker}:pipeline/{prefix}-batch",
+            f"{sagemaker}:pipeline/{prefix}-monitor",
         ):
             assert can("sagemaker:UpdatePipeline", pipeline), pipeline
             assert can("sagemaker:StartPipelineExecution", pipeline), pipeline
@@ -479,3 +480,34 @@ def test_the_batch_transform_role_reads_batch_data_and_writes_predictions_only(
         assert iam_policy.allows(policies, request), request
     for request in denied:
         assert not iam_policy.allows(policies, request), request
+
+
+@pytest.mark.parametrize("env", ENVIRONMENTS)
+def test_the_drift_check_puts_its_metrics_and_retrains_only_its_own_environment(
+    applied: AppliedInfra, env: str
+) -> None:
+    """The monitoring job (the execution role) puts metrics in MLOps/Drift only, and where
+    profiles.conf says drift_action = retrain starts the environment's training pipelines and
+    no other pipeline."""
+    s, account = applied.settings, applied.settings.accounts[env]
+    policies = role_policies(applied, env, f"{s.project}-{env}-sagemaker-execution")
+
+    def can(action: str, resource: str = "*", **context) -> bool:
+        return iam_policy.allows(policies, Request(action, resource, context=context))
+
+    assert can("cloudwatch:PutMetricData", **{"cloudwatch:namespace": "MLOps/Drift"})
+    assert not can("cloudwatch:PutMetricData", **{"cloudwatch:namespace": "AWS/SageMaker"})
+    assert not can("cloudwatch:PutMetricData")
+    retrains = s.environment(env).drift_action == "retrain"
+    sagemaker = f"arn:aws:sagemaker:{s.region}:{account}:pipeline"
+    for prefix in model_prefixes(s, env).values():
+        assert can("sagemaker:StartPipelineExecution", f"{sagemaker}/{prefix}-training") == (
+            retrains
+        )
+        for other in (f"{prefix}-batch", f"{prefix}-monitor"):
+            assert not can("sagemaker:StartPipelineExecution", f"{sagemaker}/{other}")
+    other_account = next(a for e, a in s.accounts.items() if e not in (env, "operations"))
+    assert not can(
+        "sagemaker:StartPipelineExecution",
+        f"arn:aws:sagemaker:{s.region}:{other_account}:pipeline/{s.project}-{env}-training",
+    )

@@ -23,6 +23,7 @@ ENVIRONMENTS = ("dev", "staging", "prod")
 # Actions that the IAM service reference gives no resource type (ListDomains: the deploy job's
 # summary links to the environment's Studio domain).
 UNSCOPABLE_ACTIONS = {
+    "cloudwatch:PutMetricData",  # held to a namespace by cloudwatch:namespace instead
     "ecr:GetAuthorizationToken",
     "sagemaker:ListDomains",
     "sagemaker:ListModelPackages",
@@ -37,6 +38,7 @@ def expected_roles(
     prefixes: dict[str, str],
     approval: str = "auto",
     batch_schedule: str = "off",
+    drift_check: str = "off",
 ) -> set[str]:
     if account == "operations":
         # The CI role, and one state role per Terraform root (terraform/backend).
@@ -55,6 +57,8 @@ def expected_roles(
             roles.add(f"{prefix}-scheduler")
         if batch_schedule != "off":
             roles.add(f"{prefix}-batch-scheduler")
+        if drift_check != "off":
+            roles.add(f"{prefix}-drift-scheduler")
         if endpoint != "off":
             roles.add(f"{prefix}-deploy-on-approval")
     return roles
@@ -255,7 +259,10 @@ def test_roles_only_in_their_account(applied: AppliedInfra, account: str) -> Non
     prefixes = {} if env is None else model_prefixes(s, account)
     approval = env.approval if env else "auto"
     batch = env.batch_schedule if env else "off"
-    expected = expected_roles(s.project, account, schedule, endpoint, prefixes, approval, batch)
+    drift = env.drift_check if env else "off"
+    expected = expected_roles(
+        s.project, account, schedule, endpoint, prefixes, approval, batch, drift
+    )
     assert set(project_roles(applied, account)) == expected
 
 
@@ -275,8 +282,10 @@ def test_retrain_schedule_follows_profiles(applied: AppliedInfra, account: str) 
     scheduler = applied.client(account, "scheduler")
     schedules = {x["Name"]: x for x in scheduler.list_schedules()["Schedules"]}
     expression = "off" if account == "operations" else s.environment(account).retrain_schedule
-    # The batch schedules have a test of their own.
-    schedules = {name: x for name, x in schedules.items() if not name.endswith("-batch")}
+    # The batch and drift-check schedules have tests of their own.
+    schedules = {
+        name: x for name, x in schedules.items() if not name.endswith(("-batch", "-drift-check"))
+    }
     if expression == "off":
         assert schedules == {}
         if account != "operations":
@@ -326,6 +335,43 @@ def test_batch_schedule_follows_profiles(applied: AppliedInfra, account: str) ->
             f"arn:aws:iam::{acct}:role/{prefix}-batch-scheduler"
         )
         assert applied.outputs[account]["batch_schedule_names"][model] == f"{prefix}-batch"
+
+
+@pytest.mark.parametrize("account", ACCOUNTS)
+def test_drift_checks_and_their_alarms_follow_profiles(applied: AppliedInfra, account: str) -> None:
+    s = applied.settings
+    names = {x["Name"] for x in applied.client(account, "scheduler").list_schedules()["Schedules"]}
+    checks = {name for name in names if name.endswith("-drift-check")}
+    alarms = applied.client(account, "cloudwatch").describe_alarms()["MetricAlarms"]
+    drift_alarms = {a["AlarmName"]: a for a in alarms if a["AlarmName"].endswith("-drift")}
+    expression = "off" if account == "operations" else s.environment(account).drift_check
+    if account != "operations":
+        prefixes = model_prefixes(s, account)
+        assert applied.outputs[account]["monitor_pipeline_names"] == {
+            model: f"{prefix}-monitor" for model, prefix in prefixes.items()
+        }
+    if expression == "off":
+        assert checks == set() and drift_alarms == {}
+        return
+    # staging and prod check their captured traffic every hour: each model its monitoring
+    # pipeline, with a role that may start only it, and an alarm on any drifted column.
+    assert checks == {f"{prefix}-drift-check" for prefix in prefixes.values()}
+    assert set(drift_alarms) == {f"{prefix}-drift" for prefix in prefixes.values()}
+    acct = s.accounts[account]
+    for model, prefix in prefixes.items():
+        schedule = applied.client(account, "scheduler").get_schedule(Name=f"{prefix}-drift-check")
+        assert schedule["ScheduleExpression"] == expression
+        assert schedule["Target"]["Arn"] == (
+            f"arn:aws:sagemaker:{s.region}:{acct}:pipeline/{prefix}-monitor"
+        )
+        alarm = drift_alarms[f"{prefix}-drift"]
+        assert (alarm["Namespace"], alarm["MetricName"]) == ("MLOps/Drift", "DriftedColumns")
+        assert alarm["Dimensions"] == [{"Name": "ModelPackageGroup", "Value": prefix}]
+        assert (alarm["ComparisonOperator"], alarm["Threshold"]) == (
+            "GreaterThanOrEqualToThreshold",
+            1.0,
+        )
+        assert applied.outputs[account]["drift_alarm_names"][model] == f"{prefix}-drift"
 
 
 @pytest.mark.parametrize("account", ACCOUNTS)

@@ -74,6 +74,22 @@ class EnvironmentNames:
         return f"{self.model_prefix}-batch"
 
     @property
+    def monitor_pipeline_name(self) -> str:
+        """The pipeline that checks the served version's captured traffic for drift."""
+        return f"{self.model_prefix}-monitor"
+
+    @property
+    def capture_url(self) -> str:
+        """Where the model's endpoint's captured traffic lands: SageMaker writes under the
+        capture destination a folder per endpoint, then per variant and hour."""
+        return f"{self.capture_destination}{self.endpoint_name}/"
+
+    @property
+    def drift_alarm(self) -> str:
+        """The CloudWatch alarm (Terraform's monitoring) on the model's drifted columns."""
+        return f"{self.model_prefix}-drift"
+
+    @property
     def predictions_prefix(self) -> str:
         """Where the batch pipeline writes its answers, a folder per execution."""
         return f"s3://{self.artifacts_bucket}/predictions/{self.batch_pipeline_name}/"

@@ -30,6 +30,7 @@ _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9.]+$")
 _ENDPOINT = re.compile(r"^(off|ml\.[a-z0-9.]+)$")
 _CAPTURE = re.compile(r"^(off|[1-9][0-9]?|100)$")
 _INSTANCES = re.compile(r"^([1-9]|10)$")
+_DRIFT_ACTION = re.compile(r"^(retrain|alarm|off)$")
 _SCHEDULE = re.compile(r"^(off|cron\(.+\)|rate\([0-9]+ (minute|minutes|hour|hours|day|days)\))$")
 _BRANCH_REF = re.compile(r"^refs/heads/(?P<branch>[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*)$")
 _GITHUB_IDS = re.compile(r"^[0-9]+/[0-9]+$")
@@ -78,7 +79,13 @@ _AT_MOST_ONE = ("roc_auc", "accuracy", "precision", "recall", "f1", "r2")
 # Keys that may be left out.
 _OPTIONAL = {
     "project": ("github_ids",),
-    "environment": ("capture", "endpoint_instances", "batch_schedule"),
+    "environment": (
+        "capture",
+        "endpoint_instances",
+        "batch_schedule",
+        "drift_check",
+        "drift_action",
+    ),
 }
 
 
@@ -97,6 +104,8 @@ class EnvironmentSettings:
     capture: int = 0  # percentage of the endpoint's requests captured with their answers; 0 off
     endpoint_instances: int = 1  # instances behind each endpoint; 2 or more: canary updates
     batch_schedule: str = "off"  # when each model's batch pipeline scores the batch/ data
+    drift_check: str = "off"  # when each model's captured traffic is checked for drift
+    drift_action: str = "alarm"  # what drift leads to: retrain, alarm or off
 
     @property
     def approval_status(self) -> str:
@@ -272,6 +281,12 @@ def load_settings(path: Path | str | None = None) -> Settings:
                 if "batch_schedule" in sections[env]
                 else "off"
             ),
+            drift_check=_drift_check(path, lines, env, sections[env]),
+            drift_action=(
+                check(env, "drift_action", _DRIFT_ACTION, "retrain, alarm or off")
+                if "drift_action" in sections[env]
+                else "alarm"
+            ),
         )
     models = {}
     for section in model_sections:
@@ -409,6 +424,21 @@ def _capture(path: Path, lines: dict, env: str, values: dict[str, str]) -> int:
             "records what the endpoint serves, and this environment has endpoint = off"
         )
     return 0 if value == "off" else int(value)
+
+
+def _drift_check(path: Path, lines: dict, env: str, values: dict[str, str]) -> str:
+    value = values.get("drift_check", "off")
+    if not _SCHEDULE.match(value):
+        raise ProfilesError(
+            f"{path}:{lines[env, 'drift_check']}: [{env}] drift_check = {value!r} is not off, "
+            "cron(...) or rate(...)"
+        )
+    if value != "off" and values.get("capture", "off") == "off":
+        raise ProfilesError(
+            f"{path}:{lines[env, 'drift_check']}: [{env}] drift_check needs captured traffic: "
+            "set capture (the share of the endpoint's requests recorded) in this environment"
+        )
+    return value
 
 
 def _endpoint_instances(path: Path, lines: dict, env: str, values: dict[str, str]) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import io
+import json
 import os
 import time
 import zlib
@@ -306,6 +307,9 @@ def run(
     load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
     definition = _build_and_upsert(target, config, revision, "training", log)
     upsert_batch(target, revision, image_uris, log=log)
+    _build_and_upsert(
+        target, monitor_config(target, revision, image_uris), revision, "drift check", log
+    )
     record = _execute(
         target, definition, config.pipeline_name, params, on, log, description=_about(revision)
     )
@@ -328,22 +332,76 @@ def predict(
     require_provisioned(target)
     url = batch_input_url(target, input_url, log=log)
     name = target.names.batch_pipeline_name
-    sagemaker = target.session.client("sagemaker")
-    try:
-        held = sagemaker.describe_pipeline(PipelineName=name)
-    except ClientError:
-        raise NotFoundError(
-            f"pipeline {name} is not deployed in [{target.env}] yet: the deploy job (`run --env "
-            f"{target.env}`) upserts it with the training pipeline"
-        ) from None
-    log(f"{name}: {held.get('PipelineDescription', '')}")
     params = {"InputDataUrl": url} if input_url else {}
-    record = _execute(target, held["PipelineDefinition"], name, params, on, log)
+    record = _execute(target, _deployed(target, name), name, params, on, log)
     record["predictions_url"] = f"{target.names.predictions_prefix}{record['execution_id']}/"
     record["record_url"] = executions.save_record(
         target.session, target.names.artifacts_bucket, record
     )
     return record
+
+
+def monitor(
+    target: Environment, window_hours: int | None = None, *, on: str = "local", log: Log = print
+) -> dict:
+    """Check the served version's captured traffic of the last `window_hours` (default: the
+    pipeline's, 24) for drift, through the model's monitoring pipeline as deployed; the
+    execution record, with `report_url` and the job's `summary` when it ran."""
+    from training_pipeline.environment import executions
+
+    require_provisioned(target)
+    definition = _deployed(target, target.names.monitor_pipeline_name)
+    params = {"WindowHours": window_hours} if window_hours else {}
+    record = _execute(target, definition, target.names.monitor_pipeline_name, params, on, log)
+    folder = (
+        f"s3://{target.names.artifacts_bucket}/pipelines/{target.names.monitor_pipeline_name}/"
+        f"{record['execution_id']}/check/report"
+    )
+    record["report_url"] = f"{folder}/report.html"
+    if record["status"] == "Succeeded":
+        bucket, _, key = folder.removeprefix("s3://").partition("/")
+        body = target.session.client("s3").get_object(Bucket=bucket, Key=f"{key}/summary.json")
+        record["summary"] = json.loads(body["Body"].read())
+    record["record_url"] = executions.save_record(
+        target.session, target.names.artifacts_bucket, record
+    )
+    return record
+
+
+def monitor_config(
+    target: Environment, revision: Revision, image_uris: Mapping[str, str] | None = None
+):
+    """The MonitorConfig of the target's model at `revision`: pure, nothing is read from AWS."""
+    from training_pipeline.pipeline.config import MonitorConfig
+
+    names, settings = target.names, target.settings
+    environment = settings.environment(target.env)
+    return MonitorConfig(
+        pipeline_name=names.monitor_pipeline_name,
+        region=settings.region,
+        role_arn=names.execution_role_arn,
+        artifacts_bucket=names.artifacts_bucket,
+        model_package_group=names.model_package_group,
+        training_image=(image_uris or {}).get("training")
+        or image_uri(settings, "training", revision.sha),
+        code_prefix=load_bundle(names.model).prefix(names.artifacts_bucket),
+        instance_type=environment.instance_type,
+        capture_url=names.capture_url,
+        training_pipeline=names.pipeline_name,
+        drift_action=environment.drift_action,
+    )
+
+
+def _deployed(target: Environment, name: str) -> str:
+    """The definition of the environment's pipeline `name` as its last deployment left it."""
+    try:
+        held = target.session.client("sagemaker").describe_pipeline(PipelineName=name)
+    except ClientError:
+        raise NotFoundError(
+            f"pipeline {name} is not deployed in [{target.env}] yet: the deploy job (`run --env "
+            f"{target.env}`) upserts it with the training pipeline"
+        ) from None
+    return held["PipelineDefinition"]
 
 
 def upsert_batch(

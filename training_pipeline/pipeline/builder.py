@@ -91,7 +91,11 @@ from sagemaker.train.model_trainer import ModelTrainer  # noqa: E402
 # put it back so that the CLI's own progress lines stay readable.
 logging.getLogger().setLevel(logging.WARNING)
 
-from training_pipeline.pipeline.config import BatchConfig, PipelineConfig  # noqa: E402
+from training_pipeline.pipeline.config import (  # noqa: E402
+    BatchConfig,
+    MonitorConfig,
+    PipelineConfig,
+)
 
 PROCESSING_ROOT = "/opt/ml/processing"
 CODE_DIR = f"{PROCESSING_ROOT}/code"
@@ -162,24 +166,42 @@ def build_batch_pipeline(config: BatchConfig, session: boto3.Session | None = No
     )
 
 
+def build_monitor_pipeline(config: MonitorConfig, session: boto3.Session | None = None) -> Pipeline:
+    """The monitoring pipeline of one model in one environment: its captured traffic of the
+    last WindowHours judged against the served version's baseline (steps/monitor.py)."""
+    ctx = _Context.create(config, session)
+    return Pipeline(
+        name=config.pipeline_name,
+        parameters=list(ctx.params.values()),
+        steps=[build_check_drift_step(ctx)],
+        sagemaker_session=ctx.session,
+    )
+
+
 @dataclass(frozen=True)
 class _Context:
     """What every step builder shares: the configuration, the pipeline's parameters, the SDK
     session and the code input of the processing jobs."""
 
-    config: PipelineConfig | BatchConfig
+    config: PipelineConfig | BatchConfig | MonitorConfig
     session: PipelineSession
     params: dict
     code: ProcessingInput
 
     @classmethod
     def create(
-        cls, config: PipelineConfig | BatchConfig, session: boto3.Session | None
+        cls, config: PipelineConfig | BatchConfig | MonitorConfig, session: boto3.Session | None
     ) -> _Context:
+        if isinstance(config, BatchConfig):
+            params = _batch_parameters(config)
+        elif isinstance(config, MonitorConfig):
+            params = _monitor_parameters(config)
+        else:
+            params = _parameters(config)
         return cls(
             config,
             _pipeline_session(config, session),
-            _batch_parameters(config) if isinstance(config, BatchConfig) else _parameters(config),
+            params,
             _s3_input("code", config.code_prefix, CODE_DIR),
         )
 
@@ -442,6 +464,7 @@ def build_register_step(
                 "evaluation_url": evaluated.url,
                 "model_digest": evaluated.metric("registration.model_digest"),
                 "baseline_url": baseline.url,
+                "triggered_by": p["TriggeredBy"],
             },
         ),
         retry_policies=API_RETRIES,
@@ -599,6 +622,52 @@ def build_score_batch_step(ctx: _Context, model: ModelStep) -> TransformStep:
     )
 
 
+def build_check_drift_step(ctx: _Context) -> ProcessingStep:
+    p, config = ctx.params, ctx.config
+    report = ctx.output("check", "report")
+    return ProcessingStep(
+        name="CheckDrift",
+        description="Captured traffic against the served version's baseline: report, metrics",
+        step_args=ctx.processor(
+            "monitor.py", env={"MODEL_PACKAGE_GROUP_NAME": config.model_package_group}
+        ).run(
+            inputs=[ctx.code],
+            outputs=[_s3_output("report", report, f"{PROCESSING_ROOT}/report")],
+            arguments=[
+                "--capture-url",
+                config.capture_url,
+                "--window-hours",
+                p["WindowHours"].to_string(),
+                "--training-pipeline",
+                config.training_pipeline,
+                "--action",
+                p["DriftAction"],
+                "--report-url",
+                Join(on="/", values=[report, "report.html"]),
+                "--output-dir",
+                f"{PROCESSING_ROOT}/report",
+            ],
+        ),
+        # Not cached: the window moves while the arguments stay.
+        retry_policies=JOB_RETRIES,
+    )
+
+
+def _monitor_parameters(config: MonitorConfig) -> dict:
+    params = [
+        ParameterInteger("WindowHours", default_value=24),
+        # What drift leads to: retrain starts the environment's training pipeline, alarm only
+        # raises the metric its CloudWatch alarm watches, off judges and reports.
+        ParameterString(
+            "DriftAction",
+            default_value=config.drift_action,
+            enum_values=["retrain", "alarm", "off"],
+        ),
+        ParameterString("ProcessingInstanceType", default_value=config.instance_type),
+    ]
+    return {param.name: param for param in params}
+
+
 def _batch_parameters(config: BatchConfig) -> dict:
     params = [
         ParameterString("InputDataUrl", default_value=config.input_data_url),
@@ -623,6 +692,9 @@ def _parameters(config: PipelineConfig) -> dict:
         # How much better than the approved champion the challenger must be, in the metric's
         # units: a small negative value tolerates noise, a positive one demands a real gain.
         ParameterFloat("GateMinImprovement", default_value=0.0),
+        # Why this execution ran, recorded with the version it registers: a drift check that
+        # starts it passes its report (steps/monitor.py).
+        ParameterString("TriggeredBy", default_value="a deployment, a schedule or a person"),
         ParameterString(
             "ModelApprovalStatus",
             default_value=config.approval_status,
@@ -659,7 +731,7 @@ def _s3_output(name: str, s3_uri, local_path: str) -> ProcessingOutput:
 
 
 def _pipeline_session(
-    config: PipelineConfig | BatchConfig, session: boto3.Session | None
+    config: PipelineConfig | BatchConfig | MonitorConfig, session: boto3.Session | None
 ) -> PipelineSession:
     # Building a definition is pure: silence the SDK's per-step notices about what a
     # PipelineSession does not do, which would otherwise bury the CLI's own output.

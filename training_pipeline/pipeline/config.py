@@ -57,3 +57,23 @@ class BatchConfig:
     training_image: str
     code_prefix: str
     instance_type: str
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """What the monitoring pipeline takes (builder.build_monitor_pipeline): one model in one
+    environment, its served version's captured traffic judged against its baseline."""
+
+    pipeline_name: str
+    region: str
+    role_arn: str
+    artifacts_bucket: str
+    model_package_group: str
+    training_image: str
+    code_prefix: str
+    instance_type: str
+    # Where the model's endpoint (and `serve --capture`) write captured traffic.
+    capture_url: str
+    # The pipeline a drift starts with drift_action = retrain.
+    training_pipeline: str
+    drift_action: str  # profiles.conf: retrain, alarm or off

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from training_pipeline.config.workdir import work_dir
-from training_pipeline.pipeline.config import BatchConfig, PipelineConfig
+from training_pipeline.pipeline.config import BatchConfig, MonitorConfig, PipelineConfig
 
-# Either pipeline's configuration: the training pipeline's, or the batch pipeline's.
-Config = PipelineConfig | BatchConfig
+# Any pipeline's configuration: the training, batch or monitoring pipeline's.
+Config = PipelineConfig | BatchConfig | MonitorConfig
 
 BUILDER_SOURCES = tuple(Path(__file__).with_name(n) for n in ("builder.py", "config.py"))
 SDK_PACKAGES = (
@@ -57,6 +57,8 @@ MARKERS = {
     "code_tarball_url": "s3://tpfill-code-tarball/sourcedir.tar.gz",
     "git_sha": "tpfill-git-sha",
     "git_ref": "tpfill-git-ref",
+    "capture_url": "s3://tpfill-capture-url/",
+    "training_pipeline": "tpfill-training-pipeline",
 }
 _MARKER = re.compile("|".join(map(re.escape, sorted(MARKERS.values(), key=len, reverse=True))))
 # Settings of the SDK's config file that cannot change a definition.
@@ -112,11 +114,13 @@ def _markers(config: Config) -> dict[str, str]:
 
 
 def _build(config: Config) -> str:
-    from training_pipeline.pipeline.builder import build_batch_pipeline, build_pipeline
+    from training_pipeline.pipeline import builder
 
     if isinstance(config, BatchConfig):
-        return build_batch_pipeline(config).definition()
-    return build_pipeline(config).definition()
+        return builder.build_batch_pipeline(config).definition()
+    if isinstance(config, MonitorConfig):
+        return builder.build_monitor_pipeline(config).definition()
+    return builder.build_pipeline(config).definition()
 
 
 def _fillable(config: Config) -> bool:
@@ -130,7 +134,7 @@ def _fillable(config: Config) -> bool:
             return False
     s3_fields = [
         getattr(config, field)
-        for field in ("input_data_url", "code_prefix", "code_tarball_url")
+        for field in ("input_data_url", "code_prefix", "code_tarball_url", "capture_url")
         if field in markers
     ]
     roles = [getattr(config, field) for field in ("role_arn", "model_role_arn") if field in markers]

@@ -56,7 +56,7 @@ locals {
   # A model section may also set floor_<ENV> for any environment of the file: that
   # environment's floor for the model, instead of `floor`.
   floor_keys    = [for env in local.environment_names : "floor_${env}"]
-  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = ["capture", "endpoint_instances", "batch_schedule"] }
+  optional_keys = { project = ["github_ids"], operations = [], model = local.floor_keys, environment = ["capture", "endpoint_instances", "batch_schedule", "drift_check", "drift_action"] }
   allowed_keys  = { for kind, keys in local.required_keys : kind => concat(keys, local.optional_keys[kind]) }
 
   problems = concat(
@@ -103,6 +103,8 @@ locals {
       raw_capture      = lookup(local.values[name], "capture", "off")
       raw_instances    = lookup(local.values[name], "endpoint_instances", null)
       batch_schedule   = lookup(local.values[name], "batch_schedule", "off")
+      drift_check      = lookup(local.values[name], "drift_check", "off")
+      drift_action     = lookup(local.values[name], "drift_action", "alarm")
     }
   }
   # `capture` as a number: the percentage of requests captured, 0 when off (or unreadable: the

@@ -78,7 +78,7 @@ output "accounts" {
 }
 
 output "environments" {
-  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `endpoint` (`off` or the endpoint's instance type), `capture` (the percentage of the endpoint's requests captured with their answers, 0 for off), `endpoint_instances` (instances behind each endpoint, 1 unless set) and `batch_schedule` (`off` unless set, or the Scheduler expression of each model's batch pipeline)."
+  description = "Map of environment name to an object with `account_id`, `deploy_ref` (the git ref whose pushes deploy it), `reviewers` (`none` or comma-separated GitHub users and ORG/TEAMs), `approval` (auto|manual), `retrain_schedule` (`off` or a Scheduler expression), `instance_type`, `endpoint` (`off` or the endpoint's instance type), `capture` (the percentage of the endpoint's requests captured with their answers, 0 for off), `endpoint_instances` (instances behind each endpoint, 1 unless set) `batch_schedule` (`off` unless set, or the Scheduler expression of each model's batch pipeline), `drift_check` (`off` unless set, or the Scheduler expression of each model's drift check) and `drift_action` (`retrain`, `alarm` (the default) or `off`: what drift leads to)."
   value       = local.environments
 
   precondition {
@@ -114,6 +114,21 @@ output "environments" {
   precondition {
     condition     = alltrue([for env in values(local.environments) : can(regex("^(off|cron\\(.+\\)|rate\\([0-9]+ (minute|minutes|hour|hours|day|days)\\))$", env.batch_schedule))])
     error_message = "profiles.conf: batch_schedule must be off, cron(...) or rate(...)."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : can(regex("^(off|cron\\(.+\\)|rate\\([0-9]+ (minute|minutes|hour|hours|day|days)\\))$", env.drift_check))])
+    error_message = "profiles.conf: drift_check must be off, cron(...) or rate(...)."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : env.drift_check == "off" || env.capture > 0])
+    error_message = "profiles.conf: drift_check needs captured traffic: set capture (the share of the endpoint's requests recorded) in that environment."
+  }
+
+  precondition {
+    condition     = alltrue([for env in values(local.environments) : contains(["retrain", "alarm", "off"], env.drift_action)])
+    error_message = "profiles.conf: drift_action must be retrain, alarm or off."
   }
 
   precondition {

@@ -362,3 +362,41 @@ def test_serve_reads_sagemakers_environment_and_stops_on_sigterm(archive_dir: Pa
         assert served.process.wait(timeout=30) == 0
         assert time.monotonic() - started < 10
         assert f"serving the model in {archive_dir} (version mlops-demo-prod/4)" in served.output()
+
+
+def test_with_a_capture_folder_every_answer_is_recorded_as_sagemaker_captures_it(
+    model_dir: Path, model: handler.Model, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    # What the drift check reads from an endpoint, read back the same way from a local server.
+    from training_pipeline.steps import drift
+
+    port = free_port()
+    command = server_command(model_dir, port, "--workers", "2", "--capture-dir", str(tmp_path))
+    sent = [features.iloc[:40], features.iloc[40:70], features.iloc[70:100]]
+    with serving(command, port) as served:
+        for rows in sent[:2]:
+            assert (
+                call(served, "/invocations", csv_body(rows), **{"Content-Type": "text/csv"})[0]
+                == 200
+            )
+        body = json.dumps(sent[2].to_dict("records")).encode()
+        assert call(served, "/invocations", body, **{"Content-Type": "application/json"})[0] == 200
+        # Refused requests are not traffic the model answered: not recorded.
+        assert call(served, "/invocations", b"1,2\n", **{"Content-Type": "text/csv"})[0] == 400
+    lines = [
+        line for path in sorted(tmp_path.glob("*.jsonl")) for line in path.read_bytes().splitlines()
+    ]
+    assert len(lines) == 3
+    record = json.loads(lines[0])
+    assert record["eventVersion"] == "0" and record["eventMetadata"]["inferenceTime"].endswith("Z")
+    assert record["captureData"]["endpointInput"]["mode"] == "INPUT"
+
+    capture = drift.read_capture(lines, list(features.columns), "malignant_probability")
+
+    assert capture.unreadable == 0
+    got = capture.rows.sort_values(list(features.columns)).reset_index(drop=True)
+    expected = features.iloc[:100].assign(
+        malignant_probability=model.estimator.predict_proba(features.iloc[:100])[:, 1]
+    )
+    expected = expected.sort_values(list(features.columns)).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
