@@ -60,7 +60,7 @@ def _part(data: bytes, content_type: str, mode: str) -> dict:
     kind = content_type.split(";", 1)[0].strip().lower()
     encoding = _ENCODINGS.get(kind)
     # Bodies the server accepted are UTF-8 text; anything else would be kept as base64.
-    text = data.decode("utf-8") if encoding else None
+    text = data.decode("utf-8-sig") if encoding else None
     if text is None:
         text, encoding = base64.b64encode(data).decode("ascii"), "BASE64"
     return {"observedContentType": content_type, "mode": mode, "data": text, "encoding": encoding}

@@ -144,7 +144,7 @@ resource "aws_iam_role" "sagemaker_execution" {
 }
 
 data "aws_iam_policy_document" "sagemaker_execution" {
-  #checkov:skip=CKV_AWS_356:The "*" resources are for sagemaker:ListModelPackages, ecr:GetAuthorizationToken and cloudwatch:PutMetricData (held to one namespace by its condition), which AWS offers no resource-level permission for; every other Allow names its resources.
+  #checkov:skip=CKV_AWS_356:The "*" resources are for sagemaker:ListModelPackages and ecr:GetAuthorizationToken, which AWS offers no resource-level permission for; every other Allow names its resources.
   statement {
     sid       = "ListBuckets"
     actions   = ["s3:GetBucketLocation", "s3:ListBucket"]
@@ -304,35 +304,11 @@ data "aws_iam_policy_document" "sagemaker_execution" {
   }
 
   statement {
-    # The drift check's verdict, in its own namespace only.
-    sid       = "PutDriftMetrics"
-    actions   = ["cloudwatch:PutMetricData"]
-    resources = ["*"]
-
-    condition {
-      test     = "StringEquals"
-      variable = "cloudwatch:namespace"
-      values   = [local.drift_namespace]
-    }
-  }
-
-  # drift_action = retrain: the drift check starts its environment's own training pipelines,
-  # and nothing else.
-  dynamic "statement" {
-    for_each = local.drift_retrains ? [1] : []
-
-    content {
-      sid       = "RetrainOnDrift"
-      actions   = ["sagemaker:StartPipelineExecution"]
-      resources = values(local.pipeline_arns)
-    }
-  }
-
-  statement {
-    # Its own to the jobs; the batch transform role to the batch pipelines' models.
+    # Its own to the jobs; the batch transform role to the batch pipelines' models; the drift
+    # check's role to the monitoring pipelines' job.
     sid       = "PassOwnRoleToJobs"
     actions   = ["iam:PassRole"]
-    resources = [aws_iam_role.sagemaker_execution.arn, aws_iam_role.batch_transform.arn]
+    resources = [aws_iam_role.sagemaker_execution.arn, aws_iam_role.batch_transform.arn, aws_iam_role.drift_check.arn]
 
     condition {
       test     = "StringEquals"
@@ -741,6 +717,127 @@ module "batch_schedule" {
   kms_key_arn                  = module.kms.key_arn
 }
 
+# The drift check's job (the monitoring pipelines): reads the captured traffic and the served
+# versions' baselines, writes its report, puts its verdict in MLOps/Drift, and with
+# drift_action = retrain starts this environment's training pipelines. Not the jobs' role, so
+# no training job (which runs model code) can raise a drift alarm or start a pipeline.
+resource "aws_iam_role" "drift_check" {
+  name               = "${local.prefix}-drift-check"
+  description        = "The drift checks of ${local.prefix}: captured traffic against the served versions' baselines"
+  assume_role_policy = data.aws_iam_policy_document.sagemaker_assume_role.json
+}
+
+data "aws_iam_policy_document" "drift_check" {
+  #checkov:skip=CKV_AWS_356:The "*" resources are for sagemaker:ListModelPackages, ecr:GetAuthorizationToken and cloudwatch:PutMetricData (held to one namespace by its condition), which AWS offers no resource-level permission for; every other statement names its resources.
+  statement {
+    sid       = "ListCapturedTraffic"
+    actions   = ["s3:ListBucket"]
+    resources = [local.bucket_arns[1]]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["datacapture/*"]
+    }
+  }
+
+  statement {
+    # The captured traffic, the served versions' baselines and the job's code.
+    sid     = "ReadTrafficBaselinesAndCode"
+    actions = ["s3:GetObject"]
+    resources = concat(
+      ["${local.bucket_arns[1]}/datacapture/*", "${local.bucket_arns[1]}/code/*"],
+      [for pipeline in values(local.pipeline_names) : "${local.bucket_arns[1]}/pipelines/${pipeline}/*/baseline/*"],
+    )
+  }
+
+  statement {
+    sid       = "WriteItsReports"
+    actions   = ["s3:PutObject"]
+    resources = [for pipeline in values(local.monitor_pipeline_names) : "${local.bucket_arns[1]}/pipelines/${pipeline}/*"]
+  }
+
+  statement {
+    sid       = "UseEnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [module.kms.key_arn]
+  }
+
+  statement {
+    sid       = "FindTheServedVersion"
+    actions   = ["sagemaker:DescribeModelPackage"]
+    resources = local.model_package_arns
+  }
+
+  statement {
+    sid = "ListVersions"
+    # sagemaker:ListModelPackages has no resource-level permissions: AWS requires "*".
+    actions   = ["sagemaker:ListModelPackages"]
+    resources = ["*"]
+  }
+
+  statement {
+    # The verdict, in its own namespace only.
+    sid       = "PutDriftMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.drift_namespace]
+    }
+  }
+
+  # drift_action = retrain: this environment's own training pipelines, and no other pipeline.
+  dynamic "statement" {
+    for_each = local.drift_retrains ? [1] : []
+
+    content {
+      sid       = "RetrainOnDrift"
+      actions   = ["sagemaker:ListPipelineExecutions", "sagemaker:StartPipelineExecution"]
+      resources = values(local.pipeline_arns)
+    }
+  }
+
+  statement {
+    sid = "EcrLogin"
+    # ecr:GetAuthorizationToken has no resource-level permissions: AWS requires "*".
+    actions   = ["ecr:GetAuthorizationToken"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid = "PullTheTrainingImage"
+    actions = [
+      "ecr:BatchCheckLayerAvailability",
+      "ecr:BatchGetImage",
+      "ecr:GetDownloadUrlForLayer",
+    ]
+    resources = [local.ecr_repository_arns[0]]
+  }
+
+  statement {
+    sid = "WriteItsLogs"
+    actions = [
+      "logs:CreateLogGroup",
+      "logs:CreateLogStream",
+      "logs:DescribeLogStreams",
+      "logs:PutLogEvents",
+    ]
+    resources = [
+      local.sagemaker_log_group_arn,
+      "${local.sagemaker_log_group_arn}:log-stream:*",
+    ]
+  }
+}
+
+resource "aws_iam_role_policy" "drift_check" {
+  name   = "check-drift"
+  role   = aws_iam_role.drift_check.id
+  policy = data.aws_iam_policy_document.drift_check.json
+}
+
 # Each model's drift check, on profiles.conf's drift_check schedule, and the alarm on its
 # verdict: any drifted column sets it off.
 module "drift_check_schedule" {
@@ -758,7 +855,8 @@ module "drift_check_schedule" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "drift" {
-  for_each = local.drift_checked ? local.models : {}
+  # drift_action = off: the check reports and puts its metric, and nobody is alarmed.
+  for_each = local.drift_checked && local.settings.drift_action != "off" ? local.models : {}
 
   alarm_name          = "${each.value.prefix}-drift"
   alarm_description   = "Captured traffic of ${each.value.prefix} drifted from the served version's baseline (see the monitoring pipeline ${local.monitor_pipeline_names[each.key]}'s report)"

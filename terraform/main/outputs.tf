@@ -138,6 +138,11 @@ output "batch_transform_role_arn" {
   value       = aws_iam_role.batch_transform.arn
 }
 
+output "drift_check_role_arn" {
+  description = "ARN of the role the drift checks' job runs as, `<project>-<env>-drift-check`: reads captured traffic and baselines, puts MLOps/Drift metrics, and with `drift_action = retrain` starts this environment's training pipelines."
+  value       = aws_iam_role.drift_check.arn
+}
+
 output "monitor_pipeline_names" {
   description = "Map of model name to its monitoring pipeline, `<model prefix>-monitor`: checks its captured traffic against the served version's baseline (`monitor --env ENV`)."
   value       = local.monitor_pipeline_names

@@ -109,15 +109,19 @@ def test_an_alarm_of_one_period_is_evaluated_when_its_metric_arrives(embedded_en
             ],
         )
 
+    put(0)
+    assert state() == "OK"
     put(3)
     assert state() == "ALARM"
     alarm = cloudwatch.describe_alarms(AlarmNames=["probe-drift"])["MetricAlarms"][0]
-    assert "1 datapoint [3] was GreaterThanOrEqualToThreshold" in alarm["StateReason"]
+    assert alarm["StateReason"].startswith("Threshold Crossed: 1 datapoint [3.0 (")
+    assert alarm["StateReason"].endswith(")] was greater than or equal to the threshold (1.0).")
     put(0, group="another-group")  # another model's verdict: not this alarm's
     put(0, name="WindowRows")
     assert state() == "ALARM"
+    # The period's Maximum is still 3: as on CloudWatch, a 0 in the same period changes nothing.
     put(0)
-    assert state() == "OK"
+    assert state() == "ALARM"
     # Other accounts' alarms are theirs: prod has no such alarm.
     prod = account_session(load_settings(), "prod").client("cloudwatch")
     assert prod.describe_alarms(AlarmNames=["probe-drift"])["MetricAlarms"] == []

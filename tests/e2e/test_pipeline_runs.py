@@ -269,8 +269,8 @@ def test_a_rerun_on_unchanged_data_reuses_the_trained_model(first_models):
     # the same content-addressed split, so TrainModel is a cache hit.
     assert not cached["PrepareData"] and cached["TrainModel"]
     assert not cached["EvaluateModel"]
-    # The baseline is a function of the model and the split: cached with them.
-    assert cached["BaselineData"]
+    # Not cached either: a hit would point the version at this execution's empty folder.
+    assert not cached["BaselineData"]
     # Same data, same code: the same model, byte for byte. It passes the gate ("not worse")
     # and is registered no second time.
     assert versions("dev") == before

@@ -138,6 +138,7 @@ def test_the_monitoring_pipelines_template_is_byte_identical_to_the_sdk_build(en
         config,
         capture_url="s3://acme-churn-dev-artifacts-987654321098/datacapture/acme/acme/",
         training_pipeline="Acme-Churn-Dev-training",
+        job_role_arn="arn:aws:iam::987654321098:role/acme-churn-dev-drift-check",
         **{k: v for k, v in ELSEWHERE.items() if k in MONITOR_FIELDS},
     )
     assert definitions.load_or_build(elsewhere, tmp_path) == (

@@ -12,7 +12,6 @@ from training_pipeline.environment.data import make_synthetic
 from training_pipeline.steps import monitor
 from training_pipeline.steps.errors import ChampionError
 
-from .conftest import SCHEMA_ARGS
 from .test_drift import FEATURES, SHIFTED, record
 
 GROUP = "mlops-demo-staging"
@@ -50,12 +49,17 @@ def served(aws):
     return reference
 
 
-def capture(frame: pd.DataFrame, hour: dt.datetime, name: str = "a.jsonl") -> None:
-    """`frame` as requests of 100 rows captured by the endpoint in `hour`."""
+def capture(
+    frame: pd.DataFrame, hour: dt.datetime, name: str = "a.jsonl", version: str = f"{GROUP}/1"
+) -> None:
+    """`frame` as requests of 100 rows that `version` answered, captured in `hour`."""
     lines = []
     for start in range(0, len(frame), 100):
         chunk = frame.iloc[start : start + 100]
-        answer = {"predictions": [{"malignant_probability": 0.3}] * len(chunk)}
+        answer = {
+            "model_version": version,
+            "predictions": [{"malignant_probability": 0.3}] * len(chunk),
+        }
         lines.append(record(chunk.to_csv(index=False, header=False), answer))
     key = f"datacapture/{GROUP}/{GROUP}/AllTraffic/{hour:%Y/%m/%d/%H}/{name}"
     boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body="\n".join(lines).encode())
@@ -64,7 +68,7 @@ def capture(frame: pd.DataFrame, hour: dt.datetime, name: str = "a.jsonl") -> No
 def run(tmp_path, *extra: str) -> dict:
     return monitor.main(
         ["--capture-url", CAPTURE, "--model-package-group", GROUP, "--now", NOW.isoformat()]
-        + ["--training-pipeline", PIPELINE, "--output-dir", str(tmp_path), *SCHEMA_ARGS]
+        + ["--training-pipeline", PIPELINE, "--output-dir", str(tmp_path)]
         + list(extra)
     )
 
@@ -144,7 +148,10 @@ def test_a_window_that_cannot_be_judged_is_a_problem_not_drift(served, tmp_path,
         boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"{broken\nnot json\n")
     elif trouble == "columns":
         other = make_synthetic(200, seed=25)[FEATURES[:5]]
-        answer = {"predictions": [{"malignant_probability": 0.3}] * 200}
+        answer = {
+            "model_version": f"{GROUP}/1",
+            "predictions": [{"malignant_probability": 0.3}] * 200,
+        }
         body = record(other.to_csv(index=False), answer)
         boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=body.encode())
 
@@ -179,3 +186,45 @@ def test_the_window_is_the_hours_up_to_its_end() -> None:
     assert monitor.in_window("d/mp/mp/AllTraffic/2026/01/01/00/x.jsonl", hours)
     assert not monitor.in_window("d/mp/mp/AllTraffic/2025/12/31/22/x.jsonl", hours)
     assert not monitor.in_window("x.jsonl", hours)
+
+
+def test_traffic_another_version_answered_is_not_this_versions(served, tmp_path) -> None:
+    # Shifted traffic that the previous version answered (a canary's old fleet, say) is left
+    # out: the served version's own traffic is like its baseline.
+    shifted = make_synthetic(1_000, seed=12)[FEATURES]
+    shifted[SHIFTED] += 0.5 * served[SHIFTED].std()
+    capture(shifted, NOW, "old.jsonl", version=f"{GROUP}/0")
+    capture(make_synthetic(1_000, seed=21)[FEATURES], NOW)
+
+    summary = run(tmp_path, "--action", "retrain")
+
+    assert summary["drifted"] == [] and summary["other_versions"] == 10
+    assert summary["window_rows"] == 1_000 and executions() == []
+
+
+def test_drift_found_beside_unreadable_lines_is_reported_but_not_acted_on(served, tmp_path):
+    window = make_synthetic(1_000, seed=12)[FEATURES]
+    window[SHIFTED] += 0.5 * served[SHIFTED].std()
+    capture(window, NOW)
+    key = f"datacapture/{GROUP}/{GROUP}/AllTraffic/{NOW:%Y/%m/%d/%H}/broken.jsonl"
+    boto3.client("s3").put_object(Bucket=BUCKET, Key=key, Body=b"{broken\n")
+
+    summary = run(tmp_path, "--action", "retrain")
+
+    assert summary["drifted"] == SHIFTED and summary["retraining"] is None
+    assert executions() == []
+    assert (
+        "not acted on: 1 capture line(s) could not be read"
+        in (tmp_path / "report.html").read_text()
+    )
+
+
+def test_a_drift_retrain_is_started_once_per_window(served, tmp_path) -> None:
+    # The same data makes the same model: the next hourly check must not start it again.
+    window = make_synthetic(1_000, seed=12)[FEATURES]
+    window[SHIFTED] += 0.5 * served[SHIFTED].std()
+    capture(window, NOW)
+    first = run(tmp_path, "--action", "retrain")["retraining"]
+    second = run(tmp_path, "--action", "retrain")["retraining"]
+    assert first.startswith("arn:aws:sagemaker:") and len(executions()) == 1
+    assert second == f"not started: {first} is recent enough"

@@ -486,11 +486,45 @@ def test_the_batch_transform_role_reads_batch_data_and_writes_predictions_only(
 def test_the_drift_check_puts_its_metrics_and_retrains_only_its_own_environment(
     applied: AppliedInfra, env: str
 ) -> None:
-    """The monitoring job (the execution role) puts metrics in MLOps/Drift only, and where
+    """The monitoring job runs as its own role: it puts metrics in MLOps/Drift only, and where
     profiles.conf says drift_action = retrain starts the environment's training pipelines and
-    no other pipeline."""
+    no other pipeline. The jobs' role, which runs model code, can do neither."""
     s, account = applied.settings, applied.settings.accounts[env]
-    policies = role_policies(applied, env, f"{s.project}-{env}-sagemaker-execution")
+    role = f"{s.project}-{env}-drift-check"
+    assert applied.outputs[env]["drift_check_role_arn"] == f"arn:aws:iam::{account}:role/{role}"
+    policies = role_policies(applied, env, role)
+    jobs = role_policies(applied, env, f"{s.project}-{env}-sagemaker-execution")
+    assert not iam_policy.allows(
+        jobs,
+        Request("cloudwatch:PutMetricData", "*", context={"cloudwatch:namespace": "MLOps/Drift"}),
+    )
+    assert not iam_policy.allows(
+        jobs,
+        Request(
+            "sagemaker:StartPipelineExecution",
+            f"arn:aws:sagemaker:{s.region}:{account}:pipeline/{s.project}-{env}-training",
+        ),
+    )
+    artifacts = f"arn:aws:s3:::{s.project}-{env}-artifacts-{account}"
+    prefix = f"{s.project}-{env}"
+    assert iam_policy.allows(
+        policies,
+        Request("s3:GetObject", f"{artifacts}/datacapture/{prefix}/{prefix}/AllTraffic/a.jsonl"),
+    )
+    assert iam_policy.allows(
+        policies,
+        Request("s3:GetObject", f"{artifacts}/pipelines/{prefix}-training/x/baseline/baseline/r"),
+    )
+    assert iam_policy.allows(
+        policies,
+        Request("s3:PutObject", f"{artifacts}/pipelines/{prefix}-monitor/x/check/report/a"),
+    )
+    for denied in (
+        f"arn:aws:s3:::{s.project}-{env}-data-{account}/training/breast_cancer.csv",
+        f"{artifacts}/pipelines/{prefix}-training/x/prepare/train/train.csv",
+        f"{artifacts}/pipelines/{prefix}-training/x/train/model/model.tar.gz",
+    ):
+        assert not iam_policy.allows(policies, Request("s3:GetObject", denied)), denied
 
     def can(action: str, resource: str = "*", **context) -> bool:
         return iam_policy.allows(policies, Request(action, resource, context=context))

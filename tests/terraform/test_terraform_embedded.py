@@ -48,6 +48,7 @@ def expected_roles(
     # function (each with its role) per model.
     roles = {f"{project}-{account}-sagemaker-execution", f"{project}-{account}-github-deploy"}
     roles.add(f"{project}-{account}-batch-transform")  # the batch pipelines' models
+    roles.add(f"{project}-{account}-drift-check")  # the monitoring pipelines' job
     if endpoint != "off":  # the endpoints' own role, shared by the models' endpoints
         roles.add(f"{project}-{account}-endpoint")
     if approval == "manual":  # the one identity that may make a version Approved
@@ -575,8 +576,8 @@ def test_pass_role_only_to_sagemaker_and_only_the_execution_or_endpoint_role(
             passed = (
                 ["endpoint"] if role.endswith("-deploy-on-approval") else ["sagemaker-execution"]
             )
-            if role.endswith("-sagemaker-execution"):  # the batch pipelines' models too
-                passed.append("batch-transform")
+            if role.endswith("-sagemaker-execution"):  # the batch models', the drift check's
+                passed += ["batch-transform", "drift-check"]
             for statement in statements:
                 if "iam:PassRole" in _as_list(statement["Action"]):
                     assert sorted(_as_list(statement["Resource"])) == sorted(

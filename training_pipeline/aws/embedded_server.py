@@ -13,20 +13,21 @@ around in the code that runs against it:
 - CloudWatch never evaluates an alarm: its state stays what it was created with. On AWS an alarm
   on a metric goes to ALARM once the period's statistic crosses its threshold. Here an alarm of
   one evaluation period on a plain metric is evaluated when data points of that metric arrive:
-  the statistic of the data points of that PutMetricData call (standing for the period: the
-  drift check puts one verdict per run) against the threshold sets it to ALARM or OK, with the
-  reason CloudWatch would give. Alarms of several periods or of metric math stay unevaluated.
+  the statistic of its data points of the last period against the threshold sets it to ALARM
+  or OK (only when that changes its state), in CloudWatch's words. Alarms of several periods or
+  of metric math, and missing data, are left alone: they stay as moto keeps them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import statistics
 import sys
 from typing import Any
 
-from moto.cloudwatch.models import CloudWatchBackend
+from moto.cloudwatch.models import CloudWatchBackend, MetricDatum
 from moto.ecr.models import ECRBackend, ecr_backends
 from moto.ecr.responses import ECRResponse
 
@@ -43,56 +44,73 @@ _STATISTICS = {
     "Average": statistics.fmean,
     "SampleCount": len,
 }
+# Each comparison, and how CloudWatch words it in a state reason.
 _COMPARISONS = {
-    "GreaterThanOrEqualToThreshold": lambda value, threshold: value >= threshold,
-    "GreaterThanThreshold": lambda value, threshold: value > threshold,
-    "LessThanThreshold": lambda value, threshold: value < threshold,
-    "LessThanOrEqualToThreshold": lambda value, threshold: value <= threshold,
+    "GreaterThanOrEqualToThreshold": (operator.ge, "greater than or equal to"),
+    "GreaterThanThreshold": (operator.gt, "greater than"),
+    "LessThanThreshold": (operator.lt, "less than"),
+    "LessThanOrEqualToThreshold": (operator.le, "less than or equal to"),
 }
 _put_metric_data = CloudWatchBackend.put_metric_data
 
 
 def _put_and_evaluate(self: CloudWatchBackend, namespace: str, metric_data: list[dict]) -> None:
     _put_metric_data(self, namespace, metric_data)
+    arrived = {datum.get("MetricName") for datum in metric_data}
     for alarm in self.alarms.values():
         if (
-            alarm.namespace != namespace
-            or alarm.metric_data_queries
-            or int(alarm.evaluation_periods) != 1
-            or alarm.statistic not in _STATISTICS
-            or alarm.comparison_operator not in _COMPARISONS
+            alarm.namespace == namespace
+            and alarm.metric_name in arrived
+            and not alarm.metric_data_queries
+            and int(alarm.evaluation_periods) == 1
+            and alarm.statistic in _STATISTICS
+            and alarm.comparison_operator in _COMPARISONS
         ):
-            continue
-        wanted = sorted((d.name, d.value) for d in alarm.dimensions)
-        values = [
-            float(datum["Value"])
-            for datum in metric_data
-            if datum.get("MetricName") == alarm.metric_name
-            and "Value" in datum
-            and sorted((d["Name"], d["Value"]) for d in datum.get("Dimensions", [])) == wanted
-        ]
-        if values:
-            _evaluate(alarm, _STATISTICS[alarm.statistic](values), len(values))
+            _evaluate(self, alarm)
 
 
-def _evaluate(alarm: Any, value: float, points: int) -> None:
-    breaching = _COMPARISONS[alarm.comparison_operator](value, float(alarm.threshold))
+def _evaluate(backend: CloudWatchBackend, alarm: Any) -> None:
+    """The alarm's state from its metric's data points of the period up to now, as CloudWatch
+    evaluates it at the end of the period; changed only when it changes."""
+    now = dt.datetime.now(dt.UTC)
+    since = now - dt.timedelta(seconds=int(alarm.period))
+    wanted = sorted((d.name, d.value) for d in alarm.dimensions)
+    values = [
+        datum.value
+        for datum in backend.metric_data
+        if isinstance(datum, MetricDatum)
+        and datum.namespace == alarm.namespace
+        and datum.name == alarm.metric_name
+        and sorted((d.name, d.value) for d in datum.dimensions) == wanted
+        and since < _aware(datum.timestamp) <= now
+    ]
+    if not values:
+        return
+    value = _STATISTICS[alarm.statistic](values)
+    compare, words = _COMPARISONS[alarm.comparison_operator]
+    threshold = float(alarm.threshold)
+    breaching = compare(value, threshold)
     state = "ALARM" if breaching else "OK"
+    if state == alarm.state_value:
+        return
     reason = (
-        f"Threshold Crossed: 1 datapoint [{value:g}] was "
-        f"{'' if breaching else 'not '}{alarm.comparison_operator} the threshold "
-        f"({float(alarm.threshold):g})."
+        f"Threshold Crossed: 1 datapoint [{value!r} ({now:%d/%m/%y %H:%M:%S})] was "
+        f"{'' if breaching else 'not '}{words} the threshold ({threshold!r})."
     )
     data = {
         "version": "1.0",
-        "queryDate": dt.datetime.now(dt.UTC).isoformat(),
+        "queryDate": now.isoformat(timespec="milliseconds"),
         "statistic": alarm.statistic,
         "period": int(alarm.period),
         "recentDatapoints": [value],
-        "threshold": float(alarm.threshold),
-        "evaluatedDatapoints": [{"sampleCount": points, "value": value}],
+        "threshold": threshold,
+        "evaluatedDatapoints": [{"timestamp": now.isoformat(), "value": value}],
     }
     alarm.update_state(reason, json.dumps(data), state)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def patch() -> None:

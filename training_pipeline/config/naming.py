@@ -127,6 +127,11 @@ class EnvironmentNames:
         return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-batch-transform"
 
     @property
+    def drift_check_role_arn(self) -> str:
+        """The role the drift checks' job runs as (Terraform's drift_check): not the jobs'."""
+        return f"arn:aws:iam::{self.account_id}:role/{self.project}-{self.env}-drift-check"
+
+    @property
     def approver_role_arn(self) -> str:
         """The role a person approves through where approval is manual (Terraform's
         model_approver): the only identity there that may make a version Approved."""

@@ -388,6 +388,7 @@ def monitor_config(
         instance_type=environment.instance_type,
         capture_url=names.capture_url,
         training_pipeline=names.pipeline_name,
+        job_role_arn=names.drift_check_role_arn,
         drift_action=environment.drift_action,
     )
 

@@ -217,9 +217,11 @@ class _Context:
             ],
         )
 
-    def processor(self, script: str, env: dict[str, str] | None = None) -> Processor:
+    def processor(
+        self, script: str, env: dict[str, str] | None = None, role: str | None = None
+    ) -> Processor:
         return Processor(
-            role=self.config.role_arn,
+            role=role or self.config.role_arn,
             image_uri=self.config.training_image,
             instance_count=1,
             instance_type=self.params["ProcessingInstanceType"],
@@ -402,8 +404,8 @@ def build_baseline_step(ctx: _Context, train: TrainingStep, prepared: _Prepared)
                 f"{PROCESSING_ROOT}/baseline",
             ],
         ),
-        # Cached: a function of the model and the training split only, both content-addressed.
-        cache_config=CACHE,
+        # Not cached: a cache hit would record this execution's folder, where nothing was
+        # written. It costs a second or two.
         retry_policies=JOB_RETRIES,
     )
     return _Baseline(step, url)
@@ -629,7 +631,9 @@ def build_check_drift_step(ctx: _Context) -> ProcessingStep:
         name="CheckDrift",
         description="Captured traffic against the served version's baseline: report, metrics",
         step_args=ctx.processor(
-            "monitor.py", env={"MODEL_PACKAGE_GROUP_NAME": config.model_package_group}
+            "monitor.py",
+            env={"MODEL_PACKAGE_GROUP_NAME": config.model_package_group},
+            role=config.job_role_arn,
         ).run(
             inputs=[ctx.code],
             outputs=[_s3_output("report", report, f"{PROCESSING_ROOT}/report")],

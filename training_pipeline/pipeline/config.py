@@ -76,4 +76,7 @@ class MonitorConfig:
     capture_url: str
     # The pipeline a drift starts with drift_action = retrain.
     training_pipeline: str
+    # The role the check's job runs as: reads traffic and baselines, puts the verdict's
+    # metrics, may start the training pipeline; not the jobs' role.
+    job_role_arn: str
     drift_action: str  # profiles.conf: retrain, alarm or off

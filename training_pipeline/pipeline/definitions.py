@@ -48,6 +48,7 @@ MARKERS = {
     "pipeline_name": "tpfill-pipeline-name",
     "role_arn": "arn:aws:iam::000000000000:role/tpfill-role-arn",
     "model_role_arn": "arn:aws:iam::000000000000:role/tpfill-model-role-arn",
+    "job_role_arn": "arn:aws:iam::000000000000:role/tpfill-job-role-arn",
     "artifacts_bucket": "tpfill-artifacts-bucket",
     "input_data_url": "s3://tpfill-input-data-url/",
     "model_package_group": "tpfill-model-package-group",
@@ -137,7 +138,11 @@ def _fillable(config: Config) -> bool:
         for field in ("input_data_url", "code_prefix", "code_tarball_url", "capture_url")
         if field in markers
     ]
-    roles = [getattr(config, field) for field in ("role_arn", "model_role_arn") if field in markers]
+    roles = [
+        getattr(config, field)
+        for field in ("role_arn", "model_role_arn", "job_role_arn")
+        if field in markers
+    ]
     return all(r.startswith("arn:") for r in roles) and all(
         v.startswith("s3://") for v in s3_fields
     )

@@ -4,10 +4,11 @@ The method (documented, so a person can check a verdict by hand): each column of
 reference sample (the training rows' features and the model's predictions on them, baseline.py)
 is compared with the same column of the window of captured traffic by the two-sample
 Kolmogorov-Smirnov test (scipy.stats.ks_2samp). A column has drifted when its p-value is below
-``alpha / columns`` (Bonferroni): then the chance that a window of unchanged traffic flags any
-column at all is at most ``alpha`` (5% by default). The test's statistic D, the largest gap
-between the two distribution functions, is what Model Monitor's "Robust" comparison reports; it
-is in the report too, next to the constraint's ``comparison_threshold``.
+``alpha / columns`` (Bonferroni: the chance that one window of unchanged traffic flags any
+column is at most ``alpha``, 5% by default) **and** the test's statistic D, the largest gap
+between the two distribution functions (what Model Monitor's "Robust" comparison measures), is
+above ``MIN_DISTANCE``, Model Monitor's default ``comparison_threshold`` of 0.1: a large window
+makes even a negligible shift significant, and only a shift that matters should retrain.
 
 Why not a drift library: evidently and nannyml install hundreds of MB (and pin pandas), and
 alibi-detect brings a deep-learning stack; each would run the same univariate tests on these
@@ -40,6 +41,8 @@ else:
     import plots
 
 ALPHA = 0.05
+# The smallest gap between the distribution functions that counts as drift.
+MIN_DISTANCE = 0.1
 # Below this many rows in the window, no verdict: too few to tell drift from chance.
 MIN_ROWS = 50
 
@@ -47,7 +50,7 @@ MIN_ROWS = 50
 @dataclass(frozen=True)
 class ColumnDrift:
     name: str
-    statistic: float  # Kolmogorov-Smirnov D
+    statistic: float  # Kolmogorov-Smirnov D; drifted only above MIN_DISTANCE
     p_value: float
     threshold: float  # the p-value below which the column has drifted (alpha / columns)
     drifted: bool
@@ -68,12 +71,20 @@ class Verdict:
     def drifted(self) -> list[str]:
         return [column.name for column in self.columns if column.drifted]
 
+    @property
+    def actionable(self) -> bool:
+        """Drift found in a window without problems: what may start a retrain."""
+        return bool(self.drifted) and not self.problems
+
     def summary(self) -> dict:
         return {
             "window_rows": self.window_rows,
             "drifted": self.drifted,
             "problems": self.problems,
-            "method": "two-sample Kolmogorov-Smirnov per column, Bonferroni-corrected",
+            "method": (
+                f"two-sample Kolmogorov-Smirnov per column: drifted when p < {ALPHA:g} / "
+                f"columns (Bonferroni) and D > {MIN_DISTANCE:g}"
+            ),
             "columns": [column.__dict__ for column in self.columns],
         }
 
@@ -85,6 +96,7 @@ class Capture:
     rows: pd.DataFrame
     unreadable: int = 0  # capture lines that are not a capture record
     refused: list[str] = field(default_factory=list)  # why (the first few)
+    other_versions: int = 0  # requests another model version answered: not this one's traffic
 
 
 def compare(reference: pd.DataFrame, window: pd.DataFrame, alpha: float = ALPHA) -> Verdict:
@@ -105,10 +117,13 @@ def compare(reference: pd.DataFrame, window: pd.DataFrame, alpha: float = ALPHA)
             [f"{len(window)} captured rows in the window: at least {MIN_ROWS} are needed"],
         )
     threshold = alpha / len(reference.columns)
-    columns = []
+    columns, problems = [], []
     for name in reference.columns:
         expected = reference[name].dropna().to_numpy(dtype=np.float64)
         seen = window[name].dropna().to_numpy(dtype=np.float64)
+        if not seen.size:
+            problems.append(f"column {name} has no values in the window")
+            continue
         result = stats.ks_2samp(expected, seen)
         columns.append(
             ColumnDrift(
@@ -116,24 +131,35 @@ def compare(reference: pd.DataFrame, window: pd.DataFrame, alpha: float = ALPHA)
                 statistic=float(result.statistic),
                 p_value=float(result.pvalue),
                 threshold=threshold,
-                drifted=bool(result.pvalue < threshold),
+                drifted=bool(result.pvalue < threshold and result.statistic > MIN_DISTANCE),
                 reference_mean=float(expected.mean()),
                 window_mean=float(seen.mean()) if seen.size else float("nan"),
                 window_rows=int(seen.size),
             )
         )
-    return Verdict(columns, len(window))
+    return Verdict(columns, len(window), problems)
 
 
-def read_capture(lines: Iterable[bytes | str], features: Sequence[str], prediction: str) -> Capture:
+def read_capture(
+    lines: Iterable[bytes | str],
+    features: Sequence[str],
+    prediction: str,
+    model_version: str | None = None,
+) -> Capture:
     """The instances of captured requests (SageMaker's data-capture JSON lines) as rows of
-    `features` and `prediction`. CSV inputs without a header are in the features' order."""
+    `features` and `prediction`. CSV inputs without a header are in the features' order. With
+    `model_version`, requests another version answered (before an update took, a canary's old
+    fleet, a version tried with `serve`) are left out and counted."""
     frames, capture = [], Capture(pd.DataFrame(columns=[*features, prediction]))
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            frames.append(_record_rows(json.loads(line), features, prediction))
+            record = json.loads(line)
+            if model_version and _answered_by(record) != model_version:
+                capture.other_versions += 1
+                continue
+            frames.append(_record_rows(record, features, prediction))
         except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as problem:
             capture.unreadable += 1
             if len(capture.refused) < 5:
@@ -143,11 +169,15 @@ def read_capture(lines: Iterable[bytes | str], features: Sequence[str], predicti
     return capture
 
 
+def _answered_by(record: dict) -> str | None:
+    return json.loads(_decoded(record["captureData"]["endpointOutput"])).get("model_version")
+
+
 def _record_rows(record: dict, features: Sequence[str], prediction: str) -> pd.DataFrame:
     data = record["captureData"]
     request = _decoded(data["endpointInput"])
     answer = json.loads(_decoded(data["endpointOutput"]))
-    kind = data["endpointInput"].get("observedContentType", "").split(";")[0].strip()
+    kind = data["endpointInput"].get("observedContentType", "").split(";")[0].strip().lower()
     if kind == "application/json":
         rows = _json_rows(json.loads(request), features)
     else:
@@ -161,8 +191,9 @@ def _record_rows(record: dict, features: Sequence[str], prediction: str) -> pd.D
 def _decoded(part: dict) -> str:
     text = part["data"]
     if part.get("encoding", "").upper() == "BASE64":
-        return base64.b64decode(text, validate=True).decode("utf-8")
-    return text
+        # utf-8-sig: the server takes a body that starts with a byte-order mark
+        return base64.b64decode(text, validate=True).decode("utf-8-sig")
+    return text.removeprefix("\ufeff")
 
 
 def _csv_rows(text: str, features: Sequence[str]) -> pd.DataFrame:
@@ -214,12 +245,17 @@ def html_report(verdict: Verdict, reference: pd.DataFrame, window: pd.DataFrame,
         f'src="data:image/png;base64,{_plot(reference[name], window[name], name)}">'
         for name in verdict.drifted
     )
-    if verdict.problems:
+    if not verdict.columns:
         outcome = "No verdict: " + "; ".join(map(html.escape, verdict.problems))
-    elif verdict.drifted:
-        outcome = f"Drift in {len(verdict.drifted)} of {len(verdict.columns)} columns"
     else:
-        outcome = f"No drift in {len(verdict.columns)} columns"
+        found = len(verdict.drifted)
+        outcome = (
+            f"Drift in {found} of {len(verdict.columns)} columns"
+            if found
+            else f"No drift in {len(verdict.columns)} columns"
+        )
+        if verdict.problems:
+            outcome += " (not acted on: " + "; ".join(map(html.escape, verdict.problems)) + ")"
     return (
         "<!doctype html><html><head><meta charset=utf-8>"
         f"<title>{html.escape(title)}</title><style>"
@@ -227,7 +263,8 @@ def html_report(verdict: Verdict, reference: pd.DataFrame, window: pd.DataFrame,
         "td:first-child,th:first-child{text-align:left}tr.drifted{background:#fdd}"
         f"</style></head><body><h1>{html.escape(title)}</h1>"
         f"<p><b>{outcome}</b> ({verdict.window_rows} captured rows; two-sample "
-        "Kolmogorov-Smirnov per column, drifted when p &lt; threshold = 5% / columns)</p>"
+        f"Kolmogorov-Smirnov per column, drifted when p &lt; threshold = {ALPHA:g} / columns "
+        f"and D &gt; {MIN_DISTANCE:g})</p>"
         "<table><tr><th>column</th><th>KS D</th><th>p-value</th><th>threshold</th>"
         f"<th>baseline mean</th><th>traffic mean</th><th>drifted</th></tr>{rows}</table>"
         f"{plots_html}</body></html>\n"

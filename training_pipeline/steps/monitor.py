@@ -29,15 +29,12 @@ from pathlib import Path
 import pandas as pd
 
 if __package__:  # see steps/__init__.py
-    from . import champion, drift, errors, schema
-    from .baseline import prediction_column
+    from . import champion, drift, errors
     from .errors import ChampionError
 else:
     import champion
     import drift
     import errors
-    import schema
-    from baseline import prediction_column
     from errors import ChampionError
 
 NAMESPACE = "MLOps/Drift"
@@ -83,7 +80,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--report-url", default="", help="where the report is uploaded")
     parser.add_argument("--output-dir", type=Path, default="/opt/ml/processing/report")
     parser.add_argument("--now", default=None, help="the window's end (default: now)")
-    parser.add_argument("--schema", type=Path, default=None, help="default: beside this script")
     parser.add_argument("--region", default=None, help="default: the AWS_REGION variables")
     return parser.parse_args(argv)
 
@@ -98,13 +94,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
     import boto3
 
     session = boto3.Session(region_name=args.region)
-    contract = schema.load(args.schema)
     version, reference = _served_baseline(session, args.model_package_group)
-    end = dt.datetime.fromisoformat(args.now) if args.now else dt.datetime.now(dt.UTC)
+    end = _utc(args.now)
+    # The baseline's columns are the served model's: its features, then its prediction.
     capture = drift.read_capture(
         _capture_lines(session, args.capture_url, window_hours(end, args.window_hours)),
-        contract.features,
-        prediction_column(contract),
+        list(reference.columns[:-1]),
+        reference.columns[-1],
+        model_version=f"{args.model_package_group}/{version}",
     )
     verdict = drift.compare(reference, capture.rows)
     if capture.unreadable:
@@ -117,21 +114,22 @@ def main(argv: Sequence[str] | None = None) -> dict:
         "served_version": version,
         "window": {"end": end.isoformat(), "hours": args.window_hours, "url": args.capture_url},
         **verdict.summary(),
+        "other_versions": capture.other_versions,
         "report_url": args.report_url,
         "action": args.action,
         "retraining": None,
     }
+    out = args.output_dir
+    out.mkdir(parents=True, exist_ok=True)
+    title = f"{args.model_package_group} version {version}: drift of captured traffic"
+    (out / "report.html").write_text(drift.html_report(verdict, reference, capture.rows, title))
+    if args.action == "retrain" and verdict.actionable and args.training_pipeline:
+        summary["retraining"] = _retrain(session, args, verdict.drifted, end)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
     session.client("cloudwatch").put_metric_data(
         Namespace=NAMESPACE,
         MetricData=metrics(verdict, capture.unreadable, args.model_package_group),
     )
-    if args.action == "retrain" and verdict.drifted and args.training_pipeline:
-        summary["retraining"] = _retrain(session, args, verdict.drifted)
-    out = args.output_dir
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n")
-    title = f"{args.model_package_group} version {version}: drift of captured traffic"
-    (out / "report.html").write_text(drift.html_report(verdict, reference, capture.rows, title))
     verdict_line = ", ".join(verdict.drifted) or "none"
     print(f"{verdict.window_rows} captured rows; drifted: {verdict_line}; {verdict.problems}")
     return summary
@@ -155,19 +153,52 @@ def _served_baseline(session, group: str) -> tuple[int, pd.DataFrame]:
     return found.version, pd.read_csv(body)
 
 
+def _utc(text: str | None) -> dt.datetime:
+    """--now as an aware UTC time (a time without a zone is UTC, as capture keys are)."""
+    if not text:
+        return dt.datetime.now(dt.UTC)
+    moment = dt.datetime.fromisoformat(text)
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
+
+
 def _capture_lines(session, url: str, hours: set[str]) -> Iterable[bytes]:
+    """The lines of the capture files of the window: each variant's hour folders only, not the
+    endpoint's whole history."""
     s3 = session.client("s3")
+    paginator = s3.get_paginator("list_objects_v2")
     bucket, _, prefix = url.removeprefix("s3://").partition("/")
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if in_window(item["Key"], hours):
-                yield from s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].iter_lines()
+    variants = [
+        common["Prefix"]
+        for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/")
+        for common in page.get("CommonPrefixes", [])
+    ]
+    for variant in variants:
+        for hour in sorted(hours):
+            for page in paginator.paginate(Bucket=bucket, Prefix=f"{variant}{hour}/"):
+                for item in page.get("Contents", []):
+                    if in_window(item["Key"], hours):
+                        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"]
+                        yield from body.iter_lines()
 
 
-def _retrain(session, args: argparse.Namespace, drifted: list[str]) -> str:
+def _retrain(session, args: argparse.Namespace, drifted: list[str], end: dt.datetime) -> str:
+    """Start the training pipeline, unless a run is under way or drift already started one in
+    this window: on the same data a retrain makes the same model, so an hourly check would only
+    start it again and again until new data lands."""
+    sagemaker = session.client("sagemaker")
+    since = end - dt.timedelta(hours=args.window_hours)
+    for execution in sagemaker.list_pipeline_executions(
+        PipelineName=args.training_pipeline, SortBy="CreationTime", SortOrder="Descending"
+    )["PipelineExecutionSummaries"]:
+        started = execution["StartTime"]
+        if execution["PipelineExecutionStatus"] == "Executing" or (
+            started >= since
+            and execution.get("PipelineExecutionDescription", "").startswith("drift in")
+        ):
+            return f"not started: {execution['PipelineExecutionArn']} is recent enough"
     report = args.report_url or "see the monitoring run"
     description = f"drift in {', '.join(drifted)}: {report}"
-    arn = session.client("sagemaker").start_pipeline_execution(
+    arn = sagemaker.start_pipeline_execution(
         PipelineName=args.training_pipeline,
         PipelineExecutionDescription=description[:3072],
         # Recorded with the version the execution registers (its triggered_by metadata).
