@@ -65,6 +65,8 @@ locals {
   inference_repository_arn = local.ecr_repository_arns[1]
   # The CloudWatch log groups of this environment's endpoints, /aws/sagemaker/Endpoints/{mp}.
   endpoint_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/Endpoints/${local.prefix}*"
+  # What a job, an endpoint or a batch writing its CloudWatch logs needs.
+  log_writer_actions = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
   # Batch transform jobs all log to one group.
   transform_log_group_arn = "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:/aws/sagemaker/TransformJobs"
 }
@@ -318,13 +320,8 @@ data "aws_iam_policy_document" "sagemaker_execution" {
   }
 
   statement {
-    sid = "JobLogs"
-    actions = [
-      "logs:CreateLogGroup",
-      "logs:CreateLogStream",
-      "logs:DescribeLogStreams",
-      "logs:PutLogEvents",
-    ]
+    sid     = "JobLogs"
+    actions = local.log_writer_actions
     resources = [
       local.sagemaker_log_group_arn,
       "${local.sagemaker_log_group_arn}:log-stream:*",
@@ -818,13 +815,8 @@ data "aws_iam_policy_document" "drift_check" {
   }
 
   statement {
-    sid = "WriteItsLogs"
-    actions = [
-      "logs:CreateLogGroup",
-      "logs:CreateLogStream",
-      "logs:DescribeLogStreams",
-      "logs:PutLogEvents",
-    ]
+    sid     = "WriteItsLogs"
+    actions = local.log_writer_actions
     resources = [
       local.sagemaker_log_group_arn,
       "${local.sagemaker_log_group_arn}:log-stream:*",
@@ -914,19 +906,8 @@ data "aws_iam_policy_document" "batch_transform" {
   }
 
   statement {
-    sid       = "EncryptPredictions"
-    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
-    resources = [module.kms.key_arn]
-  }
-
-  statement {
-    sid = "WriteItsLogs"
-    actions = [
-      "logs:CreateLogGroup",
-      "logs:CreateLogStream",
-      "logs:DescribeLogStreams",
-      "logs:PutLogEvents",
-    ]
+    sid     = "WriteItsLogs"
+    actions = local.log_writer_actions
     resources = [
       local.transform_log_group_arn,
       "${local.transform_log_group_arn}:log-stream:*",
@@ -959,8 +940,9 @@ data "aws_iam_policy_document" "run_a_model" {
   }
 
   statement {
-    sid       = "DecryptThem"
-    actions   = ["kms:Decrypt", "kms:DescribeKey"]
+    # Decrypt its models; encrypt what it writes (captured traffic, predictions).
+    sid       = "UseTheEnvironmentKey"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
     resources = [module.kms.key_arn]
   }
 
@@ -995,19 +977,8 @@ data "aws_iam_policy_document" "endpoint" {
   }
 
   statement {
-    sid       = "EncryptCapturedTraffic"
-    actions   = ["kms:Encrypt", "kms:GenerateDataKey"]
-    resources = [module.kms.key_arn]
-  }
-
-  statement {
-    sid = "WriteItsLogs"
-    actions = [
-      "logs:CreateLogGroup",
-      "logs:CreateLogStream",
-      "logs:DescribeLogStreams",
-      "logs:PutLogEvents",
-    ]
+    sid     = "WriteItsLogs"
+    actions = local.log_writer_actions
     resources = [
       local.endpoint_log_group_arn,
       "${local.endpoint_log_group_arn}:log-stream:*",

@@ -337,21 +337,10 @@ def build_evaluate_step(ctx: _Context, train: TrainingStep, prepared: _Prepared)
         step_args=ctx.processor(
             "evaluate.py", env={"MODEL_PACKAGE_GROUP_NAME": ctx.config.model_package_group}
         ).run(
-            inputs=[
-                ctx.code,
-                _s3_input(
-                    "model",
-                    train.properties.ModelArtifacts.S3ModelArtifacts,
-                    f"{PROCESSING_ROOT}/model",
-                ),
-                _s3_input("test", prepared.split("test"), f"{PROCESSING_ROOT}/test"),
-            ],
+            inputs=_model_and_split_inputs(ctx, train, prepared, "test"),
             outputs=[_s3_output("evaluation", url, f"{PROCESSING_ROOT}/evaluation")],
             arguments=[
-                "--model-dir",
-                f"{PROCESSING_ROOT}/model",
-                "--test-dir",
-                f"{PROCESSING_ROOT}/test",
+                *_model_and_split_arguments("test"),
                 "--output-dir",
                 f"{PROCESSING_ROOT}/evaluation",
                 "--inference-image",
@@ -385,21 +374,10 @@ def build_baseline_step(ctx: _Context, train: TrainingStep, prepared: _Prepared)
         name="BaselineData",
         description="Statistics of the training rows and the model's predictions: drift baselines",
         step_args=ctx.processor("baseline.py").run(
-            inputs=[
-                ctx.code,
-                _s3_input(
-                    "model",
-                    train.properties.ModelArtifacts.S3ModelArtifacts,
-                    f"{PROCESSING_ROOT}/model",
-                ),
-                _s3_input("train", prepared.split("train"), f"{PROCESSING_ROOT}/train"),
-            ],
+            inputs=_model_and_split_inputs(ctx, train, prepared, "train"),
             outputs=[_s3_output("baseline", url, f"{PROCESSING_ROOT}/baseline")],
             arguments=[
-                "--model-dir",
-                f"{PROCESSING_ROOT}/model",
-                "--train-dir",
-                f"{PROCESSING_ROOT}/train",
+                *_model_and_split_arguments("train"),
                 "--output-dir",
                 f"{PROCESSING_ROOT}/baseline",
             ],
@@ -711,6 +689,29 @@ def _parameters(config: PipelineConfig) -> dict:
         ),
     ]
     return {param.name: param for param in params}
+
+
+def _model_and_split_inputs(
+    ctx: _Context, train: TrainingStep, prepared: _Prepared, split: str
+) -> list[ProcessingInput]:
+    """The code, the trained model and one split of the data: what a step that scores the
+    model reads."""
+    return [
+        ctx.code,
+        _s3_input(
+            "model", train.properties.ModelArtifacts.S3ModelArtifacts, f"{PROCESSING_ROOT}/model"
+        ),
+        _s3_input(split, prepared.split(split), f"{PROCESSING_ROOT}/{split}"),
+    ]
+
+
+def _model_and_split_arguments(split: str) -> list[str]:
+    return [
+        "--model-dir",
+        f"{PROCESSING_ROOT}/model",
+        f"--{split}-dir",
+        f"{PROCESSING_ROOT}/{split}",
+    ]
 
 
 def _s3_input(name: str, s3_uri, local_path: str) -> ProcessingInput:
