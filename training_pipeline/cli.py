@@ -84,10 +84,25 @@ def _require_model(settings: Settings, args: argparse.Namespace, why: str) -> No
         raise UserError(f"{why}: name it with --model ({' or '.join(settings.model_names)})")
 
 
+def _runs_on(target: deployment.Environment, args: argparse.Namespace) -> str:
+    """--on, else the local runner on the embedded AWS (moto's executions never start a job)
+    and SageMaker elsewhere."""
+    return args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
+
+
+def _deployed_pipeline_target(args: argparse.Namespace, why: str) -> deployment.Environment:
+    """The environment of `predict` and `monitor`, which run one model's deployed pipeline."""
+    _require_model(load_settings(), args, why)
+    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
+    if args.embedded:
+        _provision_embedded(target)
+    return target
+
+
 def _run_model(target: deployment.Environment, args: argparse.Namespace) -> str:
-    # The embedded AWS runs no pipeline itself (moto's executions never start a job).
-    on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
-    record = deployment.run(target, on=on, parameters=_params(args.param), data=args.data)
+    record = deployment.run(
+        target, on=_runs_on(target, args), parameters=_params(args.param), data=args.data
+    )
     _print_record(record)
     report = executions.evaluation_report(target.session, record)
     if report:
@@ -312,12 +327,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
     Example: python -m training_pipeline predict --env prod --model cancer \\
                  --input s3://mlops-demo-prod-data-444444444444/batch/2026-12-07/
     """
-    _require_model(load_settings(), args, "each model has its own batch pipeline")
-    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
-    if args.embedded:
-        _provision_embedded(target)
-    on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
-    record = deployment.predict(target, args.input, on=on)
+    target = _deployed_pipeline_target(args, "each model has its own batch pipeline")
+    record = deployment.predict(target, args.input, on=_runs_on(target, args))
     _print_record(record)
     if record["status"] != "Succeeded":
         return 1
@@ -338,12 +349,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
     Example: python -m training_pipeline monitor --env staging --model cancer --window-hours 6
     """
-    _require_model(load_settings(), args, "each model has its own monitoring")
-    target = deployment.connect(args.env, embedded_aws=args.embedded, model=args.model)
-    if args.embedded:
-        _provision_embedded(target)
-    on = args.on or ("local" if deployment.on_embedded_aws(target) else "sagemaker")
-    record = deployment.monitor(target, args.window_hours, on=on)
+    target = _deployed_pipeline_target(args, "each model has its own monitoring")
+    record = deployment.monitor(target, args.window_hours, on=_runs_on(target, args))
     _print_record(record)
     if record["status"] != "Succeeded":
         return 1

@@ -290,10 +290,8 @@ def run(
 ) -> dict:
     """Upload data and code, upsert the pipeline, execute it, and return the execution record.
 
-    The model's batch pipeline is upserted with it: it moves between environments with the
-    training pipeline, by the same deployments."""
-    from training_pipeline.environment import executions
-
+    The model's batch and monitoring pipelines are upserted with it: they move between
+    environments with the training pipeline, by the same deployments."""
     revision, image_uris = _prepare(target, on, log)
     params = dict(parameters or {})
     data_url = training_data_url(target, data, log=log)
@@ -306,19 +304,17 @@ def run(
     )
     load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
     definition = _build_and_upsert(target, config, revision, "training", log)
-    upsert_batch(target, revision, image_uris, log=log)
-    _build_and_upsert(
-        target, monitor_config(target, revision, image_uris), revision, "drift check", log
-    )
+    for other, what in (
+        (batch_config(target, revision, image_uris), "batch scoring"),
+        (monitor_config(target, revision, image_uris), "drift check"),
+    ):
+        _build_and_upsert(target, other, revision, what, log)
     record = _execute(
         target, definition, config.pipeline_name, params, on, log, description=_about(revision)
     )
     record.update(git_sha=revision.sha, git_ref=revision.ref)
     record["model"] = model_outcome(target, record)
-    record["record_url"] = executions.save_record(
-        target.session, target.names.artifacts_bucket, record
-    )
-    return record
+    return _saved(target, record)
 
 
 def predict(
@@ -327,18 +323,13 @@ def predict(
     """Score `input_url` (default: the model's batch/ data) with the newest Approved version,
     through the model's batch pipeline as deployed (what the environment's tag last promoted:
     `run`, the deploy job, upserts it); the execution record, with `predictions_url`."""
-    from training_pipeline.environment import executions
-
     require_provisioned(target)
     url = batch_input_url(target, input_url, log=log)
     name = target.names.batch_pipeline_name
     params = {"InputDataUrl": url} if input_url else {}
     record = _execute(target, _deployed(target, name), name, params, on, log)
     record["predictions_url"] = f"{target.names.predictions_prefix}{record['execution_id']}/"
-    record["record_url"] = executions.save_record(
-        target.session, target.names.artifacts_bucket, record
-    )
-    return record
+    return _saved(target, record)
 
 
 def monitor(
@@ -347,8 +338,6 @@ def monitor(
     """Check the served version's captured traffic of the last `window_hours` (default: the
     pipeline's, 24) for drift, through the model's monitoring pipeline as deployed; the
     execution record, with `report_url` and the job's `summary` when it ran."""
-    from training_pipeline.environment import executions
-
     require_provisioned(target)
     definition = _deployed(target, target.names.monitor_pipeline_name)
     params = {"WindowHours": window_hours} if window_hours else {}
@@ -362,10 +351,7 @@ def monitor(
         bucket, _, key = folder.removeprefix("s3://").partition("/")
         body = target.session.client("s3").get_object(Bucket=bucket, Key=f"{key}/summary.json")
         record["summary"] = json.loads(body["Body"].read())
-    record["record_url"] = executions.save_record(
-        target.session, target.names.artifacts_bucket, record
-    )
-    return record
+    return _saved(target, record)
 
 
 def monitor_config(
@@ -393,6 +379,16 @@ def monitor_config(
     )
 
 
+def _saved(target: Environment, record: dict) -> dict:
+    """`record`, stored with the environment's execution records (`status` lists them)."""
+    from training_pipeline.environment import executions
+
+    record["record_url"] = executions.save_record(
+        target.session, target.names.artifacts_bucket, record
+    )
+    return record
+
+
 def _deployed(target: Environment, name: str) -> str:
     """The definition of the environment's pipeline `name` as its last deployment left it."""
     try:
@@ -403,14 +399,6 @@ def _deployed(target: Environment, name: str) -> str:
             f"{target.env}`) upserts it with the training pipeline"
         ) from None
     return held["PipelineDefinition"]
-
-
-def upsert_batch(
-    target: Environment, revision: Revision, image_uris: Mapping[str, str] | None, log: Log = print
-):
-    """Upsert the model's batch pipeline at `revision`; its config and definition."""
-    config = batch_config(target, revision, image_uris)
-    return config, _build_and_upsert(target, config, revision, "batch scoring", log)
 
 
 def _build_and_upsert(target: Environment, config, revision: Revision, what: str, log: Log) -> str:

@@ -647,7 +647,7 @@ def _monitor_parameters(config: MonitorConfig) -> dict:
         ),
         ParameterString("ProcessingInstanceType", default_value=config.instance_type),
     ]
-    return {param.name: param for param in params}
+    return _by_name(params)
 
 
 def _batch_parameters(config: BatchConfig) -> dict:
@@ -656,7 +656,7 @@ def _batch_parameters(config: BatchConfig) -> dict:
         ParameterString("ProcessingInstanceType", default_value=config.instance_type),
         ParameterString("TransformInstanceType", default_value=config.instance_type),
     ]
-    return {param.name: param for param in params}
+    return _by_name(params)
 
 
 def _parameters(config: PipelineConfig) -> dict:
@@ -688,7 +688,7 @@ def _parameters(config: PipelineConfig) -> dict:
             ),
         ),
     ]
-    return {param.name: param for param in params}
+    return _by_name(params)
 
 
 def _model_and_split_inputs(
@@ -712,6 +712,10 @@ def _model_and_split_arguments(split: str) -> list[str]:
         f"--{split}-dir",
         f"{PROCESSING_ROOT}/{split}",
     ]
+
+
+def _by_name(params: list) -> dict:
+    return {param.name: param for param in params}
 
 
 def _s3_input(name: str, s3_uri, local_path: str) -> ProcessingInput:

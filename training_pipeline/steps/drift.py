@@ -155,11 +155,12 @@ def read_capture(
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-            if model_version and _answered_by(record) != model_version:
+            data = json.loads(line)["captureData"]
+            answer = json.loads(_decoded(data["endpointOutput"]))
+            if model_version and answer.get("model_version") != model_version:
                 capture.other_versions += 1
                 continue
-            frames.append(_record_rows(record, features, prediction))
+            frames.append(_record_rows(data["endpointInput"], answer, features, prediction))
         except (ValueError, KeyError, TypeError, IndexError, binascii.Error) as problem:
             capture.unreadable += 1
             if len(capture.refused) < 5:
@@ -169,15 +170,11 @@ def read_capture(
     return capture
 
 
-def _answered_by(record: dict) -> str | None:
-    return json.loads(_decoded(record["captureData"]["endpointOutput"])).get("model_version")
-
-
-def _record_rows(record: dict, features: Sequence[str], prediction: str) -> pd.DataFrame:
-    data = record["captureData"]
-    request = _decoded(data["endpointInput"])
-    answer = json.loads(_decoded(data["endpointOutput"]))
-    kind = data["endpointInput"].get("observedContentType", "").split(";")[0].strip().lower()
+def _record_rows(
+    request_part: dict, answer: dict, features: Sequence[str], prediction: str
+) -> pd.DataFrame:
+    request = _decoded(request_part)
+    kind = request_part.get("observedContentType", "").split(";")[0].strip().lower()
     if kind == "application/json":
         rows = _json_rows(json.loads(request), features)
     else:
