@@ -152,17 +152,26 @@ def provision(region: str) -> None:
 
 
 @functools.cache
-def dev_template(scratch: Path) -> Path:
-    """dev's definition template, built with the SDK once: what every run after the first
-    finds in its work directory."""
+def dev_templates(scratch: Path) -> Path:
+    """The cache folder with dev's definition templates (the training, batch and monitoring
+    pipelines `run` upserts), built with the SDK once: what every run after the first finds."""
     from training_pipeline.config import source
+    from training_pipeline.config.naming import environment_names
     from training_pipeline.config.settings import load_settings
     from training_pipeline.environment import deployment
     from training_pipeline.pipeline import definitions
 
-    folder = scratch / "definitions"
-    config = deployment.pipeline_config(load_settings(), "dev", source.current_revision())
-    definitions.load_or_build(config, folder)
+    settings, revision = load_settings(), source.current_revision()
+    names = environment_names(settings, "dev", settings.model_names[0])
+    # The configs are pure: the session is never used.
+    target = deployment.Environment(settings, "dev", names, session=None, embedded=True)
+    folder = scratch / "cache"
+    for config in (
+        deployment.pipeline_config(settings, "dev", revision),
+        deployment.batch_config(target, revision),
+        deployment.monitor_config(target, revision),
+    ):
+        definitions.load_or_build(config, folder / "definitions")
     return folder
 
 
@@ -178,8 +187,9 @@ def runner_repetition(csv: Path, scratch: Path, *, cached: bool) -> RunnerTiming
         os.environ.update(server.environ(region))
         provision(region)
         work = Path(tempfile.mkdtemp(prefix="runner-", dir=scratch))
-        shutil.copytree(dev_template(scratch), work / "definitions")
-        env = clean_environment({**server.environ(region), "TP_WORK_DIR": str(work)})
+        shutil.copytree(dev_templates(scratch), work / "cache")
+        folders = {"TP_WORK_DIR": str(work), "TP_CACHE_DIR": str(work / "cache")}
+        env = clean_environment({**server.environ(region), **folders})
         command = [PYTHON, str(Path(__file__).resolve()), "--child", str(csv)]
         if cached:
             command.append("--cached")

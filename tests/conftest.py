@@ -36,6 +36,8 @@ def _no_real_aws() -> Iterator[None]:
             # Both of the SDK's config files: none of the machine's own may shape a definition.
             "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": SDK_CONFIG,
             "SAGEMAKER_USER_CONFIG_OVERRIDE": SDK_CONFIG,
+            # Definition templates of this test session, not the machine's cache.
+            "TP_CACHE_DIR": str(_shared_dir() / "cache"),
         }
     )
     yield

@@ -10,8 +10,12 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+import threading
+import traceback
+from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
@@ -32,6 +36,8 @@ from training_pipeline.errors import ProfilesError, UserError
 from training_pipeline.github import promotion
 from training_pipeline.tables import format_table
 
+T = TypeVar("T")
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
@@ -47,9 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """Train and register the models of one environment (each model's own pipeline, in the
-    order of profiles.conf), or only --model NAME. --data and --param are one pipeline's: with
-    several models, they need --model.
+    """Train and register the models of one environment (each model's own pipeline; their
+    executions run side by side), or only --model NAME. --data and --param are one pipeline's:
+    with several models, they need --model.
 
     Example: python -m training_pipeline run --env dev --embedded
     """
@@ -62,16 +68,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.embedded:
         _provision_embedded(target)
     targets = target.models(args.model)
-    outcomes = {}
+    on, parameters = _runs_on(target, args), _params(args.param)
+    upserted: dict[str, tuple[deployment.Environment, deployment.Upserted]] = {}
+    results: dict[str, dict | Exception] = {}
     for model_target in targets:
-        if len(targets) > 1:
-            print(f"\n== model {model_target.model}: {model_target.names.pipeline_name} ==")
-        try:
-            outcomes[model_target.model] = _run_model(model_target, args)
-        except UserError as error:
-            # One model's trouble (its data missing, say) does not keep the others from running.
-            print(f"Error: model {model_target.model}: {error}", file=sys.stderr)
-            outcomes[model_target.model] = f"not run: {error}"
+        _model_heading(targets, model_target)
+        pipelines = _outcome(
+            partial(
+                deployment.upsert_pipelines,
+                model_target,
+                on=on,
+                parameters=parameters,
+                data=args.data,
+            )
+        )
+        # One model's trouble (its data missing, say) does not keep the others from running.
+        if isinstance(pipelines, Exception):
+            results[model_target.model] = pipelines
+        else:
+            upserted[model_target.model] = model_target, pipelines
+    if len(upserted) > 1:
+        print()
+    results.update(_execute_side_by_side(upserted, on))
+    outcomes: dict[str, str] = {}
+    for model_target in targets:
+        result = results[model_target.model]
+        _model_heading(targets, model_target)
+        if isinstance(result, Exception):
+            print(f"Error: model {model_target.model}: {result}", file=sys.stderr)
+            outcomes[model_target.model] = f"not run: {result}"
+        else:
+            outcomes[model_target.model] = _report_model(model_target, result)
     if len(outcomes) > 1:
         print()
         print(format_table(("model", "outcome"), list(outcomes.items())))
@@ -99,10 +126,68 @@ def _deployed_pipeline_target(args: argparse.Namespace, why: str) -> deployment.
     return target
 
 
-def _run_model(target: deployment.Environment, args: argparse.Namespace) -> str:
-    record = deployment.run(
-        target, on=_runs_on(target, args), parameters=_params(args.param), data=args.data
-    )
+def _model_heading(targets: list[deployment.Environment], target: deployment.Environment) -> None:
+    if len(targets) > 1:
+        print(f"\n== model {target.model}: {target.names.pipeline_name} ==")
+
+
+def _execute_side_by_side(
+    upserted: dict[str, tuple[deployment.Environment, deployment.Upserted]], on: str
+) -> dict[str, dict | Exception]:
+    """Each model's training pipeline executed, all at once (as SageMaker runs executions of
+    different pipelines): their records, or what stopped one, by model. With several, each
+    progress line starts with its model's name."""
+    if len(upserted) <= 1:
+        return {
+            model: _outcome(partial(deployment.execute_upserted, target, pipelines, on=on))
+            for model, (target, pipelines) in upserted.items()
+        }
+    lock = threading.Lock()
+    results: dict[str, dict | Exception] = {}
+
+    def execute(model: str, target: deployment.Environment, pipelines: deployment.Upserted):
+        def log(text: str) -> None:
+            with lock:
+                for line in text.splitlines() or [""]:
+                    print(f"[{model}] {line}", flush=True)
+
+        results[model] = _outcome(
+            partial(deployment.execute_upserted, target, pipelines, on=on, log=log)
+        )
+
+    # Daemon threads: after Ctrl-C nothing waits for an execution (on SageMaker it goes on).
+    threads = [
+        threading.Thread(target=execute, args=(model, target.with_own_session(), pipelines))
+        for model, (target, pipelines) in upserted.items()
+    ]
+    for thread in threads:
+        thread.daemon = True
+        thread.start()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        from training_pipeline.runner.process import kill_running
+
+        kill_running()  # the local jobs end with the command
+        raise
+    return {model: results[model] for model in upserted}
+
+
+def _outcome(execute: Callable[[], T]) -> T | Exception:
+    """What ``execute`` returns, or the error that stopped it (a bug's traceback is printed at
+    once: the other models still run and report)."""
+    try:
+        return execute()
+    except UserError as error:
+        return error
+    except Exception as error:
+        traceback.print_exc()
+        return error
+
+
+def _report_model(target: deployment.Environment, record: dict) -> str:
+    """Print one model's execution: steps, metrics, what became of the model, its registry."""
     _print_record(record)
     report = executions.evaluation_report(target.session, record)
     if report:

@@ -41,7 +41,7 @@ class Limits:
 
     max_body_bytes: int = 6 * MEGABYTE
     body_timeout_seconds: float = 20.0
-    concurrency: int = 1  # requests scored at once: one per worker process
+    concurrency: int = 4  # requests a batch transform keeps in flight (serve.py)
 
 
 def create_app(

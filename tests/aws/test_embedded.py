@@ -125,3 +125,50 @@ def test_an_alarm_of_one_period_is_evaluated_when_its_metric_arrives(embedded_en
     # Other accounts' alarms are theirs: prod has no such alarm.
     prod = account_session(load_settings(), "prod").client("cloudwatch")
     assert prod.describe_alarms(AlarmNames=["probe-drift"])["MetricAlarms"] == []
+
+
+def test_update_endpoint_ends_as_a_successful_sagemaker_update(embedded_env):
+    # moto has no UpdateEndpoint; the embedded AWS answers as SageMaker once an update ended
+    # well, so deploying a second approved version (a second `make demo`) works.
+    sagemaker = account_session(load_settings(), "staging").client("sagemaker")
+    role = "arn:aws:iam::333333333333:role/probe-endpoint"
+    for name in ("probe-v1", "probe-v2"):
+        sagemaker.create_model(
+            ModelName=name,
+            PrimaryContainer={"Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/i:1"},
+            ExecutionRoleArn=role,
+        )
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": name,
+                    "InitialInstanceCount": 2 if name == "probe-v2" else 1,
+                    "InstanceType": "ml.m5.large",
+                }
+            ],
+        )
+    sagemaker.create_endpoint(EndpointName="probe", EndpointConfigName="probe-v1")
+    deployment = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": "probe-5xx"}]},
+    }
+
+    answer = sagemaker.update_endpoint(
+        EndpointName="probe", EndpointConfigName="probe-v2", DeploymentConfig=deployment
+    )
+
+    endpoint = sagemaker.describe_endpoint(EndpointName="probe")
+    assert answer["EndpointArn"] == endpoint["EndpointArn"]
+    assert endpoint["EndpointConfigName"] == "probe-v2"
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["ProductionVariants"][0]["CurrentInstanceCount"] == 2
+    assert endpoint["LastDeploymentConfig"] == deployment
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint config"):
+        sagemaker.update_endpoint(EndpointName="probe", EndpointConfigName="probe-v3")
+    with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint '"):
+        sagemaker.update_endpoint(EndpointName="nowhere", EndpointConfigName="probe-v1")
+    assert sagemaker.describe_endpoint(EndpointName="probe")["EndpointConfigName"] == "probe-v2"

@@ -145,6 +145,11 @@ def test_staging_and_prod_retrain_in_their_own_accounts(first_models):
     assert re.search(r"metric \(test split, \d+ rows\)", out) and "roc_auc" in out
     assert "champion" in out and "none approved yet" in out
     assert "Model registry mlops-demo-staging (333333333333)" in out
+    # The two models' executions ran side by side, each progress line naming its model.
+    lines = out.splitlines()
+    diabetes_started = next(i for i, x in enumerate(lines) if x.startswith("[diabetes] Execution"))
+    cancer_ended = next(i for i, x in enumerate(lines) if x.startswith("[cancer] Execution Succ"))
+    assert diabetes_started < cancer_ended
     record = first_models["runs"]["prod", "cancer"]
     assert record["status"] == "Succeeded", record["failure_reason"]
     first = first_models["versions"]

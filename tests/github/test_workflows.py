@@ -150,3 +150,15 @@ def test_zizmor_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
     # zizmor only warns about a file it cannot parse, and then audits nothing in it.
     assert "failed to parse" not in result.stderr, result.stderr
+
+
+def test_act_jobs_see_the_callers_basics_and_template_cache_but_no_credentials(monkeypatch):
+    monkeypatch.setenv("TP_CACHE_DIR", "/somewhere/cache")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-for-jobs")
+    monkeypatch.setenv("HOME", "/home/someone")
+
+    environment = act._clean_environment({"PATH": "/job/bin"})
+
+    assert environment["TP_CACHE_DIR"] == "/somewhere/cache"
+    assert environment["HOME"] == "/home/someone" and environment["PATH"] == "/job/bin"
+    assert "AWS_SECRET_ACCESS_KEY" not in environment

@@ -233,3 +233,22 @@ def test_a_damaged_cached_template_is_rebuilt(tmp_path):
     cached.write_text('{"key": "' + cached.stem + '", "defin')
     assert definitions.load_or_build(config, tmp_path) == first
     assert json.loads(cached.read_text())["key"] == cached.stem
+
+
+def test_templates_are_kept_in_the_users_cache_or_tp_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("TP_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    users = tmp_path / "xdg" / "training-pipeline" / "definitions"
+    assert definitions.default_cache_dir() == users.resolve()
+    monkeypatch.setenv("TP_CACHE_DIR", str(tmp_path / "mine"))
+    definitions.load_or_build(config_of("dev"))
+    assert len(list((tmp_path / "mine" / "definitions").glob("*.json"))) == 1
+    assert not users.exists()
+
+
+def test_a_cache_that_cannot_be_written_only_costs_a_build(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    config = config_of("dev")
+    assert definitions.load_or_build(config, tmp_path / "file" / "definitions") == (
+        sdk_build(config)
+    )

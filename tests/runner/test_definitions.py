@@ -114,6 +114,62 @@ def test_a_hand_written_pipeline_with_execution_variables_and_s3_json_get(
     }
 
 
+def _sleeping(name: str, seconds: float, *depends_on: str, exit_code: int = 0) -> dict:
+    code = f"import sys, time; time.sleep({seconds}); sys.exit({exit_code})"
+    return {**processing(name, code), "DependsOn": list(depends_on)}
+
+
+def _pipeline(*steps: dict) -> dict:
+    return {"Version": "2020-12-01", "Parameters": [], "Steps": list(steps)}
+
+
+@pytest.fixture
+def two_at_once(session: boto3.Session, tmp_path, log) -> LocalRunner:
+    """A runner that runs two steps at once, whatever the machine's cores."""
+    return LocalRunner(session, work_dir=tmp_path / "runs", log=log, parallel_steps=2)
+
+
+def test_independent_steps_run_side_by_side_as_sagemaker_runs_them(two_at_once: LocalRunner):
+    # Listed out of order: the record follows the dependencies and then the definition.
+    definition = _pipeline(
+        _sleeping("Last", 0, "Left", "Right"), _sleeping("Left", 1.5), _sleeping("Right", 1.5)
+    )
+
+    result = two_at_once.run(definition, pipeline_name="side-by-side")
+
+    assert result.status == "Succeeded", result.failure_reason
+    assert [s.name for s in result.steps] == ["Left", "Right", "Last"]
+    left, right, last = result.steps
+    assert left.start_time < right.end_time and right.start_time < left.end_time, "no overlap"
+    assert last.start_time >= max(left.end_time, right.end_time)
+
+
+def test_one_step_at_a_time_when_asked(session: boto3.Session, tmp_path, log):
+    runner = LocalRunner(session, work_dir=tmp_path, log=log, parallel_steps=1)
+    definition = _pipeline(_sleeping("Left", 0.5), _sleeping("Right", 0.5))
+
+    left, right = runner.run(definition, pipeline_name="one-at-a-time").steps
+
+    assert right.start_time >= left.end_time
+
+
+def test_after_a_failure_nothing_new_starts_and_running_steps_end(two_at_once, log):
+    definition = _pipeline(
+        _sleeping("Breaks", 0, exit_code=3), _sleeping("Slow", 1.5), _sleeping("After", 0, "Slow")
+    )
+
+    result = two_at_once.run(definition, pipeline_name="one-fails")
+
+    assert result.status == "Failed"
+    assert result.failure_reason.startswith("Step 'Breaks' failed:")
+    assert [(s.name, s.status) for s in result.steps] == [
+        ("Breaks", "Failed"),
+        ("Slow", "Succeeded"),
+    ]
+    assert "at step 'Breaks'" in log.text
+    assert "After" not in log.text
+
+
 def test_an_empty_input_prefix_fails_the_step(bucket: str, runner: LocalRunner):
     definition = hand_written(bucket)
     definition["Steps"][1]["Arguments"]["ProcessingInputs"] = [

@@ -2,7 +2,7 @@
 
     python -m training_pipeline.aws.embedded_server -H 127.0.0.1 -p PORT   (embedded.py starts it)
 
-Two differences of moto 5.2 matter to this template, and are fixed here rather than worked
+Three differences of moto 5.2 matter to this template, and are fixed here rather than worked
 around in the code that runs against it:
 
 - ECR ignores ``registryId``: a request always reaches the caller's own account's registry. On
@@ -16,6 +16,12 @@ around in the code that runs against it:
   the statistic of its data points of the last period against the threshold sets it to ALARM
   or OK (only when that changes its state), in CloudWatch's words. Alarms of several periods or
   of metric math, and missing data, are left alone: they stay as moto keeps them.
+- SageMaker has no UpdateEndpoint: deploying a second approved version to an endpoint (a
+  second `make demo` after a change) was a 500. Here it is SageMaker's update once it has
+  ended well: the endpoint serves the new config's variants and data capture and reports the
+  DeploymentConfig as LastDeploymentConfig. moto runs no fleet, so there is no traffic
+  shifting to watch and nothing to roll back; an endpoint that is not InService, or a config
+  that does not exist, is refused as SageMaker refuses them.
 """
 
 from __future__ import annotations
@@ -28,8 +34,13 @@ import sys
 from typing import Any
 
 from moto.cloudwatch.models import CloudWatchBackend, MetricDatum
+from moto.core.responses import ActionResult
+from moto.core.utils import utcnow
 from moto.ecr.models import ECRBackend, ecr_backends
 from moto.ecr.responses import ECRResponse
+from moto.sagemaker.exceptions import ValidationError
+from moto.sagemaker.models import FakeEndpoint
+from moto.sagemaker.responses import SageMakerResponse
 
 
 def _registry_backend(self: ECRResponse) -> ECRBackend:
@@ -109,6 +120,30 @@ def _evaluate(backend: CloudWatchBackend, alarm: Any) -> None:
     alarm.update_state(reason, json.dumps(data), state)
 
 
+def _update_endpoint(self: SageMakerResponse) -> ActionResult:
+    backend = self.sagemaker_backend
+    name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        arn = FakeEndpoint.arn_formatter(name, backend.account_id, backend.region_name)
+        raise ValidationError(message=f"Could not find endpoint '{arn}'.")
+    if endpoint.endpoint_status != "InService":
+        raise ValidationError(
+            message=f"Cannot update in-progress endpoint '{endpoint.arn}'."
+            if endpoint.endpoint_status in ("Creating", "Updating", "SystemUpdating")
+            else f"Cannot update endpoint '{endpoint.arn}' in status {endpoint.endpoint_status}."
+        )
+    config = backend.describe_endpoint_config(config_name)  # ValidationError if missing
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(
+        config["ProductionVariants"]
+    )
+    endpoint.data_capture_config = config["DataCaptureConfig"]
+    endpoint.last_deployment_config = self._get_param("DeploymentConfig")
+    endpoint.last_modified_time = utcnow()
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -117,6 +152,7 @@ def patch() -> None:
     """Apply the fixes to moto's classes, in this process."""
     ECRResponse.ecr_backend = property(_registry_backend)  # type: ignore[assignment]
     CloudWatchBackend.put_metric_data = _put_and_evaluate  # type: ignore[method-assign]
+    SageMakerResponse.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -10,5 +10,5 @@ WORK_DIR_ENV = "TP_WORK_DIR"
 
 def work_dir(*parts: str) -> Path:
     """``$TP_WORK_DIR`` (else ``.work`` in the current folder), absolute, joined with ``parts``:
-    the local runner's jobs, cached definition templates, models fetched by ``serve``."""
+    the local runner's jobs, models fetched by ``serve``."""
     return Path(os.environ.get(WORK_DIR_ENV, ".work")).resolve().joinpath(*parts)

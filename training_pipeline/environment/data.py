@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import sklearn.datasets
 
 from training_pipeline.errors import UserError
 from training_pipeline.pipeline.code_bundle import MODELS_DIR
@@ -44,6 +43,10 @@ def load_dataset(spec: str, contract: schemas.Schema) -> pd.DataFrame:
     any other label is the dataset's target as it is.
     """
     package, _, name = spec.partition(":")
+    # Imported here: scikit-learn takes 1-2 s to import, and the deploy commands that read
+    # this module for model_schema never load a dataset.
+    import sklearn.datasets
+
     loader = getattr(sklearn.datasets, f"load_{name}", None) if package == "sklearn" else None
     if loader is None:
         raise UserError(f"dataset {spec!r}: expected sklearn:NAME of a scikit-learn load_NAME")

@@ -64,6 +64,11 @@ class Environment:
         """This environment for `only` that model, or (None) for every model."""
         return [self.for_model(only)] if only else self.every_model()
 
+    def with_own_session(self) -> Environment:
+        """The same target in a session of its own, for use in another thread: boto3 sessions
+        are not thread-safe."""
+        return dataclasses.replace(self, session=account_session(self.settings, self.env))
+
 
 def await_update(
     target: Environment, deployed: Any, log: Log = print, poll_seconds: float = 30
@@ -280,6 +285,16 @@ def upsert(session: boto3.Session, config, definition: str, *, description: str)
     return sagemaker.update_pipeline(**request)["PipelineArn"]
 
 
+@dataclass(frozen=True)
+class Upserted:
+    """A model's pipelines as `upsert_pipelines` left them: the training one, ready to run."""
+
+    definition: str
+    pipeline_name: str
+    parameters: dict[str, Any]
+    revision: Revision
+
+
 def run(
     target: Environment,
     *,
@@ -288,10 +303,22 @@ def run(
     data: Path | None = None,
     log: Log = print,
 ) -> dict:
-    """Upload data and code, upsert the pipeline, execute it, and return the execution record.
+    """Upload data and code, upsert the pipelines, execute the training one, and return the
+    execution record."""
+    upserted = upsert_pipelines(target, on=on, parameters=parameters, data=data, log=log)
+    return execute_upserted(target, upserted, on=on, log=log)
 
-    The model's batch and monitoring pipelines are upserted with it: they move between
-    environments with the training pipeline, by the same deployments."""
+
+def upsert_pipelines(
+    target: Environment,
+    *,
+    on: str = "local",
+    parameters: Mapping[str, Any] | None = None,
+    data: Path | None = None,
+    log: Log = print,
+) -> Upserted:
+    """Upload data and code and upsert the model's training pipeline, with its batch and
+    monitoring pipelines: they move between environments together, by the same deployments."""
     revision, image_uris = _prepare(target, on, log)
     params = dict(parameters or {})
     data_url = training_data_url(target, data, log=log)
@@ -309,10 +336,24 @@ def run(
         (monitor_config(target, revision, image_uris), "drift check"),
     ):
         _build_and_upsert(target, other, revision, what, log)
+    return Upserted(definition, config.pipeline_name, params, revision)
+
+
+def execute_upserted(
+    target: Environment, upserted: Upserted, *, on: str = "local", log: Log = print
+) -> dict:
+    """Execute the training pipeline `upsert_pipelines` upserted; the execution record, with
+    the model's outcome, stored with the environment's records."""
     record = _execute(
-        target, definition, config.pipeline_name, params, on, log, description=_about(revision)
+        target,
+        upserted.definition,
+        upserted.pipeline_name,
+        upserted.parameters,
+        on,
+        log,
+        description=_about(upserted.revision),
     )
-    record.update(git_sha=revision.sha, git_ref=revision.ref)
+    record.update(git_sha=upserted.revision.sha, git_ref=upserted.revision.ref)
     record["model"] = model_outcome(target, record)
     return _saved(target, record)
 

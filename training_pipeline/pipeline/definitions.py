@@ -9,15 +9,19 @@ and a run fills the markers in with its own. Only what shapes the definition bey
 and the SDK's own config files make the template's key; tests/pipeline/test_definitions.py proves a
 filled template byte-identical to what the SDK builds.
 
-Templates live in the work directory (`.work/definitions/`, git-ignored), by key: a miss builds
-with the SDK and keeps the template, so the first run after a change to the pipeline's shape
-pays the SDK's 2 s once and later runs none. Nothing is committed, so editing the pipeline never
-asks anyone to regenerate a file; `python -m training_pipeline definition --env ENV` prints the
-definition for review.
+Templates live in the user's cache folder (``$TP_CACHE_DIR``, else the platform's, such as
+``~/.cache/training-pipeline/definitions``), by key: a miss builds with the SDK and keeps the
+template, so the first run after a change to the pipeline's shape pays the SDK's 2 s once and
+later runs none. The key holds everything that shapes a template, so every checkout on the
+machine shares them: clones, and the deploy jobs act runs in checkouts of their own (each paid
+the SDK's 5 s for three templates when they lived in the checkout). Nothing is committed, so
+editing the pipeline never asks anyone to regenerate a file; `python -m training_pipeline
+definition --env ENV` prints the definition for review.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -28,7 +32,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from training_pipeline.config.workdir import work_dir
 from training_pipeline.pipeline.config import BatchConfig, MonitorConfig, PipelineConfig
 
 # Any pipeline's configuration: the training, batch or monitoring pipeline's.
@@ -62,6 +65,7 @@ MARKERS = {
     "training_pipeline": "tpfill-training-pipeline",
 }
 _MARKER = re.compile("|".join(map(re.escape, sorted(MARKERS.values(), key=len, reverse=True))))
+CACHE_DIR_ENV = "TP_CACHE_DIR"
 # Settings of the SDK's config file that cannot change a definition.
 _NEUTRAL_SDK_SETTINGS = {"SchemaVersion", "SageMaker.PythonSDK.Modules.TelemetryOptOut"}
 
@@ -87,14 +91,24 @@ def load_or_build(config: Config, cache_dir: Path | None = None) -> str:
     key = template_key(config)
     if key is None or not _fillable(config):
         return _build(config)
-    cache_dir = cache_dir or work_dir("definitions")
+    cache_dir = cache_dir or default_cache_dir()
     template = _find_template(key, cache_dir)
     if template is None:
         template = _build(template_config(config))
-        _store(cache_dir / f"{key}.json", key, template)
+        # A cache that cannot be written costs the next run a build, nothing more.
+        with contextlib.suppress(OSError):
+            _store(cache_dir / f"{key}.json", key, template)
     filled = fill(template, config)
     # A marker left over would mean the template did not come from this builder.
     return filled if "tpfill-" not in filled else _build(config)
+
+
+def default_cache_dir() -> Path:
+    """``$TP_CACHE_DIR/definitions``, else the user's cache folder's (platformdirs)."""
+    from platformdirs import user_cache_dir
+
+    root = os.environ.get(CACHE_DIR_ENV) or user_cache_dir("training-pipeline")
+    return Path(root).resolve() / "definitions"
 
 
 def template_config(config: Config) -> Config:

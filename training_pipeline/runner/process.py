@@ -8,9 +8,15 @@ import signal
 import subprocess
 import threading
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+# The process groups of the jobs (and local model servers) running now. Steps run in threads
+# of their own, so an interrupted runner ends these rather than waiting for them.
+_running: set[int] = set()
+_running_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,28 @@ class ProcessOutcome:
     @property
     def succeeded(self) -> bool:
         return self.exit_code == 0 and not self.timed_out
+
+
+@contextlib.contextmanager
+def tracked(process: subprocess.Popen) -> Iterator[None]:
+    """Count ``process`` (the leader of its own process group) among the running ones."""
+    with _running_lock:
+        _running.add(process.pid)
+    try:
+        yield
+    finally:
+        with _running_lock:
+            _running.discard(process.pid)
+
+
+def kill_running() -> None:
+    """End every job and model server this process has running, whole process groups, as
+    stopping a pipeline execution stops its jobs."""
+    with _running_lock:
+        groups = list(_running)
+    for group in groups:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
 
 
 def _pump(stream: IO[str], log: IO[str], lock: threading.Lock, tail: deque[str] | None) -> None:
@@ -74,9 +102,10 @@ def run_process(
         expired = threading.Event()
         timer = threading.Timer(timeout_s, _expire, (process, expired)) if timeout_s else None
         try:
-            if timer:
-                timer.start()
-            process.wait()
+            with tracked(process):
+                if timer:
+                    timer.start()
+                process.wait()
         finally:
             if timer:
                 timer.cancel()

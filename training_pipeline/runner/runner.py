@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import secrets
 import shutil
 import string
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,7 @@ from .expressions import Scope, to_text
 from .graph import StepNode, build_graph
 from .jobs import JobContext, job_name
 from .parameters import resolve_parameters
+from .process import kill_running
 from .results import ExecutionResult, StepResult, jsonable
 from .retry import Retrier
 from .s3 import MAX_POOL_CONNECTIONS, S3, join_uri
@@ -45,6 +49,11 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _usable_cpus() -> int:
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 class LocalRunner:
     """Runs pipeline definitions: compute as local processes, S3 and SageMaker APIs for real."""
 
@@ -56,8 +65,12 @@ class LocalRunner:
         python: str = sys.executable,
         log: Callable[[str], None] = print,
         cache_prefix: str | None = None,
+        parallel_steps: int | None = None,
     ) -> None:
+        """``parallel_steps``: at most this many steps of an execution at once (default: one
+        per core this process may use)."""
         self.session = session
+        self.parallel_steps = parallel_steps or _usable_cpus()
         # Absolute, because jobs see mapped paths from their own working directory.
         self.work_dir = Path(work_dir or Path(tempfile.gettempdir()) / "local-pipeline-runs")
         self.work_dir = self.work_dir.resolve()
@@ -66,13 +79,16 @@ class LocalRunner:
         self.log = log
         self.cache_prefix = cache_prefix
         self._clients: dict[str, Any] = {}
+        # Steps run side by side: clients are thread-safe once made, a session is not.
+        self._clients_lock = threading.Lock()
 
     def client(self, service: str) -> Any:
         """The run's one client of `service`: creating a client costs 20 to 100 ms."""
-        if service not in self._clients:
-            config = Config(max_pool_connections=MAX_POOL_CONNECTIONS)
-            self._clients[service] = self.session.client(service, config=config)
-        return self._clients[service]
+        with self._clients_lock:
+            if service not in self._clients:
+                config = Config(max_pool_connections=MAX_POOL_CONNECTIONS)
+                self._clients[service] = self.session.client(service, config=config)
+            return self._clients[service]
 
     def run(
         self,
@@ -141,6 +157,8 @@ class _Execution:
         self.properties: dict[str, dict[str, Any]] = {}
         self.outcomes: dict[str, bool] = {}
         self.not_reached: set[str] = set()
+        self.done: set[str] = set()  # finished, whatever the outcome, or not reached
+        self.log_lock = threading.Lock()
         self.property_files: dict[tuple[str, str], Any] = {}
         self.images_noted: set[str] = set()
         self.cache = (
@@ -150,37 +168,77 @@ class _Execution:
         )
 
     def log(self, line: str) -> None:
-        self.runner.log(line)
+        with self.log_lock:  # steps running side by side log whole lines
+            self.runner.log(line)
 
     def run(self) -> ExecutionResult:
         self.log(f"Execution {self.result.execution_arn}")
         if any(node.type in JOB_TYPES for node in self.nodes):
             self.log(f"  {isolation.describe()}")
-        for position, node in enumerate(self.nodes, 1):
-            if not self._reached(node):
-                self.not_reached.add(node.name)
-                continue
-            step = self._run_step(node, f"[{position}/{len(self.nodes)}] {node.name} ({node.type})")
-            self.result.steps.append(step)
-            if step.status == "Failed":
-                self.result.status = "Failed"
-                self.result.failure_reason = (
-                    step.failure_reason
-                    if node.type == "Fail"
-                    else f"Step '{node.name}' failed: {step.failure_reason}"
-                )
-                break
-        else:
-            self.result.status = "Succeeded"
+        position = {node.name: index for index, node in enumerate(self.nodes, 1)}
+        total = len(self.nodes)
+        # As SageMaker does: every step whose dependencies are done starts, so steps that do
+        # not depend on each other (evaluating and baselining the same model) run side by side,
+        # here at most parallel_steps at once. After a failure nothing new starts; what runs
+        # ends.
+        with ThreadPoolExecutor(max_workers=self.runner.parallel_steps) as pool:
+            running: dict[Future[StepResult], StepNode] = {}
+            waiting = list(self.nodes)
+            try:
+                while True:
+                    if not any(step.status == "Failed" for step in self.result.steps):
+                        for node in self._ready(waiting):
+                            label = f"[{position[node.name]}/{total}] {node.name} ({node.type})"
+                            running[pool.submit(self._run_step, node, label)] = node
+                    if not running:
+                        break
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        self.result.steps.append(future.result())
+                        self.done.add(running.pop(future).name)
+            except KeyboardInterrupt:
+                # The running jobs end now instead of being waited for, as stopping an
+                # execution stops its jobs.
+                kill_running()
+                raise
+        self.result.steps.sort(key=lambda step: position[step.name])
+        # The first failure in the definition's order, whichever ended first.
+        failed = next((step for step in self.result.steps if step.status == "Failed"), None)
+        if failed:
+            self.result.failure_reason = (
+                failed.failure_reason
+                if self.by_name[failed.name].type == "Fail"
+                else f"Step '{failed.name}' failed: {failed.failure_reason}"
+            )
+        self.result.status = "Failed" if failed else "Succeeded"
         self.result.end_time = _now()
         summary = f"Execution {self.result.status} in {self.result.duration_s:.1f}s"
-        if self.result.status == "Failed":
+        if failed:
             # The step's own line above already gave the reason; the result carries it too.
-            summary += f" at step '{self.result.steps[-1].name}'"
+            summary += f" at step '{failed.name}'"
         if self.not_reached:
             summary += f"; not executed: {', '.join(sorted(self.not_reached))}"
         self.log(summary)
         return self.result
+
+    def _ready(self, waiting: list[StepNode]) -> list[StepNode]:
+        """Take from ``waiting`` the steps whose dependencies are all done, in definition
+        order; those on a branch not taken are marked not reached (which may ready others)."""
+        ready: list[StepNode] = []
+        progress = True
+        while progress:
+            progress = False
+            for node in list(waiting):
+                if not node.dependencies <= self.done:
+                    continue
+                waiting.remove(node)
+                if self._reached(node):
+                    ready.append(node)
+                else:
+                    self.not_reached.add(node.name)
+                    self.done.add(node.name)
+                    progress = True
+        return ready
 
     def _reached(self, node: StepNode) -> bool:
         """False for steps on a branch not taken, and for anything depending on them."""

@@ -32,6 +32,7 @@ from typing import Any
 from .container import job_environment, python_shim
 from .errors import StepFailure
 from .jobs import JobContext, check_keys, check_value
+from .process import tracked
 from .s3 import join_uri, relative_key, split_uri
 
 # The checkout whose inference server stands in for the model's image.
@@ -259,6 +260,7 @@ class _Server:
         self.environment = environment
         self.port = _free_port()
         self.process: subprocess.Popen | None = None
+        self.tracking = contextlib.ExitStack()
         self.local = threading.local()
         self.connections: list[http.client.HTTPConnection] = []
 
@@ -300,6 +302,8 @@ class _Server:
                 )
         except OSError as error:
             raise StepFailure(f"cannot start the model server: {error}") from None
+        # Counted among the running jobs until it is stopped: an interrupted runner ends it.
+        self.tracking.enter_context(tracked(self.process))
         try:
             self._await_ping()
         except BaseException:
@@ -318,6 +322,7 @@ class _Server:
             self.process.wait(timeout=15)
         self._signal(signal.SIGKILL)
         self.process.wait()
+        self.tracking.close()
 
     def _signal(self, number: int) -> None:
         with contextlib.suppress(ProcessLookupError):  # nothing of the group is left

@@ -25,7 +25,7 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 
 from inference import integrity
-from inference.serving import handler
+from inference.serving import handler, serve
 from serving_process import Served, free_port, server_command, serving
 from training_pipeline.steps import artifacts
 
@@ -132,8 +132,21 @@ def test_execution_parameters_for_batch_transform(server: Served) -> None:
     status, _, body = call(server, "/execution-parameters")
     assert (status, json.loads(body)) == (
         200,
-        {"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6},
+        {"MaxConcurrentTransforms": 8, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6},
     )
+
+
+@pytest.mark.parametrize(
+    ("workers", "max_body_mb", "in_flight"),
+    [("2", "6", 8), ("8", "6", 16), ("2", "50", 2), ("1", "100", 1)],
+)
+def test_a_transform_keeps_four_requests_per_worker_within_sagemakers_100_mb(
+    workers, max_body_mb, in_flight
+) -> None:
+    # Four per worker, so that no worker is left without a connection; SageMaker refuses a
+    # transform whose MaxConcurrentTransforms x MaxPayloadInMB exceeds 100 MB.
+    args = serve.parse_args(["--workers", workers, "--max-body-mb", max_body_mb])
+    assert serve._limits(args).concurrency == in_flight
 
 
 def test_openapi_describes_the_models_features(server: Served, model: handler.Model) -> None:

@@ -47,7 +47,11 @@ STAND_INS = {
 }
 USES = re.compile(r"^\s*(?:-\s*)?uses:\s*['\"]?([^\s'\"#]+)", re.M)
 # Variables of the caller that steps may see (everything else, credentials first, stays out).
-_PASSED_THROUGH = ("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "PIP_INDEX_URL")
+_PASSED_THROUGH = (
+    *("HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "PIP_INDEX_URL"),
+    # Where this machine keeps definition templates (pipeline/definitions.py).
+    *("TP_CACHE_DIR", "XDG_CACHE_HOME"),
+)
 _PASSED_PREFIXES = ("PIP_", "REQUESTS_CA_BUNDLE")
 Log = Callable[[str], None]
 
