@@ -57,7 +57,7 @@ bench: $(STAMP)
 ## Regenerate the hash-locked requirements after a change to pyproject.toml or requirements/*.in.
 lock: $(STAMP)
 	$(COMPILE) --extra dev -o requirements/dev.txt pyproject.toml
-	$(COMPILE) -o requirements/cli.txt pyproject.toml
+	$(COMPILE) --build-deps-for wheel -o requirements/cli.txt pyproject.toml
 	$(COMPILE) -o requirements/checkov.txt requirements/checkov.in
 	$(COMPILE) -o requirements/training-image.txt requirements/training-image.in
 	$(COMPILE) -o requirements/inference-image.txt requirements/inference-image.in

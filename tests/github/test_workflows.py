@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,24 @@ def test_act_jobs_see_the_callers_basics_and_template_cache_but_no_credentials(m
     assert environment["TP_CACHE_DIR"] == "/somewhere/cache"
     assert environment["HOME"] == "/home/someone" and environment["PATH"] == "/job/bin"
     assert "AWS_SECRET_ACCESS_KEY" not in environment
+
+
+def test_what_the_workflows_install_is_hash_locked_build_backend_included():
+    # The jobs that hold an environment's role install only what requirements/cli.txt locks,
+    # and build the project with its locked setuptools, not one an isolated build would fetch.
+    lock = (ROOT / "requirements" / "cli.txt").read_text()
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]["requires"]
+    for requirement in build:
+        name = re.split(r"[<>=!~ ]", requirement, maxsplit=1)[0]
+        assert re.search(rf"^{re.escape(name)}==\S+ \\$", lock, re.M), name
+    installs = [
+        line.strip()
+        for path in WORKFLOWS.glob("*.yml")
+        for line in path.read_text().splitlines()
+        if "pip install" in line and not line.strip().startswith("#")
+    ]
+    assert installs
+    for install in installs:
+        locked_requirements = "--require-hashes" in install and "-r requirements/cli.txt" in install
+        the_project = install.endswith(" .") and "--no-deps --no-build-isolation" in install
+        assert locked_requirements or the_project, install

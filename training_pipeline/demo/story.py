@@ -1,7 +1,8 @@
 """The whole story on the embedded AWS: what `make demo` plays, step by step.
 
 1. The embedded AWS, provisioned by the real Terraform: backend, then operations, dev, staging
-   and prod side by side (skipped when this embedded AWS is provisioned already).
+   and prod side by side (skipped when this embedded AWS is provisioned already); meanwhile
+   the definition templates the deploy jobs need are built into this machine's cache.
 2. Each environment's own data in its own data bucket (the operator's part; here the
    reference dataset, on AWS your data).
 3. A throwaway GitHub: an origin repository whose pushes run the workflow files through act
@@ -26,11 +27,13 @@ import shutil
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from training_pipeline.aws import embedded
 from training_pipeline.config.settings import Settings, load_settings
+from training_pipeline.config.source import current_revision
 from training_pipeline.environment import deployment, predictions, registry
 from training_pipeline.github import promotion
 from training_pipeline.github.offline.origin import OfflineGitHub
@@ -125,13 +128,19 @@ def provision(story: Story) -> None:
     started = time.monotonic()
     endpoint = os.environ["AWS_ENDPOINT_URL"]
     log("backend first; operations and the environments as soon as the state bucket is ready")
-    infra.apply_all(
-        settings=settings,
-        embedded=True,
-        endpoint_url=endpoint,
-        log=lambda line: None,
-        on_done=lambda r: log(f"   {r.target}: applied ({time.monotonic() - started:.0f}s)"),
-    )
+    # The provider's fixed waits leave the cores idle: meanwhile the definition templates the
+    # deploy jobs need are built into this machine's cache, as each environment's first `run`
+    # here would build them.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        templates = pool.submit(deployment.build_templates, settings, current_revision())
+        infra.apply_all(
+            settings=settings,
+            embedded=True,
+            endpoint_url=endpoint,
+            log=lambda line: None,
+            on_done=lambda r: log(f"   {r.target}: applied ({time.monotonic() - started:.0f}s)"),
+        )
+        log(f"   definition templates of {templates.result()} pipelines in the cache")
 
 
 def seed_data(story: Story) -> None:
@@ -200,9 +209,18 @@ def approve(story: Story) -> None:
 
 
 def score(story: Story) -> None:
-    for target in _connect(story.settings.environment_names[-1]).every_model():
+    targets = _connect(story.settings.environment_names[-1]).every_model()
+    for target in targets:
         deployment.seed_batch_data(target, log=lambda line: story.log(f"   {line}"))
-        record = deployment.predict(target, log=lambda line: None)
+    # Each model's batch pipeline is an execution of its own: side by side, as on SageMaker.
+    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
+        records = list(
+            pool.map(
+                lambda target: deployment.predict(target, log=lambda line: None),
+                [target.with_own_session() for target in targets],
+            )
+        )
+    for target, record in zip(targets, records, strict=True):
         if record["status"] != "Succeeded":
             raise StoryFailed(f"{target.names.batch_pipeline_name}: {record['failure_reason']}")
         for found in predictions.read(target.session, record["predictions_url"]):

@@ -339,6 +339,27 @@ def upsert_pipelines(
     return Upserted(definition, config.pipeline_name, params, revision)
 
 
+def build_templates(settings: Settings, revision: Revision) -> int:
+    """Build the definition templates of every model's pipelines in every environment that
+    this machine's cache lacks, as each one's first `run` here would; how many configs."""
+    from training_pipeline.pipeline import definitions
+
+    count = 0
+    for env in settings.environment_names:
+        for model in settings.model_names:
+            names = environment_names(settings, env, model)
+            # The configs are pure: the session is never used.
+            target = Environment(settings, env, names, session=None, embedded=False)
+            for config in (
+                pipeline_config(settings, env, revision, model=model),
+                batch_config(target, revision),
+                monitor_config(target, revision),
+            ):
+                definitions.load_or_build(config)
+                count += 1
+    return count
+
+
 def execute_upserted(
     target: Environment, upserted: Upserted, *, on: str = "local", log: Log = print
 ) -> dict:
