@@ -156,21 +156,13 @@ def dev_templates(scratch: Path) -> Path:
     """The cache folder with dev's definition templates (the training, batch and monitoring
     pipelines `run` upserts), built with the SDK once: what every run after the first finds."""
     from training_pipeline.config import source
-    from training_pipeline.config.naming import environment_names
     from training_pipeline.config.settings import load_settings
     from training_pipeline.environment import deployment
     from training_pipeline.pipeline import definitions
 
-    settings, revision = load_settings(), source.current_revision()
-    names = environment_names(settings, "dev", settings.model_names[0])
-    # The configs are pure: the session is never used.
-    target = deployment.Environment(settings, "dev", names, session=None, embedded=True)
+    target = deployment.Environment.named(load_settings(), "dev")
     folder = scratch / "cache"
-    for config in (
-        deployment.pipeline_config(settings, "dev", revision),
-        deployment.batch_config(target, revision),
-        deployment.monitor_config(target, revision),
-    ):
+    for config in deployment.pipeline_configs(target, source.current_revision()):
         definitions.load_or_build(config, folder / "definitions")
     return folder
 

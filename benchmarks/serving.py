@@ -166,11 +166,17 @@ def _workers_floor(model_dir: Path, rows, processes: int, seconds: float) -> flo
     """Rows/s of ``processes`` processes (one per server worker) each calling the saved
     model's predict_proba on ``rows`` with one thread for ``seconds``, all at once: the
     server's compute, without the server."""
+    counts = _at_once(processes, _predicting, model_dir, rows, seconds=seconds)
+    return sum(counts) * len(rows) / seconds
+
+
+def _at_once(processes: int, function, *args: object, seconds: float) -> list:
+    """``function(*args, start, seconds)`` in ``processes`` fresh processes, whose windows of
+    ``seconds`` all begin at the one wall-clock ``start``; their results."""
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         pool.map(time.sleep, [0] * processes)  # every process started and imported
         start = time.time() + 0.5
-        counts = pool.starmap(_predicting, [(model_dir, rows, start, seconds)] * processes)
-    return sum(counts) * len(rows) / seconds
+        return pool.starmap(function, [(*args, start, seconds)] * processes)
 
 
 def _predicting(model_dir: Path, rows, start: float, seconds: float) -> int:
@@ -216,13 +222,8 @@ class _Load:
 
 def _load(port: int, body: bytes, clients: int, seconds: float) -> _Load:
     processes = min(clients, CLIENT_PROCESSES)
-    with multiprocessing.get_context("spawn").Pool(processes) as pool:
-        pool.map(time.sleep, [0] * processes)  # every client process started and imported
-        # One wall-clock start for all of them, so their windows coincide.
-        start = time.time() + 0.5
-        results = pool.starmap(
-            _client_process, [(port, body, clients // processes, start, seconds)] * processes
-        )
+    threads = clients // processes
+    results = _at_once(processes, _client_process, port, body, threads, seconds=seconds)
     latencies = [latency for result in results for latency in result]
     return _Load(len(latencies), seconds, latencies)
 

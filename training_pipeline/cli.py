@@ -756,13 +756,17 @@ def _parser() -> argparse.ArgumentParser:
             help="use the embedded AWS (moto) instead of real accounts",
         )
 
+    def runs_on_option(sub: argparse.ArgumentParser, what: str) -> None:
+        """--on, which _runs_on reads."""
+        sub.add_argument(
+            "--on",
+            choices=("local", "sagemaker"),
+            help=f"where the {what}: local runner (default with --embedded) or SageMaker",
+        )
+
     run = command("run", cmd_run)
     env_options(run, "run only this model's pipeline (default: every model's)")
-    run.add_argument(
-        "--on",
-        choices=("local", "sagemaker"),
-        help="where the jobs run: local runner (default with --embedded) or SageMaker",
-    )
+    runs_on_option(run, "jobs run")
     run.add_argument(
         "--param", action="append", default=[], metavar="NAME=VALUE", help="pipeline parameter"
     )
@@ -832,22 +836,14 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument(
         "--input", help="s3:// prefix of the CSV files to score (default: the model's batch/ data)"
     )
-    batch.add_argument(
-        "--on",
-        choices=("local", "sagemaker"),
-        help="where the jobs run: local runner (default with --embedded) or SageMaker",
-    )
+    runs_on_option(batch, "jobs run")
 
     check = command("monitor", cmd_monitor)
     env_options(check)
     check.add_argument(
         "--window-hours", type=int, help="hours of captured traffic (default: the pipeline's, 24)"
     )
-    check.add_argument(
-        "--on",
-        choices=("local", "sagemaker"),
-        help="where the job runs: local runner (default with --embedded) or SageMaker",
-    )
+    runs_on_option(check, "job runs")
 
     definition = command("definition", cmd_definition)
     definition.add_argument("--env", required=True, choices=environments, help="environment")

@@ -9,7 +9,6 @@ import sys
 
 import pytest
 
-from training_pipeline.config.naming import environment_names
 from training_pipeline.config.settings import load_settings
 from training_pipeline.config.source import Revision
 from training_pipeline.environment.deployment import (
@@ -87,13 +86,7 @@ MONITOR_FIELDS = {field.name for field in dataclasses.fields(MonitorConfig)}
 
 
 def batch_config_of(env: str, model: str | None = None, **changes) -> BatchConfig:
-    target = Environment(
-        settings=load_settings(),
-        env=env,
-        names=environment_names(load_settings(), env, model),
-        session=None,
-        embedded=False,
-    )
+    target = Environment.named(load_settings(), env, model)
     return dataclasses.replace(batch_config(target, REVISION), **changes)
 
 
@@ -123,13 +116,7 @@ def test_the_batch_pipelines_template_is_byte_identical_to_the_sdk_build(env, mo
 def test_the_monitoring_pipelines_template_is_byte_identical_to_the_sdk_build(env, model, tmp_path):
     from training_pipeline.pipeline.builder import build_monitor_pipeline
 
-    target = Environment(
-        settings=load_settings(),
-        env=env,
-        names=environment_names(load_settings(), env, model),
-        session=None,
-        embedded=False,
-    )
+    target = Environment.named(load_settings(), env, model)
     config = monitor_config(target, REVISION)
     assert definitions.load_or_build(config, tmp_path) == (
         build_monitor_pipeline(config).definition()

@@ -64,6 +64,13 @@ class Environment:
         """This environment for `only` that model, or (None) for every model."""
         return [self.for_model(only)] if only else self.every_model()
 
+    @classmethod
+    def named(cls, settings: Settings, env: str, model: str | None = None) -> Environment:
+        """`model` (default: the first) in `env`, its names only, no session: what the pure
+        config functions need (pipeline_configs)."""
+        names = environment_names(settings, env, model)
+        return cls(settings=settings, env=env, names=names, session=None, embedded=False)
+
     def with_own_session(self) -> Environment:
         """The same target in a session of its own, for use in another thread: boto3 sessions
         are not thread-safe."""
@@ -326,17 +333,26 @@ def upsert_pipelines(
         params["InputDataUrl"] = data_url
     # An uploaded CSV is this execution's parameter, never the upserted default: scheduled and
     # Studio runs keep training on the environment's own data.
-    config = pipeline_config(
-        target.settings, target.env, revision, image_uris=image_uris, model=target.model
-    )
+    config, batch, monitoring = pipeline_configs(target, revision, image_uris)
     load_bundle(target.model).upload(target.session.client("s3"), target.names.artifacts_bucket)
     definition = _build_and_upsert(target, config, revision, "training", log)
-    for other, what in (
-        (batch_config(target, revision, image_uris), "batch scoring"),
-        (monitor_config(target, revision, image_uris), "drift check"),
-    ):
-        _build_and_upsert(target, other, revision, what, log)
+    _build_and_upsert(target, batch, revision, "batch scoring", log)
+    _build_and_upsert(target, monitoring, revision, "drift check", log)
     return Upserted(definition, config.pipeline_name, params, revision)
+
+
+def pipeline_configs(
+    target: Environment, revision: Revision, image_uris: Mapping[str, str] | None = None
+) -> tuple:
+    """The configs of the target model's training, batch and monitoring pipelines at
+    `revision`, the three `run` upserts: pure, nothing is read from AWS."""
+    return (
+        pipeline_config(
+            target.settings, target.env, revision, image_uris=image_uris, model=target.model
+        ),
+        batch_config(target, revision, image_uris),
+        monitor_config(target, revision, image_uris),
+    )
 
 
 def build_templates(settings: Settings, revision: Revision) -> int:
@@ -344,20 +360,15 @@ def build_templates(settings: Settings, revision: Revision) -> int:
     this machine's cache lacks, as each one's first `run` here would; how many configs."""
     from training_pipeline.pipeline import definitions
 
-    count = 0
-    for env in settings.environment_names:
-        for model in settings.model_names:
-            names = environment_names(settings, env, model)
-            # The configs are pure: the session is never used.
-            target = Environment(settings, env, names, session=None, embedded=False)
-            for config in (
-                pipeline_config(settings, env, revision, model=model),
-                batch_config(target, revision),
-                monitor_config(target, revision),
-            ):
-                definitions.load_or_build(config)
-                count += 1
-    return count
+    configs = [
+        config
+        for env in settings.environment_names
+        for model in settings.model_names
+        for config in pipeline_configs(Environment.named(settings, env, model), revision)
+    ]
+    for config in configs:
+        definitions.load_or_build(config)
+    return len(configs)
 
 
 def execute_upserted(

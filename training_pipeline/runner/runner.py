@@ -157,7 +157,6 @@ class _Execution:
         self.properties: dict[str, dict[str, Any]] = {}
         self.outcomes: dict[str, bool] = {}
         self.not_reached: set[str] = set()
-        self.done: set[str] = set()  # finished, whatever the outcome, or not reached
         self.log_lock = threading.Lock()
         self.property_files: dict[tuple[str, str], Any] = {}
         self.images_noted: set[str] = set()
@@ -194,8 +193,8 @@ class _Execution:
                         break
                     done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
+                        running.pop(future)
                         self.result.steps.append(future.result())
-                        self.done.add(running.pop(future).name)
             except KeyboardInterrupt:
                 # The running jobs end now instead of being waited for, as stopping an
                 # execution stops its jobs.
@@ -228,15 +227,15 @@ class _Execution:
         progress = True
         while progress:
             progress = False
+            ended = {step.name for step in self.result.steps} | self.not_reached
             for node in list(waiting):
-                if not node.dependencies <= self.done:
+                if not node.dependencies <= ended:
                     continue
                 waiting.remove(node)
                 if self._reached(node):
                     ready.append(node)
                 else:
                     self.not_reached.add(node.name)
-                    self.done.add(node.name)
                     progress = True
         return ready
 
