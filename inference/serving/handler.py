@@ -228,8 +228,10 @@ def predict(model: Model, rows: np.ndarray) -> dict:
     else:
         negative, positive = model.label_values
         key = f"{model.label}_probability"
+        labels = np.where(scores >= THRESHOLD, positive, negative)
         predictions = [
-            {key: p, "label": positive if p >= THRESHOLD else negative} for p in scores.tolist()
+            {key: p, "label": label}
+            for p, label in zip(scores.tolist(), labels.tolist(), strict=True)
         ]
     return {"model_version": model.version, "predictions": predictions}
 

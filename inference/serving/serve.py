@@ -50,6 +50,11 @@ DEFAULT_PORT = 8080
 # time per worker, so more would only buffer bodies: this bounds a worker's memory to about
 # BACKPRESSURE request bodies.
 BACKPRESSURE = 8
+# Seconds a worker gets to finish its requests after SIGTERM before it is killed. Without a
+# bound, a SIGTERM that reaches a worker still starting up is lost (granian installs its stop
+# handler only once the worker serves) and the server never exits: most stops right after the
+# first /ping hung. The largest request (6 MB) takes well under a second.
+WORKERS_KILL_TIMEOUT = 3
 # Requests a batch transform keeps in flight per worker (MaxConcurrentTransforms in
 # /execution-parameters). The kernel gives each new connection to a worker at random and a
 # keep-alive connection stays with it: with one connection per worker, two connections landed
@@ -188,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         factory=True,
         workers=args.workers,
         backpressure=BACKPRESSURE,
+        workers_kill_timeout=WORKERS_KILL_TIMEOUT,
         http=HTTPModes.http1,
         # One I/O thread per worker: the worker's Python thread needs the rest of its core.
         runtime_mode=RuntimeModes.st,
