@@ -53,7 +53,8 @@ BACKPRESSURE = 8
 # Seconds a worker gets to finish its requests after SIGTERM before it is killed. Without a
 # bound, a SIGTERM that reaches a worker still starting up is lost (granian installs its stop
 # handler only once the worker serves) and the server never exits: most stops right after the
-# first /ping hung. The largest request (6 MB) takes well under a second.
+# first /ping hung. A worker holds at most BACKPRESSURE requests, and even 8 of 6 MB take
+# about 2 s.
 WORKERS_KILL_TIMEOUT = 3
 # Requests a batch transform keeps in flight per worker (MaxConcurrentTransforms in
 # /execution-parameters). The kernel gives each new connection to a worker at random and a

@@ -83,6 +83,37 @@ def test_fast_csv_accepts_only_what_the_precise_parser_reads_the_same(text: str)
             assert fast.dtype == np.float64
 
 
+_plain_number = st.one_of(
+    _finite.map(repr),
+    _finite.map(lambda x: f"{x:e}"),
+    _finite.map(lambda x: f"{x:.17E}"),
+    st.integers(-(2**64), 2**65).map(str),
+    st.sampled_from(
+        ["-0", "0", "-0.0", "1e-0", "1E+5", "5e-324", "1e400", "+1", ".5", "1.", "007"]
+    ),
+)
+
+
+@st.composite
+def plain_bodies(draw: st.DrawFn) -> tuple[tuple[str, ...], str]:
+    """Rows of numbers as a batch transform or to_csv sends them, some JSON would refuse."""
+    features = FEATURES[: draw(st.sampled_from([1, 3]))]
+    shape = st.lists(_plain_number, min_size=len(features), max_size=len(features))
+    rows = draw(st.lists(shape, min_size=1, max_size=8))
+    return features, "\n".join(map(",".join, rows)) + draw(st.sampled_from(["", "\n"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(plain_bodies())
+def test_simdjson_reads_plain_numbers_bit_for_bit_as_the_precise_parser(case) -> None:
+    features, text = case
+    fast = parsing._plain_csv(text.encode(), features)
+    if fast is not None:
+        precise = _outcome(parsing._precise_csv, text, features)
+        assert isinstance(precise, np.ndarray), precise
+        assert fast.tobytes() == precise.tobytes()  # -0.0 and 0.0 differ here
+
+
 _json_value = st.one_of(
     _finite,
     st.integers(-(2**63), 2**64 - 1),
