@@ -3,14 +3,14 @@ over real HTTP (the inference tests and the `serve --env` end-to-end test)."""
 
 from __future__ import annotations
 
+import http.client
 import os
+import signal
 import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,9 +55,14 @@ def server_command(model_dir: Path, port: int, *args: str) -> list[str]:
 
 @contextmanager
 def serving(
-    command: Sequence[str], port: int, env: dict[str, str] | None = None, timeout: float = 120
+    command: Sequence[str],
+    port: int,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+    poll_seconds: float = 0.1,
 ) -> Iterator[Served]:
-    """Run ``command`` until it answers GET /ping on ``port``; stop it (SIGTERM) afterwards.
+    """Run ``command`` until it answers GET /ping on ``port`` (asked every ``poll_seconds``);
+    stop it (SIGTERM) afterwards, and kill its whole process group if it does not stop.
 
     Raises:
         AssertionError: the process exited before answering, with its output.
@@ -70,10 +75,11 @@ def serving(
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,
+            start_new_session=True,  # its workers are in its group: a hung one dies with it
         )
         served = Served(f"http://127.0.0.1:{port}", port, process, log)
         try:
-            _wait_for_ping(served, timeout)
+            _wait_for_ping(served, timeout, poll_seconds)
             yield served
         finally:
             if process.poll() is None:
@@ -81,23 +87,26 @@ def serving(
                 try:
                     process.wait(timeout=30)
                 except subprocess.TimeoutExpired:
-                    process.kill()
+                    os.killpg(process.pid, signal.SIGKILL)
                     process.wait()
 
 
-def _wait_for_ping(served: Served, timeout: float) -> None:
+def _wait_for_ping(served: Served, timeout: float, poll_seconds: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if served.process.poll() is not None:
             raise AssertionError(
                 f"the server exited {served.process.returncode}:\n{served.output()}"
             )
+        connection = http.client.HTTPConnection("127.0.0.1", served.port, timeout=2)
         try:
-            with urllib.request.urlopen(served.url + "/ping", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            connection.request("GET", "/ping")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:  # refused, reset or timed out: not serving yet
             pass
+        finally:
+            connection.close()
         if time.monotonic() > deadline:
             raise AssertionError(f"the server did not answer /ping within {timeout} s")
-        time.sleep(0.1)
+        time.sleep(poll_seconds)

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import signal
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -28,7 +26,7 @@ from sklearn.linear_model import LogisticRegression
 
 from inference import integrity
 from inference.serving import handler, serve
-from serving_process import REPO, Served, free_port, server_command, serving
+from serving_process import Served, free_port, server_command, serving
 from training_pipeline.steps import artifacts
 
 READ_TIMEOUT = 1.0  # seconds a client has for its headers, then for its body (--read-timeout)
@@ -382,42 +380,16 @@ def test_serve_reads_sagemakers_environment_and_stops_on_sigterm(archive_dir: Pa
 def test_a_sigterm_while_a_worker_still_starts_stops_the_server(model_dir: Path) -> None:
     # The first /ping answers once one worker serves; the other may still be starting, and
     # granian loses a SIGTERM that reaches it then (its stop handler comes later): without the
-    # kill timeout the server never exited, in most stops right after that /ping.
+    # kill timeout the server never exited, in most stops right after that /ping (asked for
+    # closely, so that the SIGTERM comes while the other worker starts).
     for _ in range(2):
         port = free_port()
-        process = subprocess.Popen(
-            server_command(model_dir, port, "--workers", "2"),
-            cwd=REPO,
-            env={**os.environ, "PYTHONPATH": str(REPO)},
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        try:
-            _first_ping(port, process)
+        command = server_command(model_dir, port, "--workers", "2")
+        with serving(command, port, poll_seconds=0.01) as served:
             started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            assert process.wait(timeout=20) == 0
+            served.process.send_signal(signal.SIGTERM)
+            assert served.process.wait(timeout=20) == 0
             assert time.monotonic() - started < serve.WORKERS_KILL_TIMEOUT + 3
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)  # the workers too
-            process.wait()
-
-
-def _first_ping(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-            connection.request("GET", "/ping")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            time.sleep(0.01)  # polled closely: the SIGTERM must come while a worker starts
-        finally:
-            connection.close()
-    raise AssertionError(f"the server did not answer /ping (exit status {process.poll()})")
 
 
 def test_with_a_capture_folder_every_answer_is_recorded_as_sagemaker_captures_it(
