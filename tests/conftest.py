@@ -63,13 +63,19 @@ def embedded_env(
     return embedded_server
 
 
+# What a create sent again after its late answer meets: IAM's, KMS's and Lambda's words.
+_CREATED_BY_A_LATE_ANSWER = ("EntityAlreadyExists", "AlreadyExistsException", "already exist")
+
+
 def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, dict]:
     """A fresh embedded AWS with every Terraform target applied; returns it and the results.
 
-    Under heavy CPU load moto's server can answer a request so late that the provider retries
-    it, and a retried CreateRole then fails with EntityAlreadyExists although nothing else
-    created the role. That is the emulator's flake, not the configuration's, so the whole
-    provisioning is retried once on a new server; a second failure fails the tests.
+    Under heavy CPU load moto's server can answer a create minutes late. The provider then sends
+    it again as a new request (for IAM after 2 min 30 s; seen with a delaying proxy), which fails
+    with an "already exists" error although nothing else created the resource. (An answer that
+    is lost instead is retried by the SDK itself, and the embedded server answers that retry.)
+    That is the emulator's flake, not the configuration's, so the whole provisioning is retried
+    once on a new server; a second failure fails the tests.
     """
     from training_pipeline.config.settings import load_settings
     from training_pipeline.infra import terraform as infra
@@ -84,8 +90,8 @@ def _provision_all(log=lambda message: None) -> tuple[embedded.EmbeddedServer, d
             return server, results
         except BaseException as error:
             embedded.stop_server(server)
-            retry = isinstance(error, infra.TerraformCommandError) and (
-                "EntityAlreadyExists" in str(error)
+            retry = isinstance(error, infra.TerraformCommandError) and any(
+                late in str(error) for late in _CREATED_BY_A_LATE_ANSWER
             )
             if attempt == 2 or not retry:
                 raise

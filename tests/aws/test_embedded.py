@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
+import socket
+import threading
+import uuid
+
 import boto3
 import pytest
+from botocore.config import Config
 
 from training_pipeline.aws import embedded
 from training_pipeline.aws.sessions import account_session
@@ -172,3 +179,60 @@ def test_update_endpoint_ends_as_a_successful_sagemaker_update(embedded_env):
     with pytest.raises(sagemaker.exceptions.ClientError, match="Could not find endpoint '"):
         sagemaker.update_endpoint(EndpointName="nowhere", EndpointConfigName="probe-v1")
     assert sagemaker.describe_endpoint(EndpointName="probe")["EndpointConfigName"] == "probe-v2"
+
+
+class _LosesFirstAnswer(http.server.BaseHTTPRequestHandler):
+    """A proxy to the embedded AWS that forwards each request and, for the first one, closes the
+    connection instead of answering: the lost answer an SDK retries after a connection reset."""
+
+    upstream = ""
+    lost: list[str] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        upstream = http.client.HTTPConnection(self.upstream.removeprefix("http://"), timeout=30)
+        upstream.request("POST", self.path, body, dict(self.headers))
+        answer = upstream.getresponse()
+        payload = answer.read()
+        if not self.lost:
+            self.lost.append(self.headers["amz-sdk-invocation-id"])
+            self.connection.shutdown(socket.SHUT_RDWR)
+            self.close_connection = True
+            return
+        self.send_response(answer.status)
+        for name, value in answer.getheaders():
+            if name.lower() not in ("content-length", "connection", "date", "server"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_create_whose_answer_was_lost_is_not_run_twice_when_the_sdk_retries(embedded_env):
+    # Under load an answer can be lost after the create ran; the SDK's retry (same invocation
+    # id, attempt 2) used to meet the created role and fail a Terraform apply.
+    handler = type("Proxy", (_LosesFirstAnswer,), {"upstream": embedded_env.endpoint_url})
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    name = f"retried-{uuid.uuid4().hex[:8]}"
+    policy = '{"Version": "2012-10-17", "Statement": []}'
+    try:
+        iam = boto3.client(
+            "iam",
+            endpoint_url=f"http://127.0.0.1:{proxy.server_address[1]}",
+            config=Config(retries={"mode": "standard", "max_attempts": 3}),
+        )
+        role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=policy)["Role"]
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+    assert handler.lost, "the proxy lost no answer: the retry was not exercised"
+    direct = boto3.client("iam")
+    assert direct.get_role(RoleName=name)["Role"]["RoleId"] == role["RoleId"]
+    # A new invocation is a new request: creating the role again is refused, as on AWS.
+    with pytest.raises(direct.exceptions.EntityAlreadyExistsException):
+        direct.create_role(RoleName=name, AssumeRolePolicyDocument=policy)

@@ -2,7 +2,7 @@
 
     python -m training_pipeline.aws.embedded_server -H 127.0.0.1 -p PORT   (embedded.py starts it)
 
-Three differences of moto 5.2 matter to this template, and are fixed here rather than worked
+Four differences of moto 5.2 matter to this template, and are fixed here rather than worked
 around in the code that runs against it:
 
 - ECR ignores ``registryId``: a request always reaches the caller's own account's registry. On
@@ -22,6 +22,17 @@ around in the code that runs against it:
   DeploymentConfig as LastDeploymentConfig. moto runs no fleet, so there is no traffic
   shifting to watch and nothing to roll back; an endpoint that is not InService, or a config
   that does not exist, is refused as SageMaker refuses them.
+- A retried request is executed again. The AWS SDKs retry a request whose answer they did not
+  get (a connection reset, a 5xx) with the same ``amz-sdk-invocation-id`` header and a higher
+  ``amz-sdk-request: attempt=N``. When the lost answer was a create's success, the retry meets
+  the created resource: Terraform's provider then stopped with EntityAlreadyExists (IAM),
+  AlreadyExistsException (KMS) or, after five minutes of retrying, ResourceConflictException
+  (Lambda), for a resource nothing else created. It happened only under load (a CI run, a
+  `make demo` beside other work), and why moto's answers get lost then is not known; on AWS
+  such a loss is rare. Reproduced with a proxy that drops one answer. Here the
+  successful answer of a request that changes something is kept by its invocation id, and a
+  later attempt of the same invocation gets that answer instead of running again. Each replay
+  is logged, with the action, in the server's log.
 """
 
 from __future__ import annotations
@@ -31,6 +42,10 @@ import json
 import operator
 import statistics
 import sys
+import threading
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.cloudwatch.models import CloudWatchBackend, MetricDatum
@@ -38,6 +53,7 @@ from moto.core.responses import ActionResult
 from moto.core.utils import utcnow
 from moto.ecr.models import ECRBackend, ecr_backends
 from moto.ecr.responses import ECRResponse
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint
 from moto.sagemaker.responses import SageMakerResponse
@@ -144,6 +160,76 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
     return ActionResult({"EndpointArn": endpoint.arn})
 
 
+_dispatch = DomainDispatcherApplication.__call__
+# Answers kept for retries; an SDK retries within seconds, so the last few thousand suffice.
+_KEPT_ANSWERS = 4096
+_answers: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
+_answers_lock = threading.Lock()
+_READS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _attempt(environ: dict[str, Any]) -> int:
+    """The attempt number an AWS SDK put in ``amz-sdk-request`` (1 when absent or unreadable)."""
+    for part in environ.get("HTTP_AMZ_SDK_REQUEST", "").split(";"):
+        name, _, value = part.strip().partition("=")
+        if name == "attempt" and value.isdigit():
+            return int(value)
+    return 1
+
+
+def _operation(environ: dict[str, Any]) -> str:
+    """What a request asks for, for the log: its JSON target, query Action, or method and path.
+
+    Reads the body of a form request; only for requests that are not executed."""
+    if target := environ.get("HTTP_X_AMZ_TARGET"):
+        return target
+    query = environ.get("QUERY_STRING", "")
+    if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        query += "&" + environ["wsgi.input"].read(length).decode("latin-1")
+    action = urllib.parse.parse_qs(query).get("Action")
+    return action[0] if action else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
+
+
+def _answer_once(
+    self: DomainDispatcherApplication, environ: dict[str, Any], start_response: Callable
+) -> Iterable[bytes]:
+    invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
+    if not invocation or environ.get("REQUEST_METHOD") in _READS:
+        return _dispatch(self, environ, start_response)
+    if _attempt(environ) > 1:
+        with _answers_lock:
+            kept = _answers.get(invocation)
+        if kept is not None:
+            status, headers, body = kept
+            print(
+                f"embedded AWS: attempt {_attempt(environ)} of {_operation(environ)} "
+                f"(invocation {invocation}) gets the first attempt's answer, {status}",
+                file=sys.stderr,
+                flush=True,
+            )
+            start_response(status, headers)
+            return [body]
+    answered: list[Any] = []
+
+    def keep_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        answered[:] = [status, headers]
+        return start_response(status, headers, exc_info)
+
+    chunks = _dispatch(self, environ, keep_status)
+    try:
+        body = b"".join(chunks)
+    finally:
+        if hasattr(chunks, "close"):
+            chunks.close()
+    if answered and answered[0].startswith("2"):
+        with _answers_lock:
+            _answers[invocation] = (answered[0], list(answered[1]), body)
+            while len(_answers) > _KEPT_ANSWERS:
+                _answers.popitem(last=False)
+    return [body]
+
+
 def _aware(moment: dt.datetime) -> dt.datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
@@ -153,6 +239,7 @@ def patch() -> None:
     ECRResponse.ecr_backend = property(_registry_backend)  # type: ignore[assignment]
     CloudWatchBackend.put_metric_data = _put_and_evaluate  # type: ignore[method-assign]
     SageMakerResponse.update_endpoint = _update_endpoint  # type: ignore[attr-defined]
+    DomainDispatcherApplication.__call__ = _answer_once  # type: ignore[method-assign]
 
 
 def main(argv: list[str] | None = None) -> None:
