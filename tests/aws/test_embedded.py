@@ -236,3 +236,21 @@ def test_a_create_whose_answer_was_lost_is_not_run_twice_when_the_sdk_retries(em
     # A new invocation is a new request: creating the role again is refused, as on AWS.
     with pytest.raises(direct.exceptions.EntityAlreadyExistsException):
         direct.create_role(RoleName=name, AssumeRolePolicyDocument=policy)
+
+
+def test_answers_kept_for_retries_stay_within_their_byte_bound(monkeypatch):
+    from collections import OrderedDict
+
+    from training_pipeline.aws import embedded_server as server
+
+    monkeypatch.setattr(server, "_KEPT_ANSWER_BYTES", 1600)
+    monkeypatch.setattr(server, "_answers", OrderedDict())
+    monkeypatch.setattr(server, "_kept_bytes", 0)
+    answer = ("200 OK", [("Content-Type", "text/xml")], b"x" * 74)  # 100 bytes in all
+    for number in range(20):
+        server._keep(f"invocation-{number}", answer)
+    server._keep("invocation-19", answer)  # a retry that ran again replaces its first answer
+    server._keep("a-long-listing", ("200 OK", [], b"x" * 200))  # beyond a sixteenth: not kept
+
+    assert list(server._answers) == [f"invocation-{number}" for number in range(4, 20)]
+    assert server._kept_bytes == 1600

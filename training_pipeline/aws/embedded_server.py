@@ -161,9 +161,11 @@ def _update_endpoint(self: SageMakerResponse) -> ActionResult:
 
 
 _dispatch = DomainDispatcherApplication.__call__
-# Answers kept for retries; an SDK retries within seconds, so the last few thousand suffice.
-_KEPT_ANSWERS = 4096
+# Answers kept for retries. An SDK retries within seconds, so recent ones suffice; the bound is
+# on their bytes, as JSON services answer reads by POST too (a long listing is kept as well).
+_KEPT_ANSWER_BYTES = 16 * 1024 * 1024
 _answers: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
+_kept_bytes = 0
 _answers_lock = threading.Lock()
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -224,10 +226,28 @@ def _answer_once(
             chunks.close()
     if answered and answered[0].startswith("2"):
         with _answers_lock:
-            _answers[invocation] = (answered[0], list(answered[1]), body)
-            while len(_answers) > _KEPT_ANSWERS:
-                _answers.popitem(last=False)
+            _keep(invocation, (answered[0], list(answered[1]), body))
     return [body]
+
+
+def _keep(invocation: str, answer: tuple[str, list[tuple[str, str]], bytes]) -> None:
+    """Keep ``answer``, dropping the oldest ones beyond the byte bound (call under the lock)."""
+    global _kept_bytes
+    size = _size(answer)
+    if size > _KEPT_ANSWER_BYTES // 16:
+        return  # a long listing, not a create's answer
+    if (replaced := _answers.pop(invocation, None)) is not None:
+        _kept_bytes -= _size(replaced)
+    _answers[invocation] = answer
+    _kept_bytes += size
+    while _kept_bytes > _KEPT_ANSWER_BYTES:
+        _, dropped = _answers.popitem(last=False)
+        _kept_bytes -= _size(dropped)
+
+
+def _size(answer: tuple[str, list[tuple[str, str]], bytes]) -> int:
+    status, headers, body = answer
+    return len(status) + sum(len(name) + len(value) for name, value in headers) + len(body)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
