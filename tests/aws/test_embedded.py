@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import http.client
 import http.server
+import io
 import socket
 import threading
+import time
 import uuid
 
 import boto3
@@ -214,7 +216,9 @@ class _LosesFirstAnswer(http.server.BaseHTTPRequestHandler):
 def test_a_create_whose_answer_was_lost_is_not_run_twice_when_the_sdk_retries(embedded_env):
     # Under load an answer can be lost after the create ran; the SDK's retry (same invocation
     # id, attempt 2) used to meet the created role and fail a Terraform apply.
-    handler = type("Proxy", (_LosesFirstAnswer,), {"upstream": embedded_env.endpoint_url})
+    handler = type(
+        "Proxy", (_LosesFirstAnswer,), {"upstream": embedded_env.endpoint_url, "lost": []}
+    )
     proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=proxy.serve_forever, daemon=True).start()
     name = f"retried-{uuid.uuid4().hex[:8]}"
@@ -243,14 +247,62 @@ def test_answers_kept_for_retries_stay_within_their_byte_bound(monkeypatch):
 
     from training_pipeline.aws import embedded_server as server
 
-    monkeypatch.setattr(server, "_KEPT_ANSWER_BYTES", 1600)
+    answer = ("200 OK", [("Content-Type", "text/xml")], b"x" * 74)  # 100 bytes of text
+    size = server._size(answer)
+    assert size == 100 + 256 + 64
+    monkeypatch.setattr(server, "_KEPT_ANSWER_BYTES", 16 * size)
     monkeypatch.setattr(server, "_answers", OrderedDict())
     monkeypatch.setattr(server, "_kept_bytes", 0)
-    answer = ("200 OK", [("Content-Type", "text/xml")], b"x" * 74)  # 100 bytes in all
     for number in range(20):
         server._keep(f"invocation-{number}", answer)
     server._keep("invocation-19", answer)  # a retry that ran again replaces its first answer
-    server._keep("a-long-listing", ("200 OK", [], b"x" * 200))  # beyond a sixteenth: not kept
+    server._keep("a-long-listing", ("200 OK", [], b"x" * size))  # beyond a sixteenth
 
     assert list(server._answers) == [f"invocation-{number}" for number in range(4, 20)]
-    assert server._kept_bytes == 1600
+    assert server._kept_bytes == 16 * size
+
+
+def test_a_retry_that_overtakes_its_first_attempt_waits_for_its_answer(monkeypatch):
+    # A connection reset while moto still runs the create: the SDK's retry arrives before the
+    # first attempt has an answer to keep. moto is replaced by a slow application that counts
+    # what it runs, to hold the first attempt open.
+    from collections import OrderedDict
+
+    from training_pipeline.aws import embedded_server as server
+
+    ran: list[str] = []
+    started = threading.Event()
+
+    def slow_create(_self, environ, start_response):
+        ran.append(environ["HTTP_AMZ_SDK_REQUEST"])
+        started.set()
+        time.sleep(0.5)
+        start_response("200 OK", [("Content-Type", "text/xml")])
+        return [b"<Created/>"]
+
+    monkeypatch.setattr(server, "_dispatch", slow_create)
+    monkeypatch.setattr(server, "_answers", OrderedDict())
+    monkeypatch.setattr(server, "_running", {})
+
+    def attempt(number: int, answers: list) -> None:
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "HTTP_AMZ_SDK_INVOCATION_ID": "one-create",
+            "HTTP_AMZ_SDK_REQUEST": f"attempt={number}; max=3",
+            "CONTENT_LENGTH": "0",
+            "wsgi.input": io.BytesIO(),
+        }
+        statuses: list[str] = []
+        body = server._answer_once(None, environ, lambda status, _h, *_: statuses.append(status))
+        answers.append((statuses[0], b"".join(body)))
+
+    first: list = []
+    retry: list = []
+    running = threading.Thread(target=attempt, args=(1, first))
+    running.start()
+    assert started.wait(5)
+    attempt(2, retry)
+    running.join()
+
+    assert ran == ["attempt=1; max=3"]  # the retry did not run the create again
+    assert retry == first == [("200 OK", b"<Created/>")]

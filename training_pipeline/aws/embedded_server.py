@@ -22,17 +22,20 @@ around in the code that runs against it:
   DeploymentConfig as LastDeploymentConfig. moto runs no fleet, so there is no traffic
   shifting to watch and nothing to roll back; an endpoint that is not InService, or a config
   that does not exist, is refused as SageMaker refuses them.
-- A retried request is executed again. The AWS SDKs retry a request whose answer they did not
-  get (a connection reset, a 5xx) with the same ``amz-sdk-invocation-id`` header and a higher
-  ``amz-sdk-request: attempt=N``. When the lost answer was a create's success, the retry meets
+- Under load moto's server loses answers, which AWS practically never does. The AWS SDKs retry
+  a request whose answer they did not get (a connection reset, a 5xx) with the same
+  ``amz-sdk-invocation-id`` header and a higher ``amz-sdk-request: attempt=N``, and the retry
+  runs again, as it would on AWS. When the lost answer was a create's success, the retry meets
   the created resource: Terraform's provider then stopped with EntityAlreadyExists (IAM),
   AlreadyExistsException (KMS) or, after five minutes of retrying, ResourceConflictException
   (Lambda), for a resource nothing else created. It happened only under load (a CI run, a
-  `make demo` beside other work), and why moto's answers get lost then is not known; on AWS
-  such a loss is rare. Reproduced with a proxy that drops one answer. Here the
-  successful answer of a request that changes something is kept by its invocation id, and a
-  later attempt of the same invocation gets that answer instead of running again. Each replay
-  is logged, with the action, in the server's log.
+  `make demo` beside other work); why the answers get lost then is not known. Reproduced with a
+  proxy that drops one answer. Here the 2xx answer to any request but a GET, HEAD or OPTIONS
+  (JSON services read by POST too) is kept by its invocation id, and a later attempt of the
+  same invocation gets that answer instead of running again; one that arrives while the first
+  still runs waits for it. This is the emulator's own behaviour: a client that would execute
+  something twice on AWS after a lost answer is not caught here. Each replay is logged, with
+  the action, on the server's stderr (`.embedded/moto.log` for `embedded up` and `make demo`).
 """
 
 from __future__ import annotations
@@ -166,6 +169,9 @@ _dispatch = DomainDispatcherApplication.__call__
 _KEPT_ANSWER_BYTES = 16 * 1024 * 1024
 _answers: OrderedDict[str, tuple[str, list[tuple[str, str]], bytes]] = OrderedDict()
 _kept_bytes = 0
+# Invocations whose request is running: a retry that overtakes it waits for its answer.
+_running: dict[str, threading.Event] = {}
+_LONGEST_WAIT_SECONDS = 300
 _answers_lock = threading.Lock()
 _READS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -179,16 +185,13 @@ def _attempt(environ: dict[str, Any]) -> int:
     return 1
 
 
-def _operation(environ: dict[str, Any]) -> str:
-    """What a request asks for, for the log: its JSON target, query Action, or method and path.
-
-    Reads the body of a form request; only for requests that are not executed."""
+def _operation(environ: dict[str, Any], body: bytes) -> str:
+    """What a request asks for, for the log: its JSON target, query Action, or method and path."""
     if target := environ.get("HTTP_X_AMZ_TARGET"):
         return target
     query = environ.get("QUERY_STRING", "")
     if environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        query += "&" + environ["wsgi.input"].read(length).decode("latin-1")
+        query += "&" + body.decode("latin-1")
     action = urllib.parse.parse_qs(query).get("Action")
     return action[0] if action else f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
 
@@ -199,26 +202,51 @@ def _answer_once(
     invocation = environ.get("HTTP_AMZ_SDK_INVOCATION_ID")
     if not invocation or environ.get("REQUEST_METHOD") in _READS:
         return _dispatch(self, environ, start_response)
-    if _attempt(environ) > 1:
+    attempt = _attempt(environ)
+    if attempt > 1:
+        with _answers_lock:
+            running = _running.get(invocation)
+        if running is not None:  # the lost answer's request has not ended yet
+            running.wait(_LONGEST_WAIT_SECONDS)
         with _answers_lock:
             kept = _answers.get(invocation)
         if kept is not None:
-            status, headers, body = kept
+            status, headers, answer = kept
+            # Read the body nobody will run, so that a client still sending it is not cut off.
+            body = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
             print(
-                f"embedded AWS: attempt {_attempt(environ)} of {_operation(environ)} "
+                f"embedded AWS: attempt {attempt} of {_operation(environ, body)} "
                 f"(invocation {invocation}) gets the first attempt's answer, {status}",
                 file=sys.stderr,
                 flush=True,
             )
             start_response(status, headers)
-            return [body]
+            return [answer]
+    done = threading.Event()
+    with _answers_lock:
+        _running[invocation] = done
+    try:
+        return _run_and_keep(self, environ, start_response, invocation)
+    finally:
+        with _answers_lock:
+            if _running.get(invocation) is done:
+                del _running[invocation]
+        done.set()
+
+
+def _run_and_keep(
+    app: DomainDispatcherApplication,
+    environ: dict[str, Any],
+    start_response: Callable,
+    invocation: str,
+) -> list[bytes]:
     answered: list[Any] = []
 
     def keep_status(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
         answered[:] = [status, headers]
         return start_response(status, headers, exc_info)
 
-    chunks = _dispatch(self, environ, keep_status)
+    chunks = _dispatch(app, environ, keep_status)
     try:
         body = b"".join(chunks)
     finally:
@@ -246,8 +274,11 @@ def _keep(invocation: str, answer: tuple[str, list[tuple[str, str]], bytes]) -> 
 
 
 def _size(answer: tuple[str, list[tuple[str, str]], bytes]) -> int:
+    """An answer's bytes, with what Python spends on its objects (measured: about 3x the text
+    of a bodiless answer's headers)."""
     status, headers, body = answer
-    return len(status) + sum(len(name) + len(value) for name, value in headers) + len(body)
+    text = len(status) + sum(len(name) + len(value) for name, value in headers) + len(body)
+    return text + 256 + 64 * len(headers)
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
