@@ -26,7 +26,7 @@ from starlette.routing import Route
 
 from inference.serving import contract, handler
 from inference.serving.capture import CaptureWriter
-from inference.serving.parsing import JSON, RequestError
+from inference.serving.parsing import JSON, REAL_TIME_PAYLOAD_BYTES, RequestError
 
 MODEL_VERSION_HEADER = "X-Model-Version"
 MEGABYTE = 1024 * 1024
@@ -39,7 +39,7 @@ class Limits:
     """What one request may cost. SageMaker caps real-time payloads at 6 MB; batch transform
     passes its MaxPayloadInMB to the container (serve.py reads it)."""
 
-    max_body_bytes: int = 6 * MEGABYTE
+    max_body_bytes: int = REAL_TIME_PAYLOAD_BYTES
     body_timeout_seconds: float = 20.0
     concurrency: int = 4  # requests a batch transform keeps in flight (serve.py)
 

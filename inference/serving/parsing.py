@@ -55,9 +55,10 @@ _NUMBER = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?", re.AS
 _NOT_FINITE = {"nan", "inf", "infinity"}
 # What a CSV body of plain numbers holds besides its commas and line feeds.
 _NUMBER_BYTES = b"0123456789.+-eE"
-# simdjson parsers are kept per thread for bodies up to this size (_parser_for).
+# SageMaker's cap on a real-time request's payload (app.Limits' default body limit); simdjson
+# parsers are kept per thread for bodies up to this size (_parser_for).
+REAL_TIME_PAYLOAD_BYTES = 6 * 1024 * 1024
 _simdjson = threading.local()
-_REUSED_PARSER_BYTES = 6 * 1024 * 1024
 
 
 class RequestError(ValueError):
@@ -146,7 +147,7 @@ def _parser_for(body_bytes: int) -> simdjson.Parser:
     SageMaker's 6 MB real-time limit. A new parser's buffers cost 0.5 ms for 1,000 rows, more
     than the parse itself; a reused one keeps them at the size of the largest document it
     read (about 28 MB after 6 MB), and a batch transform may send up to 100 MB."""
-    if body_bytes > _REUSED_PARSER_BYTES:
+    if body_bytes > REAL_TIME_PAYLOAD_BYTES:
         return simdjson.Parser()
     if (parser := getattr(_simdjson, "parser", None)) is None:
         parser = _simdjson.parser = simdjson.Parser()
