@@ -1,7 +1,8 @@
 """SageMaker's container contract as an ASGI application (Starlette), for one loaded model.
 
     GET  /ping                  200 {"status": "healthy", "model_version": ...}
-    POST /invocations           200 {"model_version": ..., "predictions": [...]}
+    POST /invocations           200 {"model_version": ..., "predictions": [...]}; requests that
+                                queue in a worker are scored in one call (dynamic_batching.py)
     GET  /execution-parameters  batch transform's hints, with the body limit in force
     GET  /openapi.json          this contract, with the model's features (contract.py)
 
@@ -26,6 +27,7 @@ from starlette.routing import Route
 
 from inference.serving import contract, handler
 from inference.serving.capture import CaptureWriter
+from inference.serving.dynamic_batching import DynamicBatcher
 from inference.serving.parsing import JSON, REAL_TIME_PAYLOAD_BYTES, RequestError
 
 MODEL_VERSION_HEADER = "X-Model-Version"
@@ -50,6 +52,8 @@ def create_app(
     """The application serving ``model``; with ``capture``, every answered request is recorded
     with its answer (capture.py)."""
 
+    batcher = DynamicBatcher(model)
+
     def answer(status: int, document: dict, **headers: str) -> Response:
         return _response(status, orjson.dumps(document), model.version, **headers)
 
@@ -70,18 +74,22 @@ def create_app(
         return answer(200, contract.document(model, limits))
 
     async def invocations(request: Request) -> Response:
-        try:
-            body = await read_body(request, limits)
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is left to read it
-        # Parsing and predicting run on the event loop: the work is CPU-bound and a worker per
-        # core already keeps every core busy; a thread pool would only add switches.
-        payload, content_type = handler.invoke(
-            model, body, request.headers.get("content-type"), request.headers.get("accept")
-        )
+        headers = request.headers
+        with batcher.arriving():
+            try:
+                body = await read_body(request, limits)
+            except ClientDisconnect:
+                return Response(status_code=400)  # nobody is left to read it
+            rows = handler.request_rows(
+                model, body, headers.get("content-type"), headers.get("accept")
+            )
+        # Parsing and scoring run on the event loop: the work is CPU-bound and a worker per
+        # core already keeps every core busy; a thread pool would only add switches. Requests
+        # that queue meanwhile are scored together (dynamic_batching.py).
+        payload = orjson.dumps(handler.answer(model, await batcher.score(rows)))
         if capture is not None:
-            capture.record(body, request.headers["content-type"], payload, content_type)
-        return _response(200, payload, model.version, content_type=content_type)
+            capture.record(body, headers["content-type"], payload, JSON)
+        return _response(200, payload, model.version)
 
     async def request_error(_: Request, error: Exception) -> Response:
         assert isinstance(error, RequestError)

@@ -21,11 +21,10 @@ from typing import Any
 
 import joblib
 import numpy as np
-import orjson
 import sklearn
 
 from inference import integrity
-from inference.serving.parsing import JSON, RequestError, check_accept, parse_request, quote_names
+from inference.serving.parsing import RequestError, check_accept, parse_request, quote_names
 
 MODEL_FILE = "model.joblib"
 MODEL_ARCHIVE = "model.tar.gz"
@@ -35,7 +34,15 @@ SUPPORTED_FORMATS = (1,)
 THRESHOLD = 0.5
 _NO_FEATURE_NAMES = "X does not have valid feature names"
 
-__all__ = ["Model", "ModelLoadError", "RequestError", "invoke", "load_model", "predict"]
+__all__ = [
+    "Model",
+    "ModelLoadError",
+    "RequestError",
+    "answer",
+    "load_model",
+    "request_rows",
+    "score",
+]
 
 
 class ModelLoadError(RuntimeError):
@@ -209,10 +216,21 @@ def _plain(value: object) -> object:
 # ---------------------------------------------------------------------------- predictions
 
 
-def predict(model: Model, rows: np.ndarray) -> dict:
-    """``{"model_version": ..., "predictions": [...]}``, one prediction per row: from a
-    classifier ``{"<label>_probability": p, "label": 0|1}``, from a regression
-    ``{"<label>": value}``."""
+def request_rows(
+    model: Model, body: bytes, content_type: str | None, accept: str | None = None
+) -> np.ndarray:
+    """The instances of one /invocations request, a matrix in the model's feature order.
+
+    Raises:
+        RequestError: with the status to answer (400, 406 or 415) and a message for the caller.
+    """
+    check_accept(accept)
+    return parse_request(body, content_type, model.features)
+
+
+def score(model: Model, rows: np.ndarray) -> np.ndarray:
+    """One score per row: the positive label's probability from a classifier, the predicted
+    value from a regression."""
     # The rows are a plain matrix in the model's column order (parsing.py put them so, and
     # bundle_to_model checked that order against the one the model was fitted with), and every
     # value is finite: scikit-learn's checks of a DataFrame's names and of finiteness would
@@ -220,9 +238,14 @@ def predict(model: Model, rows: np.ndarray) -> dict:
     with warnings.catch_warnings(), sklearn.config_context(assume_finite=True):
         warnings.filterwarnings("ignore", _NO_FEATURE_NAMES, UserWarning)
         if model.label_values is None:
-            scores = model.estimator.predict(rows)
-        else:
-            scores = model.estimator.predict_proba(rows)[:, model.positive_column]
+            return model.estimator.predict(rows)
+        return model.estimator.predict_proba(rows)[:, model.positive_column]
+
+
+def answer(model: Model, scores: np.ndarray) -> dict:
+    """``{"model_version": ..., "predictions": [...]}``, one prediction per score: from a
+    classifier ``{"<label>_probability": p, "label": 0|1}``, from a regression
+    ``{"<label>": value}``."""
     if model.label_values is None:
         predictions = [{model.label: value} for value in scores.astype(np.float64).tolist()]
     else:
@@ -234,16 +257,3 @@ def predict(model: Model, rows: np.ndarray) -> dict:
             for p, label in zip(scores.tolist(), labels.tolist(), strict=True)
         ]
     return {"model_version": model.version, "predictions": predictions}
-
-
-def invoke(
-    model: Model, body: bytes, content_type: str | None, accept: str | None = None
-) -> tuple[bytes, str]:
-    """One /invocations request: the response body and its content type.
-
-    Raises:
-        RequestError: with the status to answer (400, 406 or 415) and a message for the caller.
-    """
-    check_accept(accept)
-    rows = parse_request(body, content_type, model.features)
-    return orjson.dumps(predict(model, rows)), JSON
