@@ -241,7 +241,7 @@ class _Connection:
     The clients share the 2 cores with the server they measure, which the floor has to itself,
     so they are kept lean: http.client parses every answer's headers with the email package,
     0.47 ms of CPU per 1,000-row request, 5% of the cores under the batch load; this takes
-    about a third of that (the table shows what the clients used)."""
+    about half of that (the table shows what the clients used)."""
 
     def __init__(self, port: int, body: bytes) -> None:
         head = f"POST /invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"

@@ -11,7 +11,7 @@ once, alone.
 The scorer waits for requests that have arrived but are still being read or parsed, for at
 most ``arrival_wait_seconds``, so that a client trickling its body delays the others by no more
 than that. Without the wait, measured on 2 cores, the 1,000-row batches ran at 1.02x the floor
-instead of 1.13-1.16x and 16 single-row clients at 5.6x one client instead of 8x
+instead of 1.11-1.16x and 16 single-row clients at 5.6x one client instead of 7.3-8.6x
 (benchmarks/serving.py).
 
 Each row's prediction is the one the model gives it alone: the tree ensembles this template
@@ -28,8 +28,8 @@ import numpy as np
 
 from inference.serving import handler
 
-# The merged matrix is a copy of the requests' rows; this bounds it (a single larger request
-# is scored alone, from its own matrix).
+# The merged matrix is a copy of the requests' rows; this bounds it, and the parsed rows each
+# waiting request holds (a larger request is scored at once, alone).
 MERGED_BYTES = 4 * 1024 * 1024
 ARRIVAL_WAIT_SECONDS = 0.002
 
@@ -63,6 +63,10 @@ class DynamicBatcher:
         """The model's scores for ``rows`` (handler.score), from a call shared with the requests
         waiting beside it. A model that fails on a merged call is called again for each request
         alone, so the error reaches only the request that caused it."""
+        if len(rows) >= self.max_rows:
+            # Too big to share a call: scored now, so that its matrix does not wait beside
+            # the others' (a worker then holds one such matrix at a time, as before merging).
+            return _checked(handler.score(self.model, rows), rows)
         future = asyncio.get_running_loop().create_future()
         self._waiting.append((rows, future))
         if self._scorer is None or self._scorer.done():
@@ -70,13 +74,21 @@ class DynamicBatcher:
         return await future
 
     async def _score_waiting(self) -> None:
-        while self._waiting:
-            if self._arriving:
-                self._arrived.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self.arrival_wait_seconds):
-                        await self._arrived.wait()
-            self._score(self._take())
+        batch: list[tuple[np.ndarray, asyncio.Future]] = []
+        try:
+            while self._waiting:
+                if self._arriving:
+                    self._arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(self.arrival_wait_seconds):
+                            await self._arrived.wait()
+                batch = self._take()
+                self._score(batch)
+        finally:
+            # Left by an error of our own or the worker's stop: no request may wait forever.
+            for _, future in [*batch, *self._waiting]:
+                _fail(future, RuntimeError("scoring stopped before this request's turn"))
+            self._waiting = []
 
     def _take(self) -> list[tuple[np.ndarray, asyncio.Future]]:
         """The longest run of waiting requests, oldest first, within ``max_rows`` (at least
@@ -96,16 +108,32 @@ class DynamicBatcher:
             return
         rows = batch[0][0] if len(batch) == 1 else np.concatenate([part for part, _ in batch])
         try:
-            scores = handler.score(self.model, rows)
+            scores = _checked(handler.score(self.model, rows), rows)
         except Exception as error:  # the model's own failure: see score()
             if len(batch) > 1:
                 for entry in batch:
                     self._score([entry])
-            elif not batch[0][1].done():
-                batch[0][1].set_exception(error)
+            else:
+                _fail(batch[0][1], error)
             return
         start = 0
         for part, future in batch:
             if not future.done():
                 future.set_result(scores[start : start + len(part)])
             start += len(part)
+
+
+def _checked(scores: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``scores``, one per row: a model that returned another count would hand one request's
+    scores to its neighbour in a merged call."""
+    if len(scores) != len(rows):
+        raise RuntimeError(f"the model returned {len(scores)} scores for {len(rows)} rows")
+    return scores
+
+
+def _fail(future: asyncio.Future, error: Exception) -> None:
+    if future.done():
+        return
+    if isinstance(error, StopIteration):  # a Future refuses it (generators end with it)
+        error = RuntimeError(f"the model raised {error!r}")
+    future.set_exception(error)

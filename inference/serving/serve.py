@@ -46,9 +46,10 @@ from inference.serving.capture import CaptureWriter
 
 DEFAULT_MODEL_DIR = "/opt/ml/model"
 DEFAULT_PORT = 8080
-# Requests a worker holds at once; the rest wait in the listen backlog. Scoring runs one at a
-# time per worker, so more would only buffer bodies: this bounds a worker's memory to about
-# BACKPRESSURE request bodies.
+# Requests a worker holds at once; the rest wait in the listen backlog. Scoring runs one call at
+# a time per worker, so more would only buffer bodies: this bounds a worker's memory to about
+# BACKPRESSURE request bodies, plus the parsed rows of those waiting to be scored together
+# (under 4 MB each: a larger request is scored at once; dynamic_batching.py).
 BACKPRESSURE = 8
 # Seconds a worker gets to finish its requests after SIGTERM before it is killed. Without a
 # bound, a SIGTERM that reaches a worker still starting up is lost (granian installs its stop
@@ -61,9 +62,10 @@ WORKERS_KILL_TIMEOUT = 3
 # keep-alive connection stays with it: with one connection per worker, two connections landed
 # on the same worker in 11 of 20 tries, leaving the other core idle for the whole transform.
 # With four per worker, a worker is left without any with probability workers * (1 -
-# 1/workers)^(4 * workers): under 1% for 2 workers. The extra requests wait their turn in the
-# worker (within BACKPRESSURE), which costs their bodies' memory only. SageMaker refuses a
-# transform whose MaxConcurrentTransforms times MaxPayloadInMB exceeds 100 MB.
+# 1/workers)^(4 * workers): under 1% for 2 workers. The extra requests wait in the worker
+# (within BACKPRESSURE) and are scored together with the one before them (dynamic_batching.py).
+# SageMaker refuses a transform whose MaxConcurrentTransforms times MaxPayloadInMB exceeds
+# 100 MB.
 IN_FLIGHT_PER_WORKER = 4
 TRANSFORM_MB_IN_FLIGHT = 100
 
