@@ -11,7 +11,7 @@ once, alone.
 The scorer waits for requests that have arrived but are still being read or parsed, for at
 most ``arrival_wait_seconds``, so that a client trickling its body delays the others by no more
 than that. Without the wait, measured on 2 cores, the 1,000-row batches ran at 1.02x the floor
-instead of 1.11-1.16x and 16 single-row clients at 5.6x one client instead of 7.3-8.6x
+instead of 1.07-1.16x and 16 single-row clients at 5.6x one client instead of 7.3-9.0x
 (benchmarks/serving.py).
 
 Each row's prediction is the one the model gives it alone: the tree ensembles this template
