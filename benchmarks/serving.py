@@ -15,8 +15,8 @@ batch load. Then, each figure next to its floor:
   server's `/execution-parameters` asks for (`MaxConcurrentTransforms`: four per worker), from
   up to 4 client processes, for `--seconds` (the requests that queue in a worker are scored in
   one call: inference/serving/dynamic_batching.py); rows/s against the floor: one process per
-  server worker, each calling the saved model's `predict_proba` on the same 1,000 rows (a DataFrame)
-  with one thread, all at once (the server's compute without the server). Also against
+  server worker, each calling the saved model's `predict_proba` on the same 1,000 rows (a
+  DataFrame) with one thread, all at once (the server's compute without the server). Also against
   `predict_proba` in this process with scikit-learn's default threads, one per core (what a
   user calling the model gets), for information. They alternate in 5 rounds.
 - 1,000-row batches one at a time: one client, `--batches` requests, against `predict_proba`

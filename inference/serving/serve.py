@@ -63,9 +63,9 @@ WORKERS_KILL_TIMEOUT = 3
 # on the same worker in 11 of 20 tries, leaving the other core idle for the whole transform.
 # With four per worker, a worker is left without any with probability workers * (1 -
 # 1/workers)^(4 * workers): under 1% for 2 workers. The extra requests wait in the worker
-# (within BACKPRESSURE) and are scored together with the one before them (dynamic_batching.py).
-# SageMaker refuses a transform whose MaxConcurrentTransforms times MaxPayloadInMB exceeds
-# 100 MB.
+# (within BACKPRESSURE) while it scores, and are then scored together in one call
+# (dynamic_batching.py). SageMaker refuses a transform whose MaxConcurrentTransforms times
+# MaxPayloadInMB exceeds 100 MB.
 IN_FLIGHT_PER_WORKER = 4
 TRANSFORM_MB_IN_FLIGHT = 100
 
